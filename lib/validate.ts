@@ -1,0 +1,129 @@
+/**
+ * Argument checks for the public API. Messages name the argument, what was expected and what was received, in the
+ * form Node uses for its own errors: `The "weights" argument must be an Int8Array. Received Float32Array`.
+ */
+import { DistiqRangeError, DistiqTypeError } from './errors';
+
+export type AnyTypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+type TypedArrayCtor<T> = { new (length: number): T; readonly name: string };
+
+/** A short description of what a caller passed, for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (Array.isArray(value)) return 'Array';
+  if (typeof value === 'number') return `number ${value}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'object') return value.constructor?.name ? `an instance of ${value.constructor.name}` : 'object';
+  return typeof value;
+}
+
+function article(name: string): string {
+  return /^[AEIOU]/.test(name) ? 'an' : 'a';
+}
+
+/** Throws unless `value` is an instance of one of `ctors`. */
+export function expectTypedArray<T extends AnyTypedArray>(
+  name: string,
+  value: unknown,
+  ...ctors: TypedArrayCtor<T>[]
+): asserts value is T {
+  if (ctors.some((c) => value instanceof (c as unknown as new () => object))) return;
+  const names = ctors.map((c) => c.name);
+  const expected = names.length === 1 ? `${article(names[0]!)} ${names[0]}` : `one of ${names.join(', ')}`;
+  throw new DistiqTypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+}
+
+/** Throws unless `value` is an integer in [min, max]. */
+export function expectInteger(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new DistiqTypeError(`The "${name}" argument must be an integer. Received ${describe(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new DistiqRangeError(`The "${name}" argument must be an integer in [${min}, ${max}]. Received ${value}`);
+  }
+}
+
+/** Throws unless `value` is a finite number (optionally within [min, max], or > min when `exclusiveMin`). */
+export function expectFinite(
+  name: string,
+  value: unknown,
+  opts: { min?: number; max?: number; exclusiveMin?: boolean } = {},
+): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new DistiqTypeError(`The "${name}" argument must be a number. Received ${describe(value)}`);
+  }
+  if (!Number.isFinite(value)) {
+    throw new DistiqRangeError(`The "${name}" argument must be a finite number. Received ${value}`, 'ERR_DISTIQ_NON_FINITE');
+  }
+  const { min, max, exclusiveMin } = opts;
+  if (min !== undefined && (exclusiveMin ? !(value > min) : !(value >= min))) {
+    throw new DistiqRangeError(`The "${name}" argument must be ${exclusiveMin ? '>' : '>='} ${min}. Received ${value}`);
+  }
+  if (max !== undefined && !(value <= max)) {
+    throw new DistiqRangeError(`The "${name}" argument must be <= ${max}. Received ${value}`);
+  }
+}
+
+export function expectBoolean(name: string, value: unknown): asserts value is boolean {
+  if (typeof value !== 'boolean') {
+    throw new DistiqTypeError(`The "${name}" argument must be a boolean. Received ${describe(value)}`);
+  }
+}
+
+export function expectOneOf<T extends string>(name: string, value: unknown, options: readonly T[]): asserts value is T {
+  if (typeof value !== 'string' || !options.includes(value as T)) {
+    throw new DistiqRangeError(
+      `The "${name}" argument must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}. Received ${describe(value)}`,
+    );
+  }
+}
+
+/** Throws ERR_DISTIQ_SHAPE_MISMATCH unless `actual === expected` (or `>=` when `atLeast`). */
+export function expectLength(name: string, actual: number, expected: number, formula: string, atLeast = false): void {
+  if (atLeast ? actual >= expected : actual === expected) return;
+  throw new DistiqRangeError(
+    `Expected ${name}.length ${atLeast ? 'to be at least' : 'to equal'} ${expected} (${formula}), received ${actual}`,
+    'ERR_DISTIQ_SHAPE_MISMATCH',
+  );
+}
+
+/** Every element of `values` finite (and > 0 when `positive`); names the first offender. */
+export function expectAllFinite(name: string, values: ArrayLike<number>, positive = false): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v) || (positive && !(v > 0))) {
+      throw new DistiqRangeError(
+        `Expected every element of "${name}" to be a ${positive ? 'positive ' : ''}finite number; ${name}[${i}] is ${v}`,
+        Number.isFinite(v) ? 'ERR_DISTIQ_INVALID_ARG_VALUE' : 'ERR_DISTIQ_NON_FINITE',
+      );
+    }
+  }
+}
+
+/** Allocates `ctor` of `length` when `out` is undefined; otherwise checks its type and length. */
+export function outputArray<T extends AnyTypedArray>(
+  name: string,
+  out: unknown,
+  ctor: TypedArrayCtor<T>,
+  length: number,
+  formula: string,
+): T {
+  if (out === undefined) return new ctor(length);
+  expectTypedArray(name, out, ctor);
+  expectLength(name, out.length, length, formula);
+  return out;
+}

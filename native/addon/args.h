@@ -1,0 +1,71 @@
+// Argument conversion and checking for the N-API bindings (the second, non-negotiable check: the TS layer
+// validates first with friendlier messages). Every failure throws a JS TypeError/RangeError/Error carrying a
+// `code` that matches lib/errors.ts, and names the argument, what was expected and what was received.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "distiq/types.h"
+
+namespace distiq::addon {
+
+// Error codes shared with lib/errors.ts.
+constexpr const char* kErrArgType = "ERR_DISTIQ_INVALID_ARG_TYPE";    // TypeError
+constexpr const char* kErrArgValue = "ERR_DISTIQ_INVALID_ARG_VALUE";  // RangeError
+constexpr const char* kErrShape = "ERR_DISTIQ_SHAPE_MISMATCH";        // RangeError
+constexpr const char* kErrLimit = "ERR_DISTIQ_LIMIT_EXCEEDED";        // RangeError
+constexpr const char* kErrNonFinite = "ERR_DISTIQ_NON_FINITE";        // RangeError
+constexpr const char* kErrPacked = "ERR_DISTIQ_PACKED_MISMATCH";      // RangeError
+constexpr const char* kErrIsa = "ERR_DISTIQ_ISA";                     // RangeError
+constexpr const char* kErrOom = "ERR_DISTIQ_OUT_OF_MEMORY";           // Error
+constexpr const char* kErrInternal = "ERR_DISTIQ_INTERNAL";           // Error
+
+[[noreturn]] void throw_type_error(Napi::Env env, const std::string& message, const char* code = kErrArgType);
+[[noreturn]] void throw_range_error(Napi::Env env, const std::string& message, const char* code = kErrArgValue);
+[[noreturn]] void throw_error(Napi::Env env, const std::string& message, const char* code);
+// Builds (does not throw) the JS error for a failed kernel status; `what` names the op, e.g. "gemmS8".
+Napi::Error status_error(Napi::Env env, Status status, const std::string& what);
+[[noreturn]] void throw_status(Napi::Env env, Status status, const std::string& what);
+
+// A typed array argument, checked for its element type. `data` points at the first element (byteOffset applied).
+template <typename T>
+struct Array {
+  T* data = nullptr;
+  size_t length = 0;      // elements
+  Napi::Value value;      // the JS object, to keep alive across async work
+  bool present() const { return data != nullptr || length != 0 || !value.IsEmpty(); }
+};
+
+void expect_count(const Napi::CallbackInfo& info, size_t count, const char* fn);
+
+Array<float> f32_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+Array<int8_t> i8_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+Array<uint8_t> u8_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+Array<int32_t> i32_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+// null/undefined → an absent Array (data == nullptr, value empty).
+Array<float> optional_f32_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+Array<int32_t> optional_i32_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+Array<uint8_t> optional_u8_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+// Any of the given element types; `type` receives which one it was.
+napi_typedarray_type typed_array_type(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// An integer-valued Number in [lo, hi].
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi);
+// A finite Number (or any Number when allow_non_finite).
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool allow_non_finite = false);
+bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// a·b with overflow → RangeError naming `what`.
+int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what);
+// Throws a RangeError "Expected <name>.length to be at least/equal <expected> (<formula>), received <actual>".
+void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const std::string& formula,
+                   bool exact = false);
+// True when the byte ranges [a, a+an) and [b, b+bn) overlap.
+bool overlaps(const void* a, size_t an, const void* b, size_t bn);
+void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, size_t out_bytes, const char* in_name,
+                       const void* in, size_t in_bytes);
+
+}  // namespace distiq::addon

@@ -1,0 +1,43 @@
+// fp32 GEMM: C = α·op(A)·op(B) + β·C, op(X) = X or Xᵀ, row-major, with leading dimensions.
+//
+// op(A) is [m, k], op(B) is [k, n]; A is stored [m, lda] (trans_a = false) or [k, lda] (trans_a = true), B likewise.
+// Every path computes each element with the same expression, so all ISAs give the same bits:
+//   acc = 0; for p in 0..k-1 (increasing): acc = fmaf(op(A)[i,p], op(B)[p,j], acc)
+//   r = alpha * acc;  if (beta != 0) r = fmaf(beta, C[i,j], r);  C[i,j] = r
+// β = 0 means C is not read (NaN/Inf in C is ignored, the BLAS convention). No split-K: the driver only splits
+// M and N, at multiples of the kernel's m_step / n_step, so results do not depend on the thread count.
+#pragma once
+
+#include "distiq/isa.h"
+#include "distiq/types.h"
+
+namespace distiq {
+
+struct GemmF32Args {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  float alpha = 1.0f;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  float beta = 0.0f;
+  float* c = nullptr;
+  int64_t ldc = 0;
+};
+
+struct GemmF32Kernel {
+  Isa isa;
+  const char* name;  // e.g. "gemm_f32_avx512"
+  int64_t m_step, n_step;
+  void (*tile)(const GemmF32Args& args, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+};
+
+const GemmF32Kernel& gemm_f32_ref() noexcept;
+const GemmF32Kernel& gemm_f32_avx2() noexcept;
+const GemmF32Kernel& gemm_f32_avx512() noexcept;
+const GemmF32Kernel& gemm_f32_neon() noexcept;
+
+Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& args) noexcept;
+
+}  // namespace distiq
