@@ -33,7 +33,10 @@ function expand(pattern) {
 
 const [group, what = 'sources'] = process.argv.slice(2);
 let out;
-if (group === 'addon' || group === 'tests') out = spec[group].flatMap(expand);
+if (group === 'all') {
+  // Every source of every group (used to notice added or removed files).
+  out = [...Object.values(spec.groups).flatMap((g) => g.sources.flatMap(expand)), ...spec.addon.flatMap(expand)];
+} else if (group === 'addon' || group === 'tests') out = spec[group].flatMap(expand);
 else if (group === 'common_flags') out = spec.common_flags;
 else if (spec.groups[group]) out = what === 'flags' ? spec.groups[group].flags : spec.groups[group].sources.flatMap(expand);
 else {
