@@ -4,7 +4,7 @@
 //
 // Argument rules (anything else is kInvalidArgument, nothing is touched):
 //   m, n, k ≥ 0; lda ≥ (trans_a ? m : k), ldb ≥ (trans_b ? k : n), ldc ≥ n; alpha, beta any float;
-//   a may be null only when m·k = 0, b only when k·n = 0, c only when m·n = 0.
+//   a and b may be null only when m·n·k = 0 (then they are not read), c only when m·n = 0.
 // k = 0 follows the contract expression with an empty chain: acc = 0, r = alpha·0 (a signed zero, or NaN when
 // alpha is not finite), and when β ≠ 0, r = fmaf(β, C, r). So β = 0 gives C = α·0 (normally 0) without reading C.
 #include <cmath>
@@ -32,8 +32,8 @@ Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g) noexcept {
   const int64_t a_row = g.trans_a ? g.m : g.k;
   const int64_t b_row = g.trans_b ? g.k : g.n;
   if (g.lda < a_row || g.ldb < b_row || g.ldc < g.n) return Status::kInvalidArgument;
-  if (g.a == nullptr && g.m > 0 && g.k > 0) return Status::kInvalidArgument;
-  if (g.b == nullptr && g.k > 0 && g.n > 0) return Status::kInvalidArgument;
+  const bool reads_ab = g.m > 0 && g.n > 0 && g.k > 0;
+  if (reads_ab && (g.a == nullptr || g.b == nullptr)) return Status::kInvalidArgument;
   if (g.c == nullptr && g.m > 0 && g.n > 0) return Status::kInvalidArgument;
   if (kernel.tile == nullptr) return Status::kInvalidArgument;
   if (g.m == 0 || g.n == 0) return Status::kOk;

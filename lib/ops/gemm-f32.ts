@@ -1,0 +1,161 @@
+/**
+ * fp32 GEMM: `C = alpha·op(A)·op(B) + beta·C`, row-major, op(X) = X or Xᵀ, with leading dimensions.
+ *
+ * op(A) is [m, k] and op(B) is [k, n]. A is stored [m, lda] (or [k, lda] when `transA`), B is stored [k, ldb] (or
+ * [n, ldb] when `transB`), C is [m, ldc]. Every element is computed as a sequential fused multiply-add chain over k in
+ * increasing order, then `r = alpha·acc` and, when beta ≠ 0, `r = fma(beta, C, r)`; every ISA path gives the same
+ * bits, for any thread count. With beta = 0 the old contents of C are never read (NaN there is ignored).
+ *
+ * The training shapes of a Linear layer with weight W [out, in]:
+ * - forward  y = x·Wᵀ: `gemmF32(x, W, batch, out, in, { transB: true })`
+ * - dX = dY·W:         `gemmF32(dY, W, batch, in, out)`
+ * - dW = dYᵀ·x:        `gemmF32(dY, x, out, in, batch, { transA: true })`
+ */
+import { withCallerStack, DistiqRangeError, DistiqTypeError } from '../errors';
+import { native } from '../native';
+import { describe, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
+
+export interface GemmF32Options {
+  /** Use Aᵀ: A is stored [k, lda] (default false). */
+  transA?: boolean;
+  /** Use Bᵀ: B is stored [n, ldb] (default false; true for `x·Wᵀ` with a Linear weight). */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Scale of the old C (default 0: C is write-only). A non-zero beta requires `out`. */
+  beta?: number;
+  /** Row stride of the stored A (default: its row length, `transA ? m : k`). */
+  lda?: number;
+  /** Row stride of the stored B (default: its row length, `transB ? k : n`). */
+  ldb?: number;
+  /** Row stride of C (default n). */
+  ldc?: number;
+  /** C: written in place and returned. Allocated (m·ldc elements) when absent. Must not share memory with a or b. */
+  out?: Float32Array;
+}
+
+type NativeGemmF32Args = Parameters<typeof native.gemmF32>;
+
+/** Elements a row-major matrix needs: (rows − 1)·ld + cols, or 0 when empty. */
+function extent(name: string, rows: number, cols: number, ld: number): number {
+  if (rows === 0 || cols === 0) return 0;
+  const e = (rows - 1) * ld + cols;
+  if (!Number.isSafeInteger(e)) {
+    throw new DistiqRangeError(`The size of "${name}" (${rows} rows of stride ${ld}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
+  }
+  return e;
+}
+
+function expectLd(name: string, value: number, row: number, formula: string): void {
+  expectInteger(name, value, 0);
+  if (value < row) throw new DistiqRangeError(`The "${name}" argument must be >= ${row} (${formula}). Received ${value}`);
+}
+
+/** A float32 scale: finite, and still finite once rounded to float32. */
+function expectScale(name: string, value: unknown): number {
+  expectFinite(name, value);
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) {
+    throw new DistiqRangeError(`The "${name}" argument must be finite as a float32. Received ${value}`, 'ERR_DISTIQ_NON_FINITE');
+  }
+  return f;
+}
+
+function sharesMemory(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {
+  if (x.buffer !== y.buffer || xLen === 0 || yLen === 0) return false;
+  const x0 = x.byteOffset, y0 = y.byteOffset;
+  return x0 < y0 + yLen * 4 && y0 < x0 + xLen * 4;
+}
+
+function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): NativeGemmF32Args {
+  expectTypedArray('a', a, Float32Array);
+  expectTypedArray('b', b, Float32Array);
+  expectInteger('m', m);
+  expectInteger('n', n);
+  expectInteger('k', k);
+  if (opts === null || typeof opts !== 'object' || ArrayBuffer.isView(opts)) {
+    throw new DistiqTypeError(`The "opts" argument must be an object. Received ${describe(opts)}`);
+  }
+  const o = opts as GemmF32Options;
+  const transA = o.transA ?? false;
+  const transB = o.transB ?? false;
+  expectBoolean('transA', transA);
+  expectBoolean('transB', transB);
+  const alpha = expectScale('alpha', o.alpha ?? 1);
+  const beta = expectScale('beta', o.beta ?? 0);
+  const aRows = transA ? k : m, aCols = transA ? m : k;
+  const bRows = transB ? n : k, bCols = transB ? k : n;
+  const lda = o.lda ?? aCols, ldb = o.ldb ?? bCols, ldc = o.ldc ?? n;
+  expectLd('lda', lda, aCols, transA ? 'm, since transA' : 'k');
+  expectLd('ldb', ldb, bCols, transB ? 'k, since transB' : 'n');
+  expectLd('ldc', ldc, n, 'n');
+  // A and B are read only when the product is non-empty (the native check follows the same rule).
+  const readsAB = m > 0 && n > 0 && k > 0;
+  const aNeed = readsAB ? extent('a', aRows, aCols, lda) : 0;
+  const bNeed = readsAB ? extent('b', bRows, bCols, ldb) : 0;
+  const cNeed = extent('out', m, n, ldc);
+  expectLength('a', a.length, aNeed, transA ? '(k-1)*lda+m' : '(m-1)*lda+k', true);
+  expectLength('b', b.length, bNeed, transB ? '(n-1)*ldb+k' : '(k-1)*ldb+n', true);
+  let c: Float32Array;
+  if (o.out === undefined) {
+    if (beta !== 0) {
+      throw new DistiqTypeError(`The "out" argument must be a Float32Array when beta is not 0 (beta = ${beta}). Received undefined`);
+    }
+    const size = m * ldc;
+    if (!Number.isSafeInteger(size)) {
+      throw new DistiqRangeError(`The size of "out" (${m} x ${ldc}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
+    }
+    c = new Float32Array(size);
+  } else {
+    expectTypedArray('out', o.out, Float32Array);
+    c = o.out;
+    expectLength('out', c.length, cNeed, '(m-1)*ldc+n', true);
+    if (readsAB && sharesMemory(c, cNeed, a, aNeed)) {
+      throw new DistiqRangeError('The "out" argument must not share memory with "a"');
+    }
+    if (readsAB && sharesMemory(c, cNeed, b, bNeed)) {
+      throw new DistiqRangeError('The "out" argument must not share memory with "b"');
+    }
+  }
+  return [transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc];
+}
+
+/**
+ * `C = alpha·op(A)·op(B) + beta·C` in float32 (see the module comment for layouts). Returns C (`opts.out` when
+ * given, else a new Float32Array of m·ldc elements). Throws DistiqTypeError / DistiqRangeError on bad arguments.
+ */
+export function gemmF32(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  opts: GemmF32Options = {},
+): Float32Array {
+  const args = prepare(a, b, m, n, k, opts);
+  native.gemmF32(...args);
+  return args[11];
+}
+
+/**
+ * The Promise form of {@link gemmF32}: runs on the libuv pool so the event loop stays free for a large product.
+ * Do not modify or transfer a, b or out until the Promise settles. Resolves with C; the results equal the
+ * synchronous form's, bit for bit.
+ */
+export async function gemmF32Async(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  opts: GemmF32Options = {},
+): Promise<Float32Array> {
+  const args = prepare(a, b, m, n, k, opts);
+  const stack = new Error().stack;
+  try {
+    await native.gemmF32Async(...args);
+  } catch (err) {
+    throw withCallerStack(err, stack);
+  }
+  return args[11];
+}
