@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the C++ kernel library and its tests with CMake and runs them (npm run test:native).
+// Builds the C++ kernel library and its tests with CMake (driven by cmake-js, which needs no download for this
+// Node-free library) and runs them (npm run test:native).
 //   node scripts/test-native.js [--sanitize] [--isa <level>] [filter]
 // --sanitize builds with -fsanitize=address,undefined in native/build-asan; --isa sets DISTIQ_ISA for the run.
 'use strict';
@@ -21,6 +22,8 @@ function run(cmd, args, env) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run('cmake', ['-S', 'native', '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', `-DDISTIQ_SANITIZE=${sanitize ? 'ON' : 'OFF'}`]);
-run('cmake', ['--build', buildDir, '-j', String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length))]);
+const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
+const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+run(process.execPath, [cmakeJs, 'compile', '--directory', 'native', '--out', buildDir, '--config', 'Release',
+  '--parallel', jobs, `--CDDISTIQ_SANITIZE=${sanitize ? 'ON' : 'OFF'}`]);
 run(path.join(buildDir, 'distiq_tests'), filter, isa ? { DISTIQ_ISA: isa } : {});
