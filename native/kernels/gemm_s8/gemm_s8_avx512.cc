@@ -1,0 +1,281 @@
+// gemm_u8s8s32_avx512 / gemm_s8s8s32_avx512: int8 GEMM with AVX-512BW by exact widening (no VNNI).
+//
+// Contract: distiq/gemm_s8.h — C = Σ_k (A − z_a)(W − z_w) modulo 2^32, then the documented epilogue; bit-identical
+// to gemm_s8_ref for every output kind.
+//
+// Packed layout (kernel-private): W is cut into panels of 16 output columns. Each panel is
+//   [16 × int32 column sums Σ_k W[j,k]] [⌈K/4⌉ groups of 64 bytes]
+// and a group of 4 k holds two halves of 32 bytes: (k0,k1) of the 16 columns, then (k2,k3) of the 16 columns,
+// each column's pair adjacent. vpmovsxbw widens a half to 16 int16 pairs: lane j = (W[j,k], W[j,k+1]).
+// Columns past n and k past K are zero. Panel stride = 64 + 64·⌈K/4⌉ bytes.
+//
+// Algebra. A (u8 via vpmovzxbw, s8 via vpmovsxbw) and W are widened to int16 exactly, so the full 8-bit range
+// including −128 is safe: vpmaddwd sums two products into int32, |2·(−128)·(−128)| = 32768 and |2·255·128| fit
+// easily (no vpmaddubsw int16 saturation shortcut). Lane sums wrap modulo 2^32 (vpaddd). Then
+//   Σ (a − z_a)(w − z_w) = Σ a·w − z_w·Σ_k a − z_a·Σ_k w + K·z_a·z_w                  (all mod 2^32)
+// with the column term from the panel header and the row term from a per-row sum of A (skipped if z_w = 0).
+// Four A bytes are broadcast once per group, widened, and vpshufd picks the (k0,k1) and (k2,k3) pairs.
+//
+// Blocking: micro-tiles of up to kMr rows × kNp panels (32 columns) in zmm accumulators over all of K; for m ≤ 4
+// the tile uses 1–4 rows × 4 panels. Rows go in chunks of kRowChunk (row sums computed once per chunk).
+//
+// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is built
+// byte by byte, so no byte past row i's K is read. N tails use masked stores, masked loads of scales and bias.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "distiq/gemm_s8.h"
+
+namespace distiq {
+namespace {
+
+constexpr int64_t kNr = 16;       // columns per panel (int32 lanes of a zmm)
+constexpr int kMr = 8;            // rows per micro-tile
+constexpr int kNp = 2;            // panels per micro-tile
+constexpr int kNpGemv = 4;        // panels per micro-tile when the tile has ≤ kGemvRows rows
+constexpr int kGemvRows = 4;
+constexpr int64_t kRowChunk = 64;  // rows whose A sums are computed together (and whose A stays cache-hot)
+
+int64_t quads(int64_t k) { return (k + 3) / 4; }
+int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
+size_t panel_stride(int64_t k) { return static_cast<size_t>(kNr * 4 + quads(k) * kNr * 4); }
+
+size_t packed_bytes(int64_t n, int64_t k) { return static_cast<size_t>(panel_count(n)) * panel_stride(k); }
+
+void pack(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst) {
+  const size_t stride = panel_stride(k);
+  for (int64_t p = 0; p < panel_count(n); ++p) {
+    uint8_t* panel = dst + p * stride;
+    uint32_t sums[kNr] = {};
+    uint8_t* body = panel + kNr * 4;
+    for (int64_t q = 0; q < quads(k); ++q) {
+      for (int64_t c = 0; c < kNr; ++c) {
+        const int64_t col = p * kNr + c;
+        for (int64_t b = 0; b < 4; ++b) {
+          const int64_t kk = q * 4 + b;
+          const int8_t v = (col < n && kk < k) ? w[col * ldw + kk] : 0;
+          body[q * 64 + (b / 2) * 32 + c * 2 + (b % 2)] = static_cast<uint8_t>(v);
+          sums[c] += static_cast<uint32_t>(static_cast<int32_t>(v));
+        }
+      }
+    }
+    std::memcpy(panel, sums, sizeof(sums));
+  }
+}
+
+// Σ_k a[k] (as signed or unsigned bytes), modulo 2^32.
+uint32_t row_sum(const uint8_t* a, int64_t k, bool a_signed) {
+  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i sum_u64x8 = _mm512_setzero_si512();
+  int64_t kk = 0;
+  for (; kk + 64 <= k; kk += 64) {
+    __m512i v_u8x64 = _mm512_loadu_si512(a + kk);
+    if (a_signed) v_u8x64 = _mm512_xor_si512(v_u8x64, flip_u8x64);
+    sum_u64x8 = _mm512_add_epi64(sum_u64x8, _mm512_sad_epu8(v_u8x64, _mm512_setzero_si512()));
+  }
+  uint32_t s = static_cast<uint32_t>(_mm512_reduce_add_epi64(sum_u64x8));
+  if (a_signed) s -= 128u * static_cast<uint32_t>(kk);
+  for (; kk < k; ++kk) {
+    s += a_signed ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(a[kk]))) : a[kk];
+  }
+  return s;
+}
+
+// Four bytes of A starting at k as one int32 (little endian), reading only the `count` (1..4) bytes that exist.
+int32_t load_group(const uint8_t* a, int64_t count) {
+  uint32_t v = 0;
+  std::memcpy(&v, a, static_cast<size_t>(count));
+  return static_cast<int32_t>(v);
+}
+
+// Per-column epilogue inputs of one panel in a micro-tile, computed once and reused for every row.
+struct Columns {
+  __m512i col_off_i32x16;  // −z_a'·Σ_k W[j,k]
+  __m512 scale_f32x16;     // a_scale · w_scale[j]
+  __m512 bias_f32x16;
+  __mmask16 mask;          // columns that exist
+  int64_t col;             // first column
+};
+
+Columns load_columns(const GemmS8Args& p, const uint8_t* panel, int64_t col, int64_t n, uint32_t za_eff) {
+  Columns c;
+  const int64_t count = std::min<int64_t>(kNr, n - col);
+  c.mask = static_cast<__mmask16>((1u << count) - 1u);
+  c.col = col;
+  const __m512i sums_i32x16 = _mm512_loadu_si512(panel);
+  c.col_off_i32x16 = _mm512_mullo_epi32(sums_i32x16, _mm512_set1_epi32(static_cast<int32_t>(0u - za_eff)));
+  if (p.out != GemmOut::kS32) {
+    const __m512 w_scale_f32x16 = p.w_scale_count == 1 ? _mm512_set1_ps(p.w_scale[0])
+                                                       : _mm512_maskz_loadu_ps(c.mask, p.w_scale + col);
+    c.scale_f32x16 = _mm512_mul_ps(_mm512_set1_ps(p.a_scale), w_scale_f32x16);
+    c.bias_f32x16 = p.bias != nullptr ? _mm512_maskz_loadu_ps(c.mask, p.bias + col) : _mm512_setzero_ps();
+  } else {
+    c.scale_f32x16 = _mm512_setzero_ps();
+    c.bias_f32x16 = _mm512_setzero_ps();
+  }
+  return c;
+}
+
+// The gemm_s8.h epilogue on 16 lanes, same operation order as the reference (cvt, fmadd, max, div, round, add,
+// max, min), so the bits match.
+void store(const GemmS8Args& p, int64_t row, const Columns& c, __m512i acc_i32x16) {
+  acc_i32x16 = _mm512_add_epi32(acc_i32x16, c.col_off_i32x16);
+  if (p.out == GemmOut::kS32) {
+    _mm512_mask_storeu_epi32(static_cast<int32_t*>(p.c) + row * p.ldc + c.col, c.mask, acc_i32x16);
+    return;
+  }
+  __m512 y_f32x16 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc_i32x16), c.scale_f32x16, c.bias_f32x16);
+  if (p.relu) y_f32x16 = _mm512_max_ps(y_f32x16, _mm512_setzero_ps());
+  if (p.out == GemmOut::kF32) {
+    _mm512_mask_storeu_ps(static_cast<float*>(p.c) + row * p.ldc + c.col, c.mask, y_f32x16);
+    return;
+  }
+  __m512 v_f32x16 = _mm512_roundscale_ps(_mm512_div_ps(y_f32x16, _mm512_set1_ps(p.out_scale)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  v_f32x16 = _mm512_add_ps(v_f32x16, _mm512_set1_ps(static_cast<float>(p.out_zp)));
+  const bool u8 = p.out == GemmOut::kU8;
+  v_f32x16 = _mm512_max_ps(v_f32x16, _mm512_set1_ps(u8 ? 0.0f : -128.0f));
+  v_f32x16 = _mm512_min_ps(v_f32x16, _mm512_set1_ps(u8 ? 255.0f : 127.0f));
+  const __m512i q_i32x16 = _mm512_cvtps_epi32(v_f32x16);  // integral and in range: exact
+  uint8_t* dst = static_cast<uint8_t*>(p.c) + row * p.ldc + c.col;
+  _mm512_mask_cvtepi32_storeu_epi8(dst, c.mask, q_i32x16);  // low byte = the u8 or the two's-complement s8
+}
+
+struct MicroArgs {
+  const uint8_t* a;       // row 0 of the micro-tile, column 0
+  int64_t lda;
+  const uint8_t* panels;  // the first panel of the micro-tile
+  size_t panel_stride;
+  int64_t k;
+  const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
+  int64_t row;            // index of row 0 in C
+  const Columns* cols;    // kNp entries
+};
+
+template <int MR, int NP, bool kSigned>
+void micro(const GemmS8Args& p, const MicroArgs& m) {
+  __m512i acc_i32x16[MR][NP];
+  for (int r = 0; r < MR; ++r) {
+    for (int j = 0; j < NP; ++j) acc_i32x16[r][j] = _mm512_setzero_si512();
+  }
+  const int64_t full = m.k / 4;
+  const uint8_t* body = m.panels + kNr * 4;
+  auto step = [&](const uint8_t* w_group, const uint8_t* a_base, bool last, int64_t rest) {
+    __m512i w01_i16x32[NP], w23_i16x32[NP];
+    for (int j = 0; j < NP; ++j) {
+      const uint8_t* src = w_group + j * m.panel_stride;
+      w01_i16x32[j] = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+      w23_i16x32[j] = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 32)));
+    }
+    for (int r = 0; r < MR; ++r) {
+      int32_t group;
+      if (last) {
+        group = load_group(a_base + r * m.lda, rest);
+      } else {
+        std::memcpy(&group, a_base + r * m.lda, 4);
+      }
+      const __m256i a_x8x32 = _mm256_set1_epi32(group);
+      const __m512i a_i16x32 = kSigned ? _mm512_cvtepi8_epi16(a_x8x32) : _mm512_cvtepu8_epi16(a_x8x32);
+      const __m512i a01_i16x32 = _mm512_shuffle_epi32(a_i16x32, _MM_PERM_AAAA);
+      const __m512i a23_i16x32 = _mm512_shuffle_epi32(a_i16x32, _MM_PERM_BBBB);
+      for (int j = 0; j < NP; ++j) {
+        acc_i32x16[r][j] = _mm512_add_epi32(acc_i32x16[r][j], _mm512_madd_epi16(a01_i16x32, w01_i16x32[j]));
+        acc_i32x16[r][j] = _mm512_add_epi32(acc_i32x16[r][j], _mm512_madd_epi16(a23_i16x32, w23_i16x32[j]));
+      }
+    }
+  };
+  for (int64_t q = 0; q < full; ++q) step(body + q * 64, m.a + q * 4, false, 4);
+  if (m.k - full * 4 > 0) step(body + full * 64, m.a + full * 4, true, m.k - full * 4);
+  for (int r = 0; r < MR; ++r) {
+    const __m512i row_off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(m.row_off[r]));
+    for (int j = 0; j < NP; ++j) {
+      store(p, m.row + r, m.cols[j], _mm512_add_epi32(acc_i32x16[r][j], row_off_i32x16));
+    }
+  }
+}
+
+using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
+
+template <bool kSigned, int NP>
+MicroFn pick_rows(int mr) {
+  switch (mr) {
+    case 1: return micro<1, NP, kSigned>;
+    case 2: return micro<2, NP, kSigned>;
+    case 3: return micro<3, NP, kSigned>;
+    case 4: return micro<4, NP, kSigned>;
+    case 5: return micro<5, NP, kSigned>;
+    case 6: return micro<6, NP, kSigned>;
+    case 7: return micro<7, NP, kSigned>;
+    default: return micro<8, NP, kSigned>;
+  }
+}
+
+template <bool kSigned>
+MicroFn pick_rows_gemv(int mr, int np) {
+  switch (np) {
+    case 1: return pick_rows<kSigned, 1>(mr);
+    case 2: return pick_rows<kSigned, 2>(mr);
+    case 3:
+      switch (mr) {
+        case 1: return micro<1, 3, kSigned>;
+        case 2: return micro<2, 3, kSigned>;
+        case 3: return micro<3, 3, kSigned>;
+        default: return micro<4, 3, kSigned>;
+      }
+    default:
+      switch (mr) {
+        case 1: return micro<1, 4, kSigned>;
+        case 2: return micro<2, 4, kSigned>;
+        case 3: return micro<3, 4, kSigned>;
+        default: return micro<4, 4, kSigned>;
+      }
+  }
+}
+
+MicroFn pick(bool a_signed, int mr, int np) {
+  if (mr <= kGemvRows && np > 2) return a_signed ? pick_rows_gemv<true>(mr, np) : pick_rows_gemv<false>(mr, np);
+  if (np == 1) return a_signed ? pick_rows<true, 1>(mr) : pick_rows<false, 1>(mr);
+  return a_signed ? pick_rows<true, 2>(mr) : pick_rows<false, 2>(mr);
+}
+
+void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const PackedS8& w = *p.w;
+  const int64_t k = w.k;
+  const size_t stride = panel_stride(k);
+  const uint8_t* a = static_cast<const uint8_t*>(p.a);
+  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
+  const uint32_t za_eff = za;  // A is widened as it is: no flip
+  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
+  const int np_max = (m1 - m0) <= kGemvRows ? kNpGemv : kNp;
+  const int mr_max = (m1 - m0) <= kGemvRows ? kGemvRows : kMr;
+  uint32_t row_off[kRowChunk];
+  for (int64_t i0 = m0; i0 < m1; i0 += kRowChunk) {
+    const int64_t i1 = std::min(m1, i0 + kRowChunk);
+    for (int64_t i = i0; i < i1; ++i) {
+      row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
+    }
+    for (int64_t j = n0; j < n1; j += np_max * kNr) {
+      const int np = static_cast<int>(std::min<int64_t>(np_max, (n1 - j + kNr - 1) / kNr));
+      const uint8_t* panels = w.panels + (j / kNr) * stride;
+      Columns cols[kNpGemv];
+      for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
+      for (int64_t i = i0; i < i1; i += mr_max) {
+        const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
+        const MicroArgs args{a + i * p.lda, p.lda, panels, stride, k, row_off + (i - i0), i, cols};
+        pick(p.a_signed, mr, np)(p, args);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const GemmS8Kernel& gemm_s8_avx512() noexcept {
+  static const GemmS8Kernel kernel{Isa::kAvx512, "gemm_u8s8s32_avx512", "gemm_s8s8s32_avx512",
+                                   kMr, kNp * kNr, packed_bytes, pack, tile};
+  return kernel;
+}
+
+}  // namespace distiq

@@ -1,0 +1,45 @@
+// gemm_s8 driver (baseline code, no ISA flags): weight row sums and the threaded driver around one ISA's tile
+// function. The driver validates what the kernel library can check on its own (dims, K limit, packed layout vs
+// kernel, strides) and cuts the output into tiles at multiples of the kernel's m_step / n_step, so every output
+// element is computed by exactly one tile call and results do not depend on the thread count.
+#include "distiq/gemm_s8.h"
+#include "distiq/threadpool.h"
+
+namespace distiq {
+
+void weight_row_sums_s8(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums) noexcept {
+  for (int64_t j = 0; j < n; ++j) {
+    const int8_t* row = w + j * ldw;
+    int32_t s = 0;  // |Σ| ≤ 128·65536 = 2^23 for K within the limit; wider K is never packed
+    for (int64_t kk = 0; kk < k; ++kk) s += row[kk];
+    sums[j] = s;
+  }
+}
+
+Status gemm_s8(const GemmS8Kernel& kernel, const GemmS8Args& args) noexcept {
+  if (args.w == nullptr) return Status::kInvalidArgument;
+  const PackedS8& w = *args.w;
+  const int64_t m = args.m, n = w.n, k = w.k;
+  if (m < 0 || n < 0 || k < 0) return Status::kInvalidArgument;
+  if (k > kGemmS8MaxK) return Status::kLimitExceeded;
+  if (w.layout != kernel.isa) return Status::kLayoutMismatch;
+  if (m == 0 || n == 0) return Status::kOk;
+  if (args.lda < k || args.ldc < n) return Status::kInvalidArgument;
+  if (args.a == nullptr && k > 0) return Status::kInvalidArgument;
+  if (args.c == nullptr) return Status::kInvalidArgument;
+  if (args.out != GemmOut::kS32 && args.out != GemmOut::kF32 && args.out != GemmOut::kU8 &&
+      args.out != GemmOut::kS8) {
+    return Status::kInvalidArgument;
+  }
+  if (args.out != GemmOut::kS32) {
+    if (args.w_scale == nullptr || (args.w_scale_count != 1 && args.w_scale_count != n)) {
+      return Status::kInvalidArgument;
+    }
+  }
+  if (k > 0 && (w.panels == nullptr || w.row_sums == nullptr)) return Status::kInvalidArgument;
+  parallel_for_2d(m, n, kernel.m_step, kernel.n_step,
+                  [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { kernel.tile(args, m0, m1, n0, n1); });
+  return Status::kOk;
+}
+
+}  // namespace distiq
