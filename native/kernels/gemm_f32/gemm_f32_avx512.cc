@@ -1,29 +1,94 @@
-// gemm_f32_avx512: placeholder tile (scalar loops, bit-identical to the ref) until the register-blocked kernel lands.
-#include <cmath>
+// gemm_f32_avx512: fp32 GEMM, AVX-512F register-blocked micro-kernel (12 rows × 32 columns, 24 zmm accumulators).
+//
+// Contract: distiq/gemm_f32.h. Each element is one fmaf chain over k in increasing order (_mm512_fmadd_ps, one
+// accumulator lane per element, never split over K), then r = α·acc and, when β ≠ 0, r = fmaf(β, C, r): the same
+// operations as gemm_f32_ref, hence the same bits.
+// Algebra: rank-1 updates. For each k the micro-kernel loads two 16-float vectors of op(B)[k, j:j+32] and
+// broadcasts op(A)[i, k] for 12 rows: 24 FMAs per 2 loads + 12 broadcasts (folded into the FMA as {1to16}).
+// Blocking and packing: gemm_f32_blocked.h (Ã/B̃ panels in per-thread scratch, K blocks parked in C).
+// Tails: partial rows use a smaller template instance; partial columns use __mmask16 loads/stores on C and on an
+// unpacked B, so nothing outside the user's buffers is read or written (masked-off lanes never fault).
+#include <immintrin.h>
 
 #include "distiq/gemm_f32.h"
+#include "gemm_f32_blocked.h"
 
 namespace distiq {
 namespace {
 
-void gemm_f32_avx512_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  for (int64_t i = m0; i < m1; ++i) {
-    for (int64_t j = n0; j < n1; ++j) {
-      float acc = 0.0f;
-      for (int64_t p = 0; p < g.k; ++p) {
-        const float a = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
-        const float b = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
-        acc = std::fmaf(a, b, acc);
+struct Avx512 {
+  static constexpr int kMr = 12, kVl = 16, kNvMax = 2, kNr = kVl * kNvMax;
+  static constexpr int64_t kKc = 384, kMc = 240, kNc = 512;
+  static constexpr int64_t kDirectBMaxRows = 2 * kMr;
+
+  template <int ROWS, int NV, bool MASKED_B>
+  static void micro(const MicroTask& t) {
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const int left = t.cols - v * kVl;
+      mask[v] = left >= kVl ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    }
+    __m512 acc_f32x16[ROWS][NV];
+    if (t.load_acc) {
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_maskz_loadu_ps(mask[v], t.c + r * t.ldc + v * kVl);
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_setzero_ps();
+    }
+    const float* a = t.a;
+    const float* b = t.b;
+    const int64_t ldb = t.ldb;
+    for (int64_t p = 0; p < t.kc; ++p, a += kMr, b += ldb) {
+      __m512 b_f32x16[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        b_f32x16[v] = MASKED_B ? _mm512_maskz_loadu_ps(mask[v], b + v * kVl) : _mm512_loadu_ps(b + v * kVl);
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r) {
+        const __m512 a_f32x16 = _mm512_set1_ps(a[r]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_fmadd_ps(a_f32x16, b_f32x16[v], acc_f32x16[r][v]);
       }
-      float r = g.alpha * acc;
-      float* c = g.c + i * g.ldc + j;
-      if (g.beta != 0.0f) r = std::fmaf(g.beta, *c, r);
-      *c = r;
+    }
+    if (!t.last) {
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], acc_f32x16[r][v]);
+      return;
+    }
+    const __m512 alpha_f32x16 = _mm512_set1_ps(t.alpha);
+    if (t.beta != 0.0f) {
+      const __m512 beta_f32x16 = _mm512_set1_ps(t.beta);
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const __m512 old_f32x16 = _mm512_maskz_loadu_ps(mask[v], t.c_old + r * t.ldc_old + v * kVl);
+          const __m512 r_f32x16 = _mm512_fmadd_ps(beta_f32x16, old_f32x16, _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
+          _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], r_f32x16);
+        }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
     }
   }
+};
+
+void gemm_f32_avx512_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  gemm_f32_blocked_tile<Avx512>(g, m0, m1, n0, n1);
 }
 
-const GemmF32Kernel kKernel{Isa::kAvx512, "gemm_f32_avx512", 8, 16, gemm_f32_avx512_tile};
+const GemmF32Kernel kKernel{Isa::kAvx512, "gemm_f32_avx512", Avx512::kMr, Avx512::kNr, gemm_f32_avx512_tile};
 
 }  // namespace
 

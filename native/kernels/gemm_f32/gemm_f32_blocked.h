@@ -1,0 +1,236 @@
+// The cache-blocked GEMM loop nest shared by the x86 fp32 kernels (gemm_f32_avx2.cc, gemm_f32_avx512.cc).
+//
+// Included only by ISA translation units, and everything here lives in an anonymous namespace: each ISA file gets
+// its own internal copy compiled with its own flags, so no ISA-compiled symbol can leak into a shared COMDAT.
+//
+// Loop nest for one tile C[m0:m1, n0:n1] (the driver's thread split), with per-ISA constants from `Isa`:
+//   for each M block (kMc rows)                     Ã: op(A)[M block, K block] packed as MR-row strips, k-major
+//     for each N block (kNc columns)                B̃: op(B)[K block, N block] packed as NR-column strips, k-major
+//       for each K block (kKc), in increasing k     (or read B in place when it is row-major and M is small)
+//         for each MR strip (Ã micro-panel stays in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
+// Bit-exactness: every element's accumulator is one fmaf chain over k = 0..K−1 in increasing order. Between K
+// blocks the unrounded float accumulator is parked in C itself (a float store and reload are exact); when β ≠ 0
+// the old C of the block is first copied to scratch so the final `fmaf(β, C_old, α·acc)` still sees it. Padding
+// lanes/rows of the packed panels are zero and only ever feed lanes that are never stored.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "distiq/gemm_f32.h"
+
+namespace distiq {
+namespace {
+
+// One micro-kernel call: C[0:rows, 0:cols] of a strip (rows ≤ MR, cols ≤ NV·VL).
+struct MicroTask {
+  int64_t kc;          // K-block length (≥ 1)
+  const float* a;      // packed Ã strip: a[p·MR + r]
+  const float* b;      // B rows: b[p·ldb + j] (packed B̃: ldb = NR, columns padded with zeros)
+  int64_t ldb;
+  float* c;            // the C strip, row stride ldc
+  int64_t ldc;
+  int cols;            // valid columns
+  bool load_acc;       // continue the chains parked in c (not the first K block)
+  bool last;           // final K block: apply the epilogue, else park the raw accumulators in c
+  float alpha, beta;
+  const float* c_old;  // old C for β ≠ 0 (c itself, or the saved copy), row stride ldc_old
+  int64_t ldc_old;
+};
+
+using MicroFn = void (*)(const MicroTask&);
+
+// Per-thread scratch, 64-byte aligned, grown only when a larger problem arrives (never shrunk, never in hot loops).
+class Scratch {
+ public:
+  ~Scratch() { std::free(ptr_); }
+  // nullptr when the allocation fails (the caller falls back to the plain loops).
+  float* get(size_t floats) {
+    if (floats > cap_) {
+      std::free(ptr_);
+      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+      ptr_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      cap_ = ptr_ != nullptr ? bytes / sizeof(float) : 0;
+    }
+    return ptr_;
+  }
+
+ private:
+  float* ptr_ = nullptr;
+  size_t cap_ = 0;
+};
+
+// The contract expression as plain loops: used only when scratch cannot be allocated (same bits as every path).
+void gemm_f32_plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  for (int64_t i = m0; i < m1; ++i) {
+    for (int64_t j = n0; j < n1; ++j) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < g.k; ++p) {
+        const float a = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+        const float b = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        acc = std::fmaf(a, b, acc);
+      }
+      float r = g.alpha * acc;
+      float* c = g.c + i * g.ldc + j;
+      if (g.beta != 0.0f) r = std::fmaf(g.beta, *c, r);
+      *c = r;
+    }
+  }
+}
+
+// Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of kc·MR floats (dst[s][p][r]); missing rows are 0.
+template <int MR>
+void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
+  for (int64_t s = 0; s < rows; s += MR, dst += kc * MR) {
+    const int r_count = static_cast<int>(rows - s < MR ? rows - s : MR);
+    if (g.trans_a) {  // op(A)[i, p] = a[p·lda + i]: each k gives MR contiguous values
+      const float* src = g.a + p0 * g.lda + i0 + s;
+      for (int64_t p = 0; p < kc; ++p, src += g.lda) {
+        float* d = dst + p * MR;
+        int r = 0;
+        for (; r < r_count; ++r) d[r] = src[r];
+        for (; r < MR; ++r) d[r] = 0.0f;
+      }
+    } else {  // op(A)[i, p] = a[i·lda + p]: MR row streams, interleaved
+      const float* rows_src[MR];
+      for (int r = 0; r < MR; ++r) rows_src[r] = g.a + (i0 + s + (r < r_count ? r : 0)) * g.lda + p0;
+      if (r_count == MR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int r = 0; r < MR; ++r) dst[p * MR + r] = rows_src[r][p];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < r_count ? rows_src[r][p] : 0.0f;
+      }
+    }
+  }
+}
+
+// Packs op(B)[p0:p0+kc, j0:j0+cols] as ceil(cols/NR) strips of kc·NR floats (dst[s][p][c]); missing columns are 0.
+template <int NR>
+void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t cols, float* dst) {
+  for (int64_t s = 0; s < cols; s += NR, dst += kc * NR) {
+    const int c_count = static_cast<int>(cols - s < NR ? cols - s : NR);
+    if (!g.trans_b) {  // op(B)[p, j] = b[p·ldb + j]: contiguous rows
+      const float* src = g.b + p0 * g.ldb + j0 + s;
+      for (int64_t p = 0; p < kc; ++p, src += g.ldb) {
+        float* d = dst + p * NR;
+        if (c_count == NR) {
+          std::memcpy(d, src, sizeof(float) * NR);
+        } else {
+          int c = 0;
+          for (; c < c_count; ++c) d[c] = src[c];
+          for (; c < NR; ++c) d[c] = 0.0f;
+        }
+      }
+    } else {  // op(B)[p, j] = b[j·ldb + p]: transpose NR rows of B, a few k at a time
+      const float* src = g.b + (j0 + s) * g.ldb + p0;
+      constexpr int64_t kStep = 8;
+      for (int64_t pb = 0; pb < kc; pb += kStep) {
+        const int64_t pe = pb + kStep < kc ? pb + kStep : kc;
+        for (int c = 0; c < c_count; ++c) {
+          const float* row = src + c * g.ldb;
+          for (int64_t p = pb; p < pe; ++p) dst[p * NR + c] = row[p];
+        }
+        for (int c = c_count; c < NR; ++c)
+          for (int64_t p = pb; p < pe; ++p) dst[p * NR + c] = 0.0f;
+      }
+    }
+  }
+}
+
+// The micro-kernel table of one ISA: fn[rows − 1][nv − 1][masked_b].
+template <class Isa, size_t... I>
+constexpr std::array<MicroFn, sizeof...(I)> make_micro_table(std::index_sequence<I...>) {
+  return {{&Isa::template micro<static_cast<int>(I / (Isa::kNvMax * 2)) + 1,
+                                static_cast<int>((I / 2) % Isa::kNvMax) + 1, (I % 2) == 1>...}};
+}
+
+template <class Isa>
+MicroFn micro_for(int rows, int nv, bool masked_b) {
+  static constexpr auto table =
+      make_micro_table<Isa>(std::make_index_sequence<static_cast<size_t>(Isa::kMr * Isa::kNvMax * 2)>());
+  return table[static_cast<size_t>(((rows - 1) * Isa::kNvMax + (nv - 1)) * 2 + (masked_b ? 1 : 0))];
+}
+
+// `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kMc, kNc,
+// kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), and
+// template <int ROWS, int NV, bool MASKED_B> static void micro(const MicroTask&).
+template <class Isa>
+void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int MR = Isa::kMr, NR = Isa::kNr, VL = Isa::kVl;
+  constexpr int64_t KC = Isa::kKc, MC = Isa::kMc, NC = Isa::kNc;
+  static_assert(MC % MR == 0 && NC % NR == 0, "blocks are whole strips");
+  const int64_t K = g.k;
+  const bool direct_b = !g.trans_b && (m1 - m0) <= Isa::kDirectBMaxRows;
+  const bool multi_k = K > KC;
+  const bool save_c = multi_k && g.beta != 0.0f;
+
+  const int64_t kc_max = K < KC ? K : KC;
+  const int64_t mc_max = ((m1 - m0) < MC ? ((m1 - m0) + MR - 1) / MR * MR : MC);
+  const int64_t nc_max = ((n1 - n0) < NC ? ((n1 - n0) + NR - 1) / NR * NR : NC);
+  const size_t a_floats = static_cast<size_t>(mc_max * kc_max);
+  const size_t b_floats = direct_b ? 0 : static_cast<size_t>(kc_max * nc_max);
+  const size_t c_floats = save_c ? static_cast<size_t>(mc_max * nc_max) : 0;
+  static thread_local Scratch scratch;
+  float* const a_pack = scratch.get(a_floats + b_floats + c_floats);
+  if (a_pack == nullptr) {
+    gemm_f32_plain_tile(g, m0, m1, n0, n1);
+    return;
+  }
+  float* const b_pack = a_pack + a_floats;
+  float* const c_save = b_pack + b_floats;
+
+  MicroTask t{};
+  t.alpha = g.alpha;
+  t.beta = g.beta;
+  for (int64_t mb = m0; mb < m1; mb += MC) {
+    const int64_t mc = (m1 - mb) < MC ? (m1 - mb) : MC;
+    for (int64_t nb = n0; nb < n1; nb += NC) {
+      const int64_t nc = (n1 - nb) < NC ? (n1 - nb) : NC;
+      if (save_c) {
+        for (int64_t i = 0; i < mc; ++i) std::memcpy(c_save + i * nc, g.c + (mb + i) * g.ldc + nb, sizeof(float) * nc);
+      }
+      for (int64_t pb = 0; pb < K; pb += KC) {
+        const int64_t kc = (K - pb) < KC ? (K - pb) : KC;
+        pack_a<MR>(g, mb, mc, pb, kc, a_pack);
+        if (!direct_b) pack_b<NR>(g, pb, kc, nb, nc, b_pack);
+        t.kc = kc;
+        t.load_acc = pb > 0;
+        t.last = pb + kc == K;
+        for (int64_t is = 0; is < mc; is += MR) {
+          const int rows = static_cast<int>((mc - is) < MR ? (mc - is) : MR);
+          t.a = a_pack + is * kc;
+          for (int64_t js = 0; js < nc; js += NR) {
+            const int cols = static_cast<int>((nc - js) < NR ? (nc - js) : NR);
+            const int nv = (cols + VL - 1) / VL;
+            if (direct_b) {
+              t.b = g.b + pb * g.ldb + nb + js;
+              t.ldb = g.ldb;
+            } else {
+              t.b = b_pack + js * kc;
+              t.ldb = NR;
+            }
+            t.c = g.c + (mb + is) * g.ldc + nb + js;
+            t.ldc = g.ldc;
+            if (save_c) {
+              t.c_old = c_save + is * nc + js;
+              t.ldc_old = nc;
+            } else {
+              t.c_old = t.c;
+              t.ldc_old = g.ldc;
+            }
+            t.cols = cols;
+            micro_for<Isa>(rows, nv, direct_b && cols < NR)(t);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace distiq
