@@ -1,15 +1,318 @@
-// quant_avx2 — PLACEHOLDER while the vector kernel is written: reuses the reference functions so the library
-// links for everyone. Replaced by the real avx2 kernel in the next commit.
+// quant_avx2 — quantize / dequantize / fake-quant / min-max on 8 float lanes (AVX2).
+//
+// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
+//   v = round(x / s, nearest-even) + z   (vdivps, no reciprocal; -ffp-contract=off keeps the add separate)
+//   max(v, qmin) returns qmin for NaN (the second operand), as the reference does; then min(·, qmax).
+// Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h). A run of ≥ 8 elements is
+// processed with broadcast parameters and full vectors; chunks that straddle runs (short groups, per-channel on
+// the last axis) get per-lane parameters gathered by the scalar walker.
+// Packing: 8-bit with packs_epi32 + packs/packus_epi16 (values are already clamped, so no saturation happens);
+// int4 by OR-ing each odd lane into bits 4..7 of its even neighbour inside a qword (srli_epi64 by 28) and a byte
+// shuffle.
+// Tails: vmaskmovps for floats, a small stack buffer + memcpy for bytes — never a read or write past e1 or the
+// last byte of a row.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
 #include "distiq/quant.h"
 
 namespace distiq {
+namespace {
+
+#include "quant_walk.h"
+
+constexpr int W = 8;
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+bool is_4bit(QType t) { return t == QType::kS4 || t == QType::kU4; }
+bool is_signed(QType t) { return t == QType::kS8 || t == QType::kS4; }
+
+// All-ones in the first m int32 lanes.
+__m256i lanes_mask(int m) {
+  alignas(64) static const int32_t kTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kTable + 8 - m));
+}
+
+float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
+
+void lane_params(const QuantArgs& a, const int64_t* p_lanes, __m256* s_f32x8, __m256* z_f32x8) {
+  alignas(32) float s[W], z[W];
+  for (int i = 0; i < W; ++i) {
+    s[i] = a.scales[p_lanes[i]];
+    z[i] = zero_point_f(a, p_lanes[i]);
+  }
+  *s_f32x8 = _mm256_load_ps(s);
+  *z_f32x8 = _mm256_load_ps(z);
+}
+
+// The quantizer's float pipeline: returns clamp(nearbyint(x / s) + z, qmin, qmax); NaN lanes as a bitmask.
+struct Quantizer {
+  __m256 qmin_f32x8, qmax_f32x8;
+  explicit Quantizer(const QuantArgs& a)
+      : qmin_f32x8(_mm256_set1_ps(static_cast<float>(a.qmin))), qmax_f32x8(_mm256_set1_ps(static_cast<float>(a.qmax))) {}
+
+  __m256 apply(__m256 x_f32x8, __m256 s_f32x8, __m256 z_f32x8, int* nan_bits, __m256* in_range) const {
+    __m256 v_f32x8 = _mm256_div_ps(x_f32x8, s_f32x8);
+    v_f32x8 = _mm256_round_ps(v_f32x8, kRound);
+    v_f32x8 = _mm256_add_ps(v_f32x8, z_f32x8);
+    *nan_bits = _mm256_movemask_ps(_mm256_cmp_ps(v_f32x8, v_f32x8, _CMP_UNORD_Q));
+    if (in_range != nullptr) {
+      *in_range = _mm256_and_ps(_mm256_cmp_ps(v_f32x8, qmin_f32x8, _CMP_GE_OQ), _mm256_cmp_ps(v_f32x8, qmax_f32x8, _CMP_LE_OQ));
+    }
+    return _mm256_min_ps(_mm256_max_ps(v_f32x8, qmin_f32x8), qmax_f32x8);
+  }
+};
+
+int popcount8(int bits) { return __builtin_popcount(static_cast<unsigned>(bits)); }
+
+// 8 int32 lanes (already inside the 8-bit range) → 8 bytes in the low half.
+__m128i pack_bytes(__m256i q_i32x8, bool sign) {
+  const __m128i w_i16x8 = _mm_packs_epi32(_mm256_castsi256_si128(q_i32x8), _mm256_extracti128_si256(q_i32x8, 1));
+  return sign ? _mm_packs_epi16(w_i16x8, w_i16x8) : _mm_packus_epi16(w_i16x8, w_i16x8);
+}
+
+// int4: lane pairs (2i, 2i+1) → 4 bytes, byte i = (q[2i] & 15) | (q[2i+1] & 15) << 4.
+uint32_t pack_nibbles(__m256i q_i32x8) {
+  const __m256i lo_i32x8 = _mm256_and_si256(q_i32x8, _mm256_set1_epi32(0x0F));
+  const __m256i b_i64x4 = _mm256_or_si256(lo_i32x8, _mm256_srli_epi64(lo_i32x8, 28));
+  const __m256i pick = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i s_u8x32 = _mm256_shuffle_epi8(b_i64x4, pick);
+  const __m128i b_u8x16 = _mm_unpacklo_epi16(_mm256_castsi256_si128(s_u8x32), _mm256_extracti128_si256(s_u8x32, 1));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(b_u8x16));
+}
+
+// 4 int4 bytes → 8 int32 lanes.
+__m256i unpack_nibbles(uint32_t bytes, bool sign) {
+  const __m256i b_i64x4 = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(static_cast<int>(bytes)));
+  __m256i q_i32x8 = _mm256_or_si256(_mm256_and_si256(b_i64x4, _mm256_set1_epi64x(0x0F)),
+                                    _mm256_slli_epi64(_mm256_srli_epi64(b_i64x4, 4), 32));
+  if (sign) q_i32x8 = _mm256_srai_epi32(_mm256_slli_epi32(q_i32x8, 28), 28);
+  return q_i32x8;
+}
+
+template <typename Seg>
+void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Seg&& seg) {
+  if (a.row_len % 2 == 0) {
+    seg(e0, e1, base + e0 / 2);
+    return;
+  }
+  const int64_t row_bytes = (a.row_len + 1) / 2;
+  for (int64_t r = e0 / a.row_len; r * a.row_len < e1; ++r) {
+    seg(r * a.row_len, (r + 1) * a.row_len, base + r * row_bytes);
+  }
+}
+
+int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer quant(a);
+  const bool sign = is_signed(a.type);
+  int64_t nans = 0;
+  const float* x = a.x;
+  if (!is_4bit(a.type)) {
+    uint8_t* q = static_cast<uint8_t*>(a.q);
+    walk_params<W>(
+        a.geo, e0, e1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+          for (int64_t j = e; j < e + k; j += W) {
+            int nan;
+            const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+            nans += popcount8(nan);
+            _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          __m256 s_f32x8, z_f32x8;
+          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+          int nan;
+          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, lanes_mask(m)), s_f32x8, z_f32x8, &nan, nullptr);
+          nans += popcount8(nan & ((1 << m) - 1));
+          alignas(16) uint8_t tmp[16];
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
+          std::memcpy(q + e, tmp, static_cast<size_t>(m));
+        });
+    return nans;
+  }
+  int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
+    walk_params<W>(
+        a.geo, s0, s1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+          for (int64_t j = e; j < e + k; j += W) {
+            int nan;
+            const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+            nans += popcount8(nan);
+            const uint32_t b = pack_nibbles(_mm256_cvtps_epi32(v_f32x8));
+            std::memcpy(out + (j - s0) / 2, &b, 4);
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          __m256 s_f32x8, z_f32x8;
+          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+          const __m256i k = lanes_mask(m);
+          int nan;
+          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), s_f32x8, z_f32x8, &nan, nullptr);
+          nans += popcount8(nan & ((1 << m) - 1));
+          // Lanes ≥ m become 0, so an odd row's pad nibble is written as 0.
+          const uint32_t b = pack_nibbles(_mm256_and_si256(_mm256_cvtps_epi32(v_f32x8), k));
+          std::memcpy(out + (e - s0) / 2, &b, static_cast<size_t>((m + 1) / 2));
+        });
+  });
+  return nans;
+}
+
+void dequantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+  float* y = const_cast<float*>(a.x);  // dequantize writes x (see QuantArgs)
+  const bool sign = is_signed(a.type);
+  auto affine = [](__m256i q_i32x8, __m256 s_f32x8, __m256 z_f32x8) {
+    return _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(q_i32x8), z_f32x8), s_f32x8);
+  };
+  if (!is_4bit(a.type)) {
+    const uint8_t* q = static_cast<const uint8_t*>(a.q);
+    auto widen = [sign](__m128i b_u8x8) { return sign ? _mm256_cvtepi8_epi32(b_u8x8) : _mm256_cvtepu8_epi32(b_u8x8); };
+    walk_params<W>(
+        a.geo, e0, e1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+          for (int64_t j = e; j < e + k; j += W) {
+            const __m256i q_i32x8 = widen(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + j)));
+            _mm256_storeu_ps(y + j, affine(q_i32x8, s_f32x8, z_f32x8));
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          __m256 s_f32x8, z_f32x8;
+          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+          alignas(16) uint8_t tmp[16] = {};
+          std::memcpy(tmp, q + e, static_cast<size_t>(m));
+          const __m256i q_i32x8 = widen(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(q_i32x8, s_f32x8, z_f32x8));
+        });
+    return;
+  }
+  int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
+    walk_params<W>(
+        a.geo, s0, s1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+          for (int64_t j = e; j < e + k; j += W) {
+            uint32_t b;
+            std::memcpy(&b, in + (j - s0) / 2, 4);
+            _mm256_storeu_ps(y + j, affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          __m256 s_f32x8, z_f32x8;
+          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+          uint32_t b = 0;
+          std::memcpy(&b, in + (e - s0) / 2, static_cast<size_t>((m + 1) / 2));
+          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
+        });
+  });
+}
+
+int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer quant(a);
+  int64_t nans = 0;
+  const float* x = a.x;
+  float* y = a.y;
+  uint8_t* mask = a.mask;
+  const __m256i one_i32x8 = _mm256_set1_epi32(1);
+  walk_params<W>(
+      a.geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+        const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+        for (int64_t j = e; j < e + k; j += W) {
+          int nan;
+          __m256 in_range;
+          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, &in_range);
+          nans += popcount8(nan);
+          _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
+          if (mask) {
+            const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
+            _mm_storel_epi64(reinterpret_cast<__m128i*>(mask + j), pack_bytes(bit_i32x8, false));
+          }
+        }
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        __m256 s_f32x8, z_f32x8;
+        lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        const __m256i k = lanes_mask(m);
+        int nan;
+        __m256 in_range;
+        const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), s_f32x8, z_f32x8, &nan, &in_range);
+        nans += popcount8(nan & ((1 << m) - 1));
+        _mm256_maskstore_ps(y + e, k, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
+        if (mask) {
+          alignas(16) uint8_t tmp[16];
+          const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), pack_bytes(bit_i32x8, false));
+          std::memcpy(mask + e, tmp, static_cast<size_t>(m));
+        }
+      });
+  return nans;
+}
+
+float reduce_min(__m256 v_f32x8) {
+  __m128 m_f32x4 = _mm_min_ps(_mm256_castps256_ps128(v_f32x8), _mm256_extractf128_ps(v_f32x8, 1));
+  m_f32x4 = _mm_min_ps(m_f32x4, _mm_movehl_ps(m_f32x4, m_f32x4));
+  m_f32x4 = _mm_min_ss(m_f32x4, _mm_movehdup_ps(m_f32x4));
+  return _mm_cvtss_f32(m_f32x4);
+}
+
+float reduce_max(__m256 v_f32x8) {
+  __m128 m_f32x4 = _mm_max_ps(_mm256_castps256_ps128(v_f32x8), _mm256_extractf128_ps(v_f32x8, 1));
+  m_f32x4 = _mm_max_ps(m_f32x4, _mm_movehl_ps(m_f32x4, m_f32x4));
+  m_f32x4 = _mm_max_ss(m_f32x4, _mm_movehdup_ps(m_f32x4));
+  return _mm_cvtss_f32(m_f32x4);
+}
+
+int64_t minmax_avx2(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {
+  int64_t bad = 0;
+  const __m256 inf_f32x8 = _mm256_set1_ps(__builtin_inff());
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  walk_params<W>(
+      geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        __m256 lo_f32x8 = _mm256_set1_ps(mins[p]);
+        __m256 hi_f32x8 = _mm256_set1_ps(maxs[p]);
+        for (int64_t j = e; j < e + k; j += W) {
+          const __m256 v_f32x8 = _mm256_loadu_ps(x + j);
+          // |v| < Inf is false for ±Inf and NaN: the non-finite lanes (values then unspecified, status fails).
+          bad += popcount8(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v_f32x8, abs_mask), inf_f32x8, _CMP_NLT_UQ)));
+          lo_f32x8 = _mm256_min_ps(lo_f32x8, v_f32x8);
+          hi_f32x8 = _mm256_max_ps(hi_f32x8, v_f32x8);
+        }
+        mins[p] = reduce_min(lo_f32x8);
+        maxs[p] = reduce_max(hi_f32x8);
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        for (int i = 0; i < m; ++i) {
+          const float v = x[e + i];
+          if (!(__builtin_fabsf(v) < __builtin_inff())) {
+            ++bad;
+            continue;
+          }
+          const int64_t p = p_lanes[i];
+          if (v < mins[p]) mins[p] = v;
+          if (v > maxs[p]) maxs[p] = v;
+        }
+      });
+  return bad;
+}
+
+}  // namespace
 
 const QuantKernel& quant_avx2() noexcept {
-  static const QuantKernel k = [] {
-    QuantKernel r = quant_ref();
-    r.isa = Isa::kAvx2;
-    return r;
-  }();
+  static const QuantKernel k{Isa::kAvx2,          "quantize_f32q_avx2", "dequantize_qf32_avx2",
+                             "minmax_f32_avx2",     "fake_quant_f32_avx2", quantize_avx2,
+                             dequantize_avx2,       fake_quant_avx2,       minmax_avx2};
   return k;
 }
 

@@ -1,0 +1,83 @@
+// Shared scalar bookkeeping for the vector quantization kernels: walks a flat element range of the
+// [outer, channels, inner] + group geometry as runs of elements that share one (scale, zero point) pair.
+//
+// ISA hygiene: this header is included INSIDE an anonymous namespace by each ISA translation unit (quant_avx2.cc,
+// quant_avx512.cc), so every copy has internal linkage and is compiled with that file's flags only; no symbol from
+// it can be merged across TUs. It contains no intrinsics.
+//
+// walk_params<W>(geo, e0, e1, run, mixed) calls, in element order,
+//   run(e, k, p)            k > 0 a multiple of W: elements [e, e+k) all use parameter index p
+//   mixed(e, m, p_lanes)    0 < m ≤ W elements [e, e+m), element e+i uses p_lanes[i]; lanes ≥ m repeat lane 0
+// Every chunk starts at an even offset from e0 (W is even), which the int4 nibble packing relies on.
+#pragma once
+
+#include <cstdint>
+
+// Walks the parameter index of consecutive elements without a division per element.
+struct ParamCursor {
+  const distiq::QuantGeometry* g;
+  int64_t p = 0;      // current param index
+  int64_t left = 0;   // elements left in the current run (same p)
+  int64_t c = 0;      // group == 0: current channel; group > 0: group index within the row
+  int64_t groups_per_row = 0, last_group_len = 0;
+
+  ParamCursor(const distiq::QuantGeometry& geo, int64_t e) : g(&geo) {
+    if (geo.group <= 0) {
+      c = (e / geo.inner) % geo.channels;
+      p = c;
+      left = geo.inner - e % geo.inner;
+    } else {
+      groups_per_row = (geo.channels + geo.group - 1) / geo.group;
+      last_group_len = geo.channels - (groups_per_row - 1) * geo.group;
+      const int64_t o = e / geo.channels, ch = e % geo.channels;
+      c = ch / geo.group;
+      p = o * groups_per_row + c;
+      left = (c == groups_per_row - 1 ? geo.channels : (c + 1) * geo.group) - ch;
+    }
+  }
+
+  // Moves k ≤ left elements forward.
+  void advance(int64_t k) {
+    left -= k;
+    if (left > 0) return;
+    if (g->group <= 0) {
+      c = (c + 1 == g->channels) ? 0 : c + 1;
+      p = c;
+      left = g->inner;
+    } else {
+      ++p;  // groups are numbered row after row, so the next run is always p + 1
+      c = (c + 1 == groups_per_row) ? 0 : c + 1;
+      left = (c == groups_per_row - 1) ? last_group_len : g->group;
+    }
+  }
+};
+
+template <int W, typename RunFn, typename MixedFn>
+void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn&& run, MixedFn&& mixed) {
+  if (e0 >= e1) return;
+  ParamCursor cur(geo, e0);
+  int64_t e = e0;
+  int64_t p_lanes[W];
+  while (e < e1) {
+    const int64_t n = e1 - e;
+    if (cur.left >= W && n >= W) {
+      const int64_t k = (cur.left < n ? cur.left : n) / W * W;
+      run(e, k, cur.p);
+      e += k;
+      cur.advance(k);
+      continue;
+    }
+    const int m = static_cast<int>(n < W ? n : W);
+    int lane = 0;
+    while (lane < m) {
+      const int64_t take_max = m - lane;
+      const int take = static_cast<int>(cur.left < take_max ? cur.left : take_max);
+      for (int i = 0; i < take; ++i) p_lanes[lane + i] = cur.p;
+      lane += take;
+      cur.advance(take);
+    }
+    for (; lane < W; ++lane) p_lanes[lane] = p_lanes[0];
+    mixed(e, m, static_cast<const int64_t*>(p_lanes));
+    e += m;
+  }
+}
