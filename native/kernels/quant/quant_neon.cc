@@ -1,15 +1,326 @@
-// quant_neon — PLACEHOLDER while the NEON kernel is written: reuses the reference functions so the aarch64 library
-// links. Replaced by the real kernel in a following commit.
-#include "distiq/kernels.h"
+// quant_neon — quantize / dequantize / fake-quant / min-max for AArch64 Advanced SIMD (armv8.0-a), 8 float lanes
+// per step as two float32x4 halves.
+//
+// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
+//   v = vrndnq_f32(vdivq_f32(x, s)) + z    true IEEE division (no reciprocal estimate), round half to even, add
+//   clamp: "v >= qmin ? v : qmin" then "v > qmax ? qmax : v" as compare+select, so NaN → qmin like the ref
+//          (vmaxq_f32 would propagate the NaN);  mask = (v >= qmin) & (v <= qmax) on the unclamped v
+//   dequantize: (float)(q − z) · s with the subtraction in int32, as in the ref
+// Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h, shared with the x86 files,
+// intrinsic-free, included inside this file's anonymous namespace). A run of ≥ 8 elements uses broadcast
+// parameters; chunks that straddle runs get per-lane parameters from the walker.
+// Packing: 8-bit by narrowing int32 → int16 → int8 (values already clamped, so the low byte is the s8/u8 pattern);
+// int4 by viewing 8 bytes as 4 uint16 lanes (q[2i] | q[2i+1] << 8) and folding the high nibble down (t | t >> 4).
+// Tails: partial chunks go through small stack buffers + memcpy — never a read or write past e1 or a row's last
+// byte; the pad nibble of an odd-length row is written as 0.
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "distiq/quant.h"
 
 namespace distiq {
+namespace {
+
+#include "quant_walk.h"
+
+constexpr int W = 8;
+
+bool is_4bit(QType t) { return t == QType::kS4 || t == QType::kU4; }
+bool is_signed(QType t) { return t == QType::kS8 || t == QType::kS4; }
+
+float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
+int32_t zero_point_i(const QuantArgs& a, int64_t p) { return a.zero_points ? a.zero_points[p] : 0; }
+
+// 8 lanes of floats as two halves.
+struct F8 {
+  float32x4_t lo, hi;
+};
+struct I8 {
+  int32x4_t lo, hi;
+};
+
+F8 load8(const float* x) { return {vld1q_f32(x), vld1q_f32(x + 4)}; }
+void store8(float* y, F8 v) {
+  vst1q_f32(y, v.lo);
+  vst1q_f32(y + 4, v.hi);
+}
+F8 load_partial(const float* x, int m) {
+  float tmp[W] = {};
+  std::memcpy(tmp, x, static_cast<size_t>(m) * sizeof(float));
+  return load8(tmp);
+}
+void store_partial(float* y, F8 v, int m) {
+  float tmp[W];
+  store8(tmp, v);
+  std::memcpy(y, tmp, static_cast<size_t>(m) * sizeof(float));
+}
+
+struct Params {
+  F8 s, zf;
+  I8 zi;
+};
+
+Params broadcast_params(const QuantArgs& a, int64_t p) {
+  const float32x4_t s = vdupq_n_f32(a.scales[p]);
+  const float32x4_t zf = vdupq_n_f32(zero_point_f(a, p));
+  const int32x4_t zi = vdupq_n_s32(zero_point_i(a, p));
+  return {{s, s}, {zf, zf}, {zi, zi}};
+}
+
+Params lane_params(const QuantArgs& a, const int64_t* p_lanes) {
+  float s[W], zf[W];
+  int32_t zi[W];
+  for (int i = 0; i < W; ++i) {
+    s[i] = a.scales[p_lanes[i]];
+    zf[i] = zero_point_f(a, p_lanes[i]);
+    zi[i] = zero_point_i(a, p_lanes[i]);
+  }
+  return {load8(s), load8(zf), {vld1q_s32(zi), vld1q_s32(zi + 4)}};
+}
+
+// Number of lanes whose mask is all-zero (e.g. "not equal to itself" = NaN).
+int64_t count_false(uint32x4_t m_u32x4) { return 4 - static_cast<int64_t>(vaddvq_u32(vshrq_n_u32(m_u32x4, 31))); }
+
+struct Quantizer {
+  float32x4_t qmin_f32x4, qmax_f32x4;
+  explicit Quantizer(const QuantArgs& a)
+      : qmin_f32x4(vdupq_n_f32(static_cast<float>(a.qmin))), qmax_f32x4(vdupq_n_f32(static_cast<float>(a.qmax))) {}
+
+  // Clamped v for 4 lanes; *not_nan marks the lanes whose v is a number.
+  float32x4_t apply4(float32x4_t x, float32x4_t s, float32x4_t zf, uint32x4_t* not_nan, uint32x4_t* in_range) const {
+    const float32x4_t v = vaddq_f32(vrndnq_f32(vdivq_f32(x, s)), zf);
+    *not_nan = vceqq_f32(v, v);
+    const uint32x4_t ge_min = vcgeq_f32(v, qmin_f32x4);
+    const uint32x4_t gt_max = vcgtq_f32(v, qmax_f32x4);
+    if (in_range != nullptr) *in_range = vandq_u32(ge_min, vcleq_f32(v, qmax_f32x4));
+    const float32x4_t lo_clamped = vbslq_f32(ge_min, v, qmin_f32x4);  // NaN and v < qmin → qmin
+    return vbslq_f32(gt_max, qmax_f32x4, lo_clamped);
+  }
+
+  // Lanes past the valid count of a partial chunk hold zeros (with a valid scale): never NaN, never counted.
+  F8 apply(F8 x, const Params& p, int64_t* nans, uint32x4_t* in_lo, uint32x4_t* in_hi) const {
+    uint32x4_t ok_lo, ok_hi;
+    const F8 v{apply4(x.lo, p.s.lo, p.zf.lo, &ok_lo, in_lo), apply4(x.hi, p.s.hi, p.zf.hi, &ok_hi, in_hi)};
+    *nans += count_false(ok_lo) + count_false(ok_hi);
+    return v;
+  }
+};
+
+// Clamped, integral floats → 8 bytes (the s8/u8/nibble value's low byte).
+uint8x8_t to_bytes(F8 v) {
+  const int16x4_t lo = vmovn_s32(vcvtq_s32_f32(v.lo));
+  const int16x4_t hi = vmovn_s32(vcvtq_s32_f32(v.hi));
+  return vreinterpret_u8_s8(vmovn_s16(vcombine_s16(lo, hi)));
+}
+
+// 8 values (low nibbles significant) → 4 bytes, byte i = (q[2i] & 15) | (q[2i+1] & 15) << 4.
+uint32_t pack_nibbles(uint8x8_t q_u8x8) {
+  const uint16x4_t t_u16x4 = vand_u16(vreinterpret_u16_u8(q_u8x8), vdup_n_u16(0x0F0F));
+  const uint16x4_t folded_u16x4 = vorr_u16(t_u16x4, vshr_n_u16(t_u16x4, 4));
+  const uint8x8_t b_u8x8 = vmovn_u16(vcombine_u16(folded_u16x4, folded_u16x4));
+  return vget_lane_u32(vreinterpret_u32_u8(b_u8x8), 0);
+}
+
+// 8 bytes of 8-bit q → int32 lanes.
+I8 widen_bytes(uint8x8_t b_u8x8, bool sign) {
+  const int16x8_t w_s16x8 = sign ? vmovl_s8(vreinterpret_s8_u8(b_u8x8)) : vreinterpretq_s16_u16(vmovl_u8(b_u8x8));
+  return {vmovl_s16(vget_low_s16(w_s16x8)), vmovl_s16(vget_high_s16(w_s16x8))};
+}
+
+// 4 bytes of nibbles → 8 int32 lanes (element 2i = low nibble of byte i), sign-extended for int4.
+I8 unpack_nibbles(uint32_t bytes, bool sign) {
+  const uint8x8_t b_u8x8 = vreinterpret_u8_u32(vdup_n_u32(bytes));
+  const uint8x8_t lo_u8x8 = vand_u8(b_u8x8, vdup_n_u8(0x0F));
+  const uint8x8_t hi_u8x8 = vshr_n_u8(b_u8x8, 4);
+  uint8x8_t q_u8x8 = vzip1_u8(lo_u8x8, hi_u8x8);
+  if (sign) q_u8x8 = vreinterpret_u8_s8(vshr_n_s8(vshl_n_s8(vreinterpret_s8_u8(q_u8x8), 4), 4));
+  return widen_bytes(q_u8x8, sign);
+}
+
+F8 affine(I8 q, const Params& p) {
+  return {vmulq_f32(vcvtq_f32_s32(vsubq_s32(q.lo, p.zi.lo)), p.s.lo),
+          vmulq_f32(vcvtq_f32_s32(vsubq_s32(q.hi, p.zi.hi)), p.s.hi)};
+}
+
+// int4 rows of odd length do not start on a byte boundary in the flat index, so walk them row by row.
+template <typename Seg>
+void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Seg&& seg) {
+  if (a.row_len % 2 == 0) {
+    seg(e0, e1, base + e0 / 2);
+    return;
+  }
+  const int64_t row_bytes = (a.row_len + 1) / 2;
+  for (int64_t r = e0 / a.row_len; r * a.row_len < e1; ++r) seg(r * a.row_len, (r + 1) * a.row_len, base + r * row_bytes);
+}
+
+int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer quant(a);
+  int64_t nans = 0;
+  const float* x = a.x;
+  if (!is_4bit(a.type)) {
+    uint8_t* q = static_cast<uint8_t*>(a.q);
+    walk_params<W>(
+        a.geo, e0, e1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const Params prm = broadcast_params(a, p);
+          for (int64_t j = e; j < e + k; j += W) {
+            vst1_u8(q + j, to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          const Params prm = lane_params(a, p_lanes);
+          uint8_t tmp[W];
+          vst1_u8(tmp, to_bytes(quant.apply(load_partial(x + e, m), prm, &nans, nullptr, nullptr)));
+          std::memcpy(q + e, tmp, static_cast<size_t>(m));
+        });
+    return nans;
+  }
+  int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
+    walk_params<W>(
+        a.geo, s0, s1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const Params prm = broadcast_params(a, p);
+          for (int64_t j = e; j < e + k; j += W) {
+            const uint32_t b = pack_nibbles(to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
+            std::memcpy(out + (j - s0) / 2, &b, 4);
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          const Params prm = lane_params(a, p_lanes);
+          uint8_t vals[W];
+          vst1_u8(vals, to_bytes(quant.apply(load_partial(x + e, m), prm, &nans, nullptr, nullptr)));
+          for (int i = m; i < W; ++i) vals[i] = 0;  // an odd row's pad nibble is written as 0
+          const uint32_t b = pack_nibbles(vld1_u8(vals));
+          std::memcpy(out + (e - s0) / 2, &b, static_cast<size_t>((m + 1) / 2));
+        });
+  });
+  return nans;
+}
+
+void dequantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
+  float* y = const_cast<float*>(a.x);  // dequantize writes x (see QuantArgs)
+  const bool sign = is_signed(a.type);
+  if (!is_4bit(a.type)) {
+    const uint8_t* q = static_cast<const uint8_t*>(a.q);
+    walk_params<W>(
+        a.geo, e0, e1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const Params prm = broadcast_params(a, p);
+          for (int64_t j = e; j < e + k; j += W) store8(y + j, affine(widen_bytes(vld1_u8(q + j), sign), prm));
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          const Params prm = lane_params(a, p_lanes);
+          uint8_t tmp[W] = {};
+          std::memcpy(tmp, q + e, static_cast<size_t>(m));
+          store_partial(y + e, affine(widen_bytes(vld1_u8(tmp), sign), prm), m);
+        });
+    return;
+  }
+  int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
+    walk_params<W>(
+        a.geo, s0, s1,
+        [&](int64_t e, int64_t k, int64_t p) {
+          const Params prm = broadcast_params(a, p);
+          for (int64_t j = e; j < e + k; j += W) {
+            uint32_t b;
+            std::memcpy(&b, in + (j - s0) / 2, 4);
+            store8(y + j, affine(unpack_nibbles(b, sign), prm));
+          }
+        },
+        [&](int64_t e, int m, const int64_t* p_lanes) {
+          const Params prm = lane_params(a, p_lanes);
+          uint32_t b = 0;
+          std::memcpy(&b, in + (e - s0) / 2, static_cast<size_t>((m + 1) / 2));
+          store_partial(y + e, affine(unpack_nibbles(b, sign), prm), m);
+        });
+  });
+}
+
+// 0/1 mask bytes from two lane masks.
+uint8x8_t mask_bytes(uint32x4_t in_lo, uint32x4_t in_hi) {
+  const uint16x4_t lo = vmovn_u32(vshrq_n_u32(in_lo, 31));
+  const uint16x4_t hi = vmovn_u32(vshrq_n_u32(in_hi, 31));
+  return vmovn_u16(vcombine_u16(lo, hi));
+}
+
+F8 fake_value(F8 v, const Params& p) {
+  return {vmulq_f32(vsubq_f32(v.lo, p.zf.lo), p.s.lo), vmulq_f32(vsubq_f32(v.hi, p.zf.hi), p.s.hi)};
+}
+
+int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer quant(a);
+  int64_t nans = 0;
+  const float* x = a.x;
+  float* y = a.y;
+  uint8_t* mask = a.mask;
+  walk_params<W>(
+      a.geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        const Params prm = broadcast_params(a, p);
+        for (int64_t j = e; j < e + k; j += W) {
+          uint32x4_t in_lo, in_hi;
+          const F8 v = quant.apply(load8(x + j), prm, &nans, &in_lo, &in_hi);
+          store8(y + j, fake_value(v, prm));
+          if (mask) vst1_u8(mask + j, mask_bytes(in_lo, in_hi));
+        }
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        const Params prm = lane_params(a, p_lanes);
+        uint32x4_t in_lo, in_hi;
+        const F8 v = quant.apply(load_partial(x + e, m), prm, &nans, &in_lo, &in_hi);
+        store_partial(y + e, fake_value(v, prm), m);
+        if (mask) {
+          uint8_t tmp[W];
+          vst1_u8(tmp, mask_bytes(in_lo, in_hi));
+          std::memcpy(mask + e, tmp, static_cast<size_t>(m));
+        }
+      });
+  return nans;
+}
+
+int64_t minmax_neon(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {
+  int64_t bad = 0;
+  const float32x4_t inf_f32x4 = vdupq_n_f32(__builtin_inff());
+  walk_params<W>(
+      geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        float32x4_t lo_f32x4 = vdupq_n_f32(mins[p]);
+        float32x4_t hi_f32x4 = vdupq_n_f32(maxs[p]);
+        for (int64_t j = e; j < e + k; j += 4) {
+          const float32x4_t v_f32x4 = vld1q_f32(x + j);
+          // |v| < Inf is false for ±Inf and NaN: those lanes are counted (the values are then unspecified and the
+          // driver fails the call).
+          bad += count_false(vcltq_f32(vabsq_f32(v_f32x4), inf_f32x4));
+          lo_f32x4 = vminq_f32(lo_f32x4, v_f32x4);
+          hi_f32x4 = vmaxq_f32(hi_f32x4, v_f32x4);
+        }
+        // Zeros may come back as −0 or +0 depending on order; the driver reports every zero as +0.
+        mins[p] = vminvq_f32(lo_f32x4);
+        maxs[p] = vmaxvq_f32(hi_f32x4);
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        for (int i = 0; i < m; ++i) {
+          const float v = x[e + i];
+          if (!(__builtin_fabsf(v) < __builtin_inff())) {
+            ++bad;
+            continue;
+          }
+          const int64_t p = p_lanes[i];
+          if (v < mins[p]) mins[p] = v;
+          if (v > maxs[p]) maxs[p] = v;
+        }
+      });
+  return bad;
+}
+
+}  // namespace
 
 const QuantKernel& quant_neon() noexcept {
-  static const QuantKernel k = [] {
-    QuantKernel r = quant_ref();
-    r.isa = Isa::kNeon;
-    return r;
-  }();
+  static const QuantKernel k{Isa::kNeon,          "quantize_f32q_neon", "dequantize_qf32_neon",
+                             "minmax_f32_neon",     "fake_quant_f32_neon", quantize_neon,
+                             dequantize_neon,       fake_quant_neon,       minmax_neon};
   return k;
 }
 
