@@ -9,7 +9,6 @@
 #include "families.h"
 
 namespace distiq::addon {
-namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::string error;
@@ -22,7 +21,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
 }  // namespace distiq::addon
 
-NODE_API_MODULE(distiq, distiq::addon::Init)
+// NODE_API_MODULE pastes its second argument into an identifier, so it needs an unqualified name.
+static Napi::Object InitDistiq(Napi::Env env, Napi::Object exports) { return distiq::addon::Init(env, exports); }
+NODE_API_MODULE(distiq, InitDistiq)
