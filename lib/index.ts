@@ -5,3 +5,42 @@ export { DistiqError, DistiqRangeError, DistiqTypeError } from './errors';
 export type { DistiqErrorCode } from './errors';
 export { gemmF32, gemmF32Async } from './ops/gemm-f32';
 export type { GemmF32Options } from './ops/gemm-f32';
+export { gemmS8, gemmS8Async } from './ops/gemm-s8';
+export type {
+  GemmS8BaseOptions,
+  GemmS8Float32Options,
+  GemmS8Int32Options,
+  GemmS8Int8Options,
+  GemmS8Options,
+  GemmS8Output,
+  GemmS8ScaleOptions,
+  GemmS8Uint8Options,
+} from './ops/gemm-s8';
+export { GEMM_S8_MAX_K, PackedWeights, packWeights } from './ops/packed-weights';
+export type { PackWeightsOptions } from './ops/packed-weights';
+export {
+  MIN_SCALE,
+  QUANT_RANGE,
+  affineParams,
+  dequantize,
+  dequantizeAsync,
+  fakeQuantize,
+  minMax,
+  quantGeometry,
+  quantize,
+  quantizeAsync,
+  quantizedByteLength,
+} from './ops/quantize';
+export type {
+  AffineParams,
+  DequantizeOptions,
+  FakeQuantizeOptions,
+  QuantDtype,
+  QuantGeometry,
+  QuantGranularity,
+  QuantLayout,
+  QuantParams,
+  QuantizeOptions,
+  QuantizedArray,
+} from './ops/quantize';
+export { int4ByteLength, packInt4, unpackInt4 } from './ops/int4';

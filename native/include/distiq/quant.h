@@ -28,9 +28,11 @@ struct QuantGeometry {
   int64_t group = 0;  // 0 = per-channel/per-tensor; > 0 = per-group along `channels` (requires inner == 1)
 };
 
-// Number of (scale, zero point) pairs the geometry needs.
+// Number of (scale, zero point) pairs the geometry needs; −1 for an invalid geometry (negative dims, overflow,
+// group > 0 with inner != 1).
 int64_t quant_param_count(const QuantGeometry& g) noexcept;
-// Bytes of storage for `count` elements of `type` laid out in rows of `row_len`.
+// Bytes of storage for `count` elements of `type` laid out in rows of `row_len`; −1 when count < 0 or, for int4,
+// row_len < 1 or row_len does not divide count.
 int64_t quant_storage_bytes(QType type, int64_t count, int64_t row_len) noexcept;
 
 struct QuantArgs {
@@ -71,6 +73,7 @@ const QuantKernel& quant_neon() noexcept;
 // Drivers: validate geometry/params, split over the thread pool, report NaN as kNonFinite.
 Status quantize(const QuantKernel& kernel, const QuantArgs& args) noexcept;
 Status dequantize(const QuantKernel& kernel, const QuantArgs& args) noexcept;
+// fake_quantize ignores args.type and args.q: its [qmin, qmax] may be any range inside [−128, 255].
 Status fake_quantize(const QuantKernel& kernel, const QuantArgs& args) noexcept;
 // mins/maxs: [quant_param_count(geo)] outputs.
 Status min_max(const QuantKernel& kernel, const float* x, const QuantGeometry& geo, float* mins, float* maxs) noexcept;

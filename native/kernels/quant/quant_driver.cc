@@ -42,11 +42,12 @@ int64_t element_count(const QuantGeometry& g) {
 }
 
 // Everything quantize / dequantize / fake-quant share: geometry, element type range, parameters.
+// Fake-quant has no storage type (needs_q false): its [qmin, qmax] may be any 8-bit range, i.e. within [−128, 255].
 Status check_args(const QuantArgs& a, bool needs_q, int64_t* count_out) {
   const int64_t count = element_count(a.geo);
   if (count < 0) return Status::kInvalidArgument;
-  int32_t lo, hi;
-  if (!type_range(a.type, &lo, &hi)) return Status::kInvalidArgument;
+  int32_t lo = -128, hi = 255;
+  if (needs_q && !type_range(a.type, &lo, &hi)) return Status::kInvalidArgument;
   if (a.qmin > a.qmax || a.qmin < lo || a.qmax > hi) return Status::kInvalidArgument;
   if (needs_q && is_4bit(a.type) && quant_storage_bytes(a.type, count, a.row_len) < 0) return Status::kInvalidArgument;
   const int64_t params = quant_param_count(a.geo);
