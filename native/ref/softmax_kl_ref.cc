@@ -104,7 +104,8 @@ int64_t softmax_kl_f32_ref(const SoftmaxKlArgs& a, int64_t r0, int64_t r1) {
     RowSum tt;                                  // teacher at temperature T
     if (dense) tt = row_sum(t, cols, inv_t);
     if (sparse) tt = row_sum(tl, a.topk, inv_t);
-    if (st.max == -kInf || ((dense || sparse) && tt.max == -kInf)) {
+    // All −Inf (no distribution), or s/T or t/T overflowing to +Inf.
+    if (st.max == -kInf || st.max == kInf || ((dense || sparse) && (tt.max == -kInf || tt.max == kInf))) {
       fill_bad_row(a, r);
       ++bad;
       continue;
@@ -183,11 +184,19 @@ int64_t softmax_f32_ref(const float* x, int64_t cols, float* out, bool log, int6
   return bad;
 }
 
+void exp_f32_ref(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+void log_f32_ref(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+}
+
 }  // namespace
 
 const SoftmaxKernel& softmax_ref() noexcept {
-  static const SoftmaxKernel k{Isa::kRef, "softmax_kl_f32_ref", "softmax_f32_ref", softmax_kl_f32_ref,
-                              softmax_f32_ref};
+  static const SoftmaxKernel k{Isa::kRef,         "softmax_kl_f32_ref", "softmax_f32_ref", softmax_kl_f32_ref,
+                              softmax_f32_ref,    exp_f32_ref,          log_f32_ref};
   return k;
 }
 

@@ -7,7 +7,7 @@
 // without a teacher the KL term is omitted, which makes the same kernel the plain cross-entropy.
 //
 // Float paths use vectorized exp/log; they agree with the ref (libm) within the tolerance documented in
-// docs/ARCHITECTURE.md. Rows are independent, so results do not depend on the thread count.
+// docs/softmax-kl.md. Rows are independent, so results do not depend on the thread count.
 #pragma once
 
 #include "distiq/isa.h"
@@ -38,6 +38,10 @@ struct SoftmaxKernel {
   int64_t (*softmax_kl)(const SoftmaxKlArgs& args, int64_t r0, int64_t r1);
   // out[r] = softmax(x[r]) or log_softmax(x[r]); returns the number of rows with NaN/+Inf.
   int64_t (*softmax)(const float* x, int64_t cols, float* out, bool log, int64_t r0, int64_t r1);
+  // Accuracy-test hooks: the level's own exp / log applied elementwise to n floats (ref: libm expf / logf).
+  // Null when a level does not provide them. log is only specified for positive normal inputs.
+  void (*exp)(const float* x, float* y, int64_t n) = nullptr;
+  void (*log)(const float* x, float* y, int64_t n) = nullptr;
 };
 
 const SoftmaxKernel& softmax_ref() noexcept;

@@ -1,15 +1,166 @@
-// softmax_kl_avx2 — PLACEHOLDER while the vector kernel is written: reuses the reference functions so the library
-// links for everyone. Replaced by the real avx2 kernel in the next commit.
+// softmax_kl_f32_avx2 / softmax_f32_avx2 — the fused distillation loss and softmax on 8-lane ymm vectors
+// (AVX2 + FMA).
+//
+// Contract: distiq/softmax_kl.h; the row algorithm (one read per pass, block-wise online max + Σexp, lane merge,
+// gradient pass) is shared with avx512 in softmax_kl_rows.h. This file supplies the vector ops:
+//  * exp: inputs below ln(FLT_MIN) = −87.3365 give exactly 0 (so −Inf → 0, the probability of a masked class; the
+//    reference's subnormal results there are < 1.2e-38); otherwise x ≤ 88; n = round(x·log2 e) ∈ [−126, 127];
+//    r = x − n·ln2 (two-constant Cody–Waite split, FMA); e^r ≈ 1 + r + r²·P(r) with a degree-5 minimax P on
+//    |r| ≤ ln2/2 (the classic Cephes expf coefficients); times 2^n built in the exponent bits (a float multiply,
+//    so results that fall into the subnormal range round correctly).
+//  * log (only for Z ≥ 1, one vector per row): exponent and mantissa from the bits, mantissa folded into
+//    [√½, √2), f = m − 1, log x = f − f²/2 + f³·P(f) + e·ln2 with a degree-8 P (Cephes logf coefficients).
+//  Measured max error vs glibc expf/logf: see docs/softmax-kl.md and the "exp/log accuracy" C++ test.
+// Tails: vmaskmovps loads (inactive lanes filled with −Inf, i.e. probability 0) and stores; masked-out lanes are
+// never touched, so there is no overread past the end of a row. Gathers for the sparse teacher are masked too.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
 #include "distiq/softmax_kl.h"
 
 namespace distiq {
+namespace {
+
+#include "softmax_kl_rows.h"
+
+struct V256 {
+  using F = __m256;
+  using B = __m256;  // lane masks as all-ones floats
+  static constexpr int kLanes = 8;
+
+  static __m256i iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+  static __m256i first(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), iota()); }
+
+  static F zero() { return _mm256_setzero_ps(); }
+  static F set1(float v) { return _mm256_set1_ps(v); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static F load_part(const float* p, int n) {
+    const __m256i live = first(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(-kInfF), _mm256_maskload_ps(p, live), _mm256_castsi256_ps(live));
+  }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static void store_part(float* p, F v, int n) { _mm256_maskstore_ps(p, first(n), v); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+
+  // NaN or +Inf lanes.
+  static B is_bad(F x) { return _mm256_cmp_ps(x, _mm256_set1_ps(kInfF), _CMP_NLT_UQ); }
+  static B no_bad() { return _mm256_setzero_ps(); }
+  static B or_bad(B a, B b) { return _mm256_or_ps(a, b); }
+  static bool any_bad(B b) { return _mm256_movemask_ps(b) != 0; }
+
+  // −Inf lanes → 0, so a fully masked lane accumulates exp(x − 0) = 0 instead of NaN.
+  static F safe_max(F m) {
+    return _mm256_blendv_ps(m, _mm256_setzero_ps(), _mm256_cmp_ps(m, _mm256_set1_ps(-kInfF), _CMP_EQ_OQ));
+  }
+  // acc + e·d where e > 0; lanes with e = 0 (teacher probability 0) are left alone, even if d is ±Inf.
+  static F fmadd_where_pos(F e, F d, F acc) {
+    return _mm256_blendv_ps(acc, _mm256_fmadd_ps(e, d, acc), _mm256_cmp_ps(e, _mm256_setzero_ps(), _CMP_GT_OQ));
+  }
+  static F sub_one_at(F x, int lane) {
+    const __m256 at = _mm256_castsi256_ps(_mm256_cmpeq_epi32(iota(), _mm256_set1_epi32(lane)));
+    return _mm256_sub_ps(x, _mm256_and_ps(at, _mm256_set1_ps(1.0f)));
+  }
+  static float hmax(F v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+  }
+  static float hsum(F v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
+
+  // s[idx[l]] for the first n lanes (0 elsewhere); sets *bad if an index is outside [0, cols).
+  static F gather_part(const float* s, const int32_t* idx, int n, int64_t cols, bool* bad) {
+    const __m256i live = first(n);
+    const __m256i id = _mm256_maskload_epi32(idx, live);
+    __m256i ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), id), live);
+    if (cols <= INT32_MAX) ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(cols)), id));
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != _mm256_movemask_ps(_mm256_castsi256_ps(live))) *bad = true;
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), s, id, _mm256_castsi256_ps(ok), 4);
+  }
+
+  static F exp(F x0) {
+    const F lo = _mm256_set1_ps(-87.3365402f);  // ≈ ln(FLT_MIN): 2^n stays a normal float
+    const F x = _mm256_min_ps(_mm256_max_ps(x0, lo), _mm256_set1_ps(88.0f));
+    const F n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    F r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    F p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    const F y = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_and_ps(y, _mm256_cmp_ps(x0, lo, _CMP_GE_OQ));  // below ln(FLT_MIN), −Inf and NaN → 0
+  }
+
+  // Natural log of positive normal floats.
+  static F log(F x) {
+    const __m256i bits = _mm256_castps_si256(x);
+    F e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+    F m = _mm256_castsi256_ps(
+        _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
+    const F big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+    e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
+    const F f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+    const F z = _mm256_mul_ps(f, f);
+    F p = _mm256_set1_ps(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+    F y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);  // f³·P(f)
+    y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+    const F r = _mm256_add_ps(f, y);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+  }
+};
+
+int64_t softmax_kl_f32_avx2(const SoftmaxKlArgs& a, int64_t r0, int64_t r1) { return softmax_kl_rows<V256>(a, r0, r1); }
+
+int64_t softmax_f32_avx2(const float* x, int64_t cols, float* out, bool log, int64_t r0, int64_t r1) {
+  return softmax_rows<V256>(x, cols, out, log, r0, r1);
+}
+
+void exp_f32_avx2(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) store_row<V256>(y, i, n, V256::exp(load_row<V256>(x, i, n)));
+}
+
+void log_f32_avx2(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const int m = n - i < 8 ? static_cast<int>(n - i) : 8;
+    const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_maskload_ps(x + i, V256::first(m)),
+                                      _mm256_castsi256_ps(V256::first(m)));
+    store_row<V256>(y, i, n, V256::log(v));
+  }
+}
+
+}  // namespace
 
 const SoftmaxKernel& softmax_avx2() noexcept {
-  static const SoftmaxKernel k = [] {
-    SoftmaxKernel r = softmax_ref();
-    r.isa = Isa::kAvx2;
-    return r;
-  }();
+  static const SoftmaxKernel k{Isa::kAvx2,       "softmax_kl_f32_avx2", "softmax_f32_avx2", softmax_kl_f32_avx2,
+                              softmax_f32_avx2, exp_f32_avx2,          log_f32_avx2};
   return k;
 }
 

@@ -1,0 +1,318 @@
+// The row algorithm shared by the vector softmax kernels, written once against a small vector-ops struct `V` that
+// each ISA file defines (softmax_kl_avx2.cc: 8 lanes, softmax_kl_avx512.cc: 16 lanes).
+//
+// ISA hygiene: this header is included INSIDE an anonymous namespace by each ISA translation unit, so every copy
+// has internal linkage and is compiled with that file's flags only. It contains no intrinsics.
+//
+// Per row (cols ≥ 1) the algebra is the one of the reference (native/ref/softmax_kl_ref.cc):
+//  pass 1 — one read of the row from memory, in blocks of kBlock floats: a block is first scanned for its lane-wise
+//    max (and for NaN/+Inf), then re-read from L1 to accumulate, per lane, Z = Σ exp(x·(1/T) − m_lane) (student at T,
+//    teacher at T, and the student at T = 1 when the cross-entropy needs it) and W = Σ e_b·(b − a) (the teacher's
+//    cross term, skipped where the teacher probability is 0). When a block raises a lane max the lane's sums are
+//    rescaled by exp(m_old − m_new) once per block, so the cost is one exp per element per stream.
+//    max(fl(s_i/T)) = fl(max(s_i)·(1/T)) because rounding is monotone, so only raw maxima are tracked.
+//  lanes are merged with exp(m_lane − m) weights, then one vector log gives log Z for every stream at once;
+//  pass 2 — one read of the row (and the dense teacher), one write of the gradient.
+// Lanes whose max is still −Inf (masked classes, or the −Inf fill of a tail) accumulate against 0 instead of −Inf,
+// so exp(−Inf − (−Inf)) = NaN never happens. Tails use masked loads filled with −Inf (a masked class: probability
+// 0) and masked stores: nothing outside the row is read or written.
+// The including file provides <cmath>, <cstdint>, <limits> and distiq/softmax_kl.h (outside the namespace).
+#pragma once
+
+constexpr int64_t kBlock = 1024;  // floats per block: 4 KiB per stream, so a block's re-read hits L1
+constexpr float kInfF = std::numeric_limits<float>::infinity();
+constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
+
+// Lane-wise running state of one stream of logits scaled by `scale` (1/T or 1).
+template <class V>
+struct Stream {
+  typename V::F max_raw;  // lane max of the raw logits (−Inf until a finite value is seen)
+  typename V::F sum;      // Σ exp(x·scale − safe(max_raw)·scale), per lane
+};
+
+// Everything a row needs that does not change between rows.
+struct RowParams {
+  int64_t cols, topk;
+  float inv_t, temperature, alpha, grad_scale;
+  bool dense, sparse, labels;
+  bool use_kl, use_ce;
+};
+
+template <class V>
+inline void fill_nan(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = kNaNF;
+}
+
+// Loads lanes [i, i + V::kLanes) of a row of n floats, −Inf beyond its end.
+template <class V>
+inline typename V::F load_row(const float* p, int64_t i, int64_t n) {
+  return i + V::kLanes <= n ? V::load(p + i) : V::load_part(p + i, static_cast<int>(n - i));
+}
+
+template <class V>
+inline void store_row(float* p, int64_t i, int64_t n, typename V::F v) {
+  if (i + V::kLanes <= n) {
+    V::store(p + i, v);
+  } else {
+    V::store_part(p + i, v, static_cast<int>(n - i));
+  }
+}
+
+// Σ_lane sum_lane · exp((max_lane − max)·scale) with max the lane maximum of max_raw; returns max.
+template <class V>
+inline float merge_lanes(typename V::F max_raw, typename V::F sum, float scale, float* total) {
+  const float m = V::hmax(max_raw);
+  const typename V::F w = V::exp(V::sub(V::mul(max_raw, V::set1(scale)), V::set1(m * scale)));
+  *total = V::hsum(V::mul(sum, w));
+  return m;
+}
+
+// The fused distillation loss of one row. kDense: a dense teacher row; kCe1: the cross-entropy needs the student
+// at T = 1 as a separate stream (labels, α < 1 and T ≠ 1). Returns false for a bad row (NaN/+Inf logit, all −Inf,
+// out-of-range label or index), which the caller fills with NaN.
+template <class V, bool kDense, bool kCe1>
+bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const int32_t* idx, const float* tl,
+                    int32_t y, float* loss, float* g) {
+  using F = typename V::F;
+  using B = typename V::B;
+  const int64_t cols = rp.cols;
+  const F inv_t = V::set1(rp.inv_t);
+  const F zero = V::zero();
+
+  if (rp.labels && (y < 0 || y >= cols)) return false;
+
+  // ---- pass 1: lane maxima and sums, one read of the row.
+  F ms = V::set1(-kInfF), za = zero, z1 = zero;  // student: raw max, Σ at T, Σ at T = 1
+  F mt = V::set1(-kInfF), zb = zero, w = zero;   // dense teacher: raw max, Σ at T, cross term
+  B bad = V::no_bad();
+  for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+    const int64_t b1 = b0 + kBlock < cols ? b0 + kBlock : cols;
+    F bms = ms, bmt = mt;
+    for (int64_t i = b0; i < b1; i += V::kLanes) {
+      const F x = load_row<V>(s, i, cols);
+      bad = V::or_bad(bad, V::is_bad(x));
+      bms = V::max(bms, x);
+      if (kDense) {
+        const F u = load_row<V>(t, i, cols);
+        bad = V::or_bad(bad, V::is_bad(u));
+        bmt = V::max(bmt, u);
+      }
+    }
+    // Rescale the sums to the new lane maxima (exactly 1 where a lane max did not change).
+    const F ms_old = V::safe_max(ms), ms_new = V::safe_max(bms);
+    const F ma_old = V::mul(ms_old, inv_t), ma_new = V::mul(ms_new, inv_t);
+    if (b0 > 0) {
+      za = V::mul(za, V::exp(V::sub(ma_old, ma_new)));
+      if (kCe1) z1 = V::mul(z1, V::exp(V::sub(ms_old, ms_new)));
+    }
+    ms = bms;
+    F mb_new = zero;
+    if (kDense) {
+      mb_new = V::mul(V::safe_max(bmt), inv_t);
+      if (b0 > 0) {
+        const F f = V::exp(V::sub(V::mul(V::safe_max(mt), inv_t), mb_new));
+        zb = V::mul(zb, f);
+        w = V::mul(w, f);
+      }
+      mt = bmt;
+    }
+    // Re-read the block (from L1) to accumulate.
+    for (int64_t i = b0; i < b1; i += V::kLanes) {
+      const F x = load_row<V>(s, i, cols);
+      const F a = V::mul(x, inv_t);
+      za = V::add(za, V::exp(V::sub(a, ma_new)));
+      if (kCe1) z1 = V::add(z1, V::exp(V::sub(x, ms_new)));
+      if (kDense) {
+        const F bt = V::mul(load_row<V>(t, i, cols), inv_t);
+        const F eb = V::exp(V::sub(bt, mb_new));
+        zb = V::add(zb, eb);
+        w = V::fmadd_where_pos(eb, V::sub(bt, a), w);
+      }
+    }
+  }
+  if (V::any_bad(bad)) return false;
+
+  float sum_a = 0.0f, sum_1 = 0.0f, sum_b = 0.0f, cross = 0.0f;
+  const float m_s = merge_lanes<V>(ms, za, rp.inv_t, &sum_a);
+  const float ma = m_s * rp.inv_t;
+  if (m_s == -kInfF || ma == kInfF) return false;  // all −Inf, or s/T overflows
+  if (kCe1) {
+    merge_lanes<V>(ms, z1, 1.0f, &sum_1);
+  } else {
+    sum_1 = sum_a;  // T = 1 (or the T = 1 stream is not needed)
+  }
+
+  // ---- the teacher's max, Σ and cross term.
+  float mb = 0.0f;
+  if (kDense) {
+    const float m_t = merge_lanes<V>(mt, zb, rp.inv_t, &sum_b);
+    mb = m_t * rp.inv_t;
+    if (m_t == -kInfF || mb == kInfF) return false;
+    const F wt = V::exp(V::sub(V::mul(mt, inv_t), V::set1(mb)));
+    cross = V::hsum(V::mul(w, wt));
+  } else if (rp.sparse) {
+    const int64_t k = rp.topk;
+    F mk = V::set1(-kInfF);
+    for (int64_t j = 0; j < k; j += V::kLanes) {
+      const F u = load_row<V>(tl, j, k);
+      bad = V::or_bad(bad, V::is_bad(u));
+      mk = V::max(mk, u);
+    }
+    const float m_t = V::hmax(mk);
+    mb = m_t * rp.inv_t;
+    if (V::any_bad(bad) || m_t == -kInfF || mb == kInfF) return false;
+    F zk = zero, wk = zero;
+    const F mbv = V::set1(mb);
+    for (int64_t j = 0; j < k; j += V::kLanes) {
+      const int n = k - j < V::kLanes ? static_cast<int>(k - j) : V::kLanes;
+      const F bt = V::mul(load_row<V>(tl, j, k), inv_t);
+      const F eb = V::exp(V::sub(bt, mbv));
+      bool idx_bad = false;
+      const F a = V::mul(V::gather_part(s, idx + j, n, cols, &idx_bad), inv_t);
+      if (idx_bad) return false;
+      zk = V::add(zk, eb);
+      wk = V::fmadd_where_pos(eb, V::sub(bt, a), wk);
+    }
+    sum_b = V::hsum(zk);
+    cross = V::hsum(wk);
+  }
+
+  // ---- log Z of every stream with one vector log (lane 0: student at T, 1: teacher, 2: student at T = 1).
+  float lz[V::kLanes];
+  for (int l = 0; l < V::kLanes; ++l) lz[l] = 1.0f;
+  lz[0] = sum_a;
+  lz[1] = (kDense || rp.sparse) ? sum_b : 1.0f;
+  lz[2] = sum_1;
+  V::store(lz, V::log(V::load(lz)));
+
+  const bool teacher = kDense || rp.sparse;
+  float row_loss = 0.0f;
+  if (rp.use_kl) {
+    const float kl = cross / sum_b + (ma - mb) + (lz[0] - lz[1]);
+    row_loss += rp.alpha * rp.temperature * rp.temperature * kl;
+  }
+  if (rp.use_ce) {
+    const float ce = (m_s - s[y]) + lz[2];
+    row_loss += (1.0f - rp.alpha) * ce;
+  }
+  *loss = row_loss;
+  if (g == nullptr) return true;
+
+  // ---- pass 2: the gradient, one read of the row (and dense teacher), one write.
+  const float c_kl = rp.use_kl ? rp.grad_scale * rp.alpha * rp.temperature : 0.0f;
+  const float c_ce = rp.use_ce ? rp.grad_scale * (1.0f - rp.alpha) : 0.0f;
+  const F ckl = V::set1(c_kl), cce = V::set1(c_ce);
+  const F mav = V::set1(ma), mbv = V::set1(mb), msv = V::set1(m_s);
+  const F rza = V::set1(1.0f / sum_a), rzb = V::set1(teacher ? 1.0f / sum_b : 0.0f), rz1 = V::set1(1.0f / sum_1);
+  const bool ce = rp.use_ce;
+  for (int64_t i = 0; i < cols; i += V::kLanes) {
+    const F x = load_row<V>(s, i, cols);
+    const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), mav)), rza);
+    F gi;
+    if (kDense) {
+      const F q = V::mul(V::exp(V::sub(V::mul(load_row<V>(t, i, cols), inv_t), mbv)), rzb);
+      gi = V::mul(ckl, V::sub(p, q));
+    } else {
+      gi = V::mul(ckl, p);
+    }
+    if (ce) {
+      F p1 = kCe1 ? V::mul(V::exp(V::sub(x, msv)), rz1) : p;
+      if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) p1 = V::sub_one_at(p1, static_cast<int>(y - i));
+      gi = V::add(gi, V::mul(cce, p1));
+    }
+    store_row<V>(g, i, cols, gi);
+  }
+  if (rp.sparse && rp.use_kl) {
+    // g[idx_j] −= c_kl·q_j (indices were range-checked in pass 1).
+    const int64_t k = rp.topk;
+    const F mbk = V::set1(mb);
+    float qj[V::kLanes];
+    for (int64_t j = 0; j < k; j += V::kLanes) {
+      const int n = k - j < V::kLanes ? static_cast<int>(k - j) : V::kLanes;
+      const F q = V::mul(V::mul(V::exp(V::sub(V::mul(load_row<V>(tl, j, k), inv_t), mbk)), rzb), ckl);
+      V::store(qj, q);
+      for (int l = 0; l < n; ++l) g[idx[j + l]] -= qj[l];
+    }
+  }
+  return true;
+}
+
+template <class V>
+int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) {
+  RowParams rp;
+  rp.cols = a.cols;
+  rp.topk = a.topk;
+  rp.inv_t = 1.0f / a.temperature;
+  rp.temperature = a.temperature;
+  rp.alpha = a.alpha;
+  rp.grad_scale = a.grad_scale;
+  rp.dense = a.teacher != nullptr;
+  rp.sparse = a.topk_index != nullptr;
+  rp.labels = a.labels != nullptr;
+  rp.use_kl = (rp.dense || rp.sparse) && a.alpha > 0.0f;
+  rp.use_ce = rp.labels && a.alpha < 1.0f;
+  const bool ce1 = rp.use_ce && rp.inv_t != 1.0f;
+  auto row = rp.dense ? (ce1 ? softmax_kl_row<V, true, true> : softmax_kl_row<V, true, false>)
+                      : (ce1 ? softmax_kl_row<V, false, true> : softmax_kl_row<V, false, false>);
+  int64_t bad = 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* s = a.student + r * a.cols;
+    const float* t = rp.dense ? a.teacher + r * a.cols : nullptr;
+    const int32_t* idx = rp.sparse ? a.topk_index + r * a.topk : nullptr;
+    const float* tl = rp.sparse ? a.topk_logits + r * a.topk : nullptr;
+    const int32_t y = rp.labels ? a.labels[r] : -1;
+    float* g = a.grad != nullptr ? a.grad + r * a.cols : nullptr;
+    if (!row(rp, s, t, idx, tl, y, a.loss + r, g)) {
+      a.loss[r] = kNaNF;
+      if (g != nullptr) fill_nan<V>(g, a.cols);
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+// softmax / log-softmax of rows of x (out may be x itself: each element is read before it is written).
+template <class V>
+int64_t softmax_rows(const float* x, int64_t cols, float* out, bool log, int64_t r0, int64_t r1) {
+  using F = typename V::F;
+  int64_t bad_rows = 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float* o = out + r * cols;
+    F m = V::set1(-kInfF), z = V::zero();
+    typename V::B bad = V::no_bad();
+    for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+      const int64_t b1 = b0 + kBlock < cols ? b0 + kBlock : cols;
+      F bm = m;
+      for (int64_t i = b0; i < b1; i += V::kLanes) {
+        const F v = load_row<V>(xr, i, cols);
+        bad = V::or_bad(bad, V::is_bad(v));
+        bm = V::max(bm, v);
+      }
+      const F m_new = V::safe_max(bm);
+      if (b0 > 0) z = V::mul(z, V::exp(V::sub(V::safe_max(m), m_new)));
+      m = bm;
+      for (int64_t i = b0; i < b1; i += V::kLanes) z = V::add(z, V::exp(V::sub(load_row<V>(xr, i, cols), m_new)));
+    }
+    float sum = 0.0f;
+    const float mx = merge_lanes<V>(m, z, 1.0f, &sum);
+    if (V::any_bad(bad) || mx == -kInfF) {
+      fill_nan<V>(o, cols);
+      ++bad_rows;
+      continue;
+    }
+    const F mv = V::set1(mx);
+    if (log) {
+      const F lz = V::log(V::set1(sum));
+      for (int64_t i = 0; i < cols; i += V::kLanes) {
+        store_row<V>(o, i, cols, V::sub(V::sub(load_row<V>(xr, i, cols), mv), lz));
+      }
+    } else {
+      const F rz = V::set1(1.0f / sum);
+      for (int64_t i = 0; i < cols; i += V::kLanes) {
+        store_row<V>(o, i, cols, V::mul(V::exp(V::sub(load_row<V>(xr, i, cols), mv)), rz));
+      }
+    }
+  }
+  return bad_rows;
+}
