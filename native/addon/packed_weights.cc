@@ -1,0 +1,108 @@
+// PackedWeightsS8 (see packed_weights.h).
+#include "packed_weights.h"
+
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "args.h"
+
+namespace distiq::addon {
+namespace {
+
+constexpr uint32_t kTag = 0x53385057u;  // "WP8S"
+constexpr size_t kAlign = 64;
+
+size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+// A private marker: only create() passes it, so `new PackedWeightsS8()` from JS is refused.
+int g_construct_token = 0;
+
+}  // namespace
+
+Napi::Function PackedWeightsS8::define(Napi::Env env) {
+  return DefineClass(env, "PackedWeightsS8",
+                     {InstanceAccessor<&PackedWeightsS8::get_n>("n", napi_enumerable),
+                      InstanceAccessor<&PackedWeightsS8::get_k>("k", napi_enumerable),
+                      InstanceAccessor<&PackedWeightsS8::get_layout>("layout", napi_enumerable),
+                      InstanceAccessor<&PackedWeightsS8::get_byte_length>("byteLength", napi_enumerable)});
+}
+
+PackedWeightsS8::PackedWeightsS8(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PackedWeightsS8>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal() ||
+      info[0].As<Napi::External<int>>().Data() != &g_construct_token) {
+    throw_type_error(info.Env(), "PackedWeightsS8 cannot be constructed directly; use packWeights()");
+  }
+}
+
+PackedWeightsS8::~PackedWeightsS8() { std::free(buffer_); }
+
+void PackedWeightsS8::Finalize(Napi::BasicEnv env) {
+  if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(bytes_));
+}
+
+Napi::Object PackedWeightsS8::create(Napi::Env env, const Napi::FunctionReference& ctor, const GemmS8Kernel& kernel,
+                                     const int8_t* w, int64_t ldw, int64_t n, int64_t k) {
+  Napi::Object obj = ctor.New({Napi::External<int>::New(env, &g_construct_token)});
+  PackedWeightsS8* self = Unwrap(obj);
+  const size_t sums_bytes = round_up(static_cast<size_t>(n) * sizeof(int32_t), kAlign);
+  const size_t panel_bytes = kernel.packed_bytes(n, k);
+  const size_t total = round_up(sums_bytes + panel_bytes, kAlign);
+  uint8_t* buffer = total > 0 ? static_cast<uint8_t*>(std::aligned_alloc(kAlign, total)) : nullptr;
+  if (total > 0 && buffer == nullptr) {
+    throw_error(env, "packWeights: could not allocate " + std::to_string(total) + " bytes for the packed weights",
+                kErrOom);
+  }
+  int32_t* sums = reinterpret_cast<int32_t*>(buffer);
+  if (n > 0) weight_row_sums_s8(w, ldw, n, k, sums);
+  if (panel_bytes > 0) kernel.pack(w, ldw, n, k, buffer + sums_bytes);
+  self->buffer_ = buffer;
+  self->bytes_ = total;
+  self->view_.n = n;
+  self->view_.k = k;
+  self->view_.layout = kernel.isa;
+  self->view_.row_sums = sums;
+  self->view_.panels = buffer + sums_bytes;
+  self->tag_ = kTag;
+  if (total > 0) Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(total));
+  return obj;
+}
+
+Napi::Value PackedWeightsS8::get_n(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(view_.n));
+}
+Napi::Value PackedWeightsS8::get_k(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(view_.k));
+}
+Napi::Value PackedWeightsS8::get_layout(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), isa_name(view_.layout));
+}
+Napi::Value PackedWeightsS8::get_byte_length(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(bytes_));
+}
+
+PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo& info, size_t i, const char* name,
+                                  const Napi::FunctionReference& ctor) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[i];
+  const std::string expected = std::string("The \"") + name + "\" argument must be a PackedWeights object " +
+                               "(from packWeights()). Received ";
+  if (!v.IsObject() || v.IsTypedArray() || v.IsArray() || v.IsFunction()) {
+    std::string got = v.IsUndefined() ? "undefined" : v.IsNull() ? "null" : v.IsTypedArray() ? "a TypedArray"
+                      : v.IsArray() ? "an Array" : v.IsFunction() ? "a function" : v.IsNumber() ? "a number"
+                      : v.IsString() ? "a string" : v.IsBoolean() ? "a boolean" : "a non-object";
+    throw_type_error(env, expected + got);
+  }
+  Napi::Object obj = v.As<Napi::Object>();
+  void* raw = nullptr;
+  // instanceof first (napi_unwrap would also accept another class's wrapped object), then a checked unwrap
+  // (an object created with Object.create(prototype) passes instanceof but wraps nothing).
+  if (!obj.InstanceOf(ctor.Value()) || napi_unwrap(env, obj, &raw) != napi_ok || raw == nullptr) {
+    throw_type_error(env, expected + "an object that is not a PackedWeights");
+  }
+  PackedWeightsS8* self = static_cast<PackedWeightsS8*>(raw);
+  if (self->tag_ != kTag) throw_type_error(env, expected + "an unpacked PackedWeights shell");
+  return self;
+}
+
+}  // namespace distiq::addon
