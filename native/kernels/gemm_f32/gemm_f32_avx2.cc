@@ -36,7 +36,7 @@ struct Avx2 {
     }
   }
 
-  template <int ROWS, int NV, bool MASKED_B>
+  template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
   static void micro(const MicroTask& t) {
     __m256i mask_i32x8[NV];
     int left[NV];
@@ -60,14 +60,14 @@ struct Avx2 {
     const float* a = t.a;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
-    for (int64_t p = 0; p < t.kc; ++p, a += kMr, b += ldb) {
+    for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
       __m256 b_f32x8[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
         b_f32x8[v] = MASKED_B ? _mm256_maskload_ps(b + v * kVl, mask_i32x8[v]) : _mm256_loadu_ps(b + v * kVl);
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r) {
-        const __m256 a_f32x8 = _mm256_broadcast_ss(a + r);
+        const __m256 a_f32x8 = _mm256_broadcast_ss(a + (A_ROWS ? r * kKc : r));
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = _mm256_fmadd_ps(a_f32x8, b_f32x8[v], acc_f32x8[r][v]);
       }

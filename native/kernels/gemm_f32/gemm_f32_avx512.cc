@@ -21,7 +21,7 @@ struct Avx512 {
   static constexpr int64_t kKc = 384, kMc = 240, kNc = 512;
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
 
-  template <int ROWS, int NV, bool MASKED_B>
+  template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
   static void micro(const MicroTask& t) {
     __mmask16 mask[NV];
 #pragma GCC unroll 4
@@ -44,14 +44,14 @@ struct Avx512 {
     const float* a = t.a;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
-    for (int64_t p = 0; p < t.kc; ++p, a += kMr, b += ldb) {
+    for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
       __m512 b_f32x16[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
         b_f32x16[v] = MASKED_B ? _mm512_maskz_loadu_ps(mask[v], b + v * kVl) : _mm512_loadu_ps(b + v * kVl);
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
-        const __m512 a_f32x16 = _mm512_set1_ps(a[r]);
+        const __m512 a_f32x16 = _mm512_set1_ps(a[A_ROWS ? r * kKc : r]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_fmadd_ps(a_f32x16, b_f32x16[v], acc_f32x16[r][v]);
       }

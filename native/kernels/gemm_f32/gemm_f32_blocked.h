@@ -21,6 +21,8 @@
 #include <cstring>
 #include <utility>
 
+#include <immintrin.h>
+
 #include "distiq/gemm_f32.h"
 
 namespace distiq {
@@ -29,7 +31,7 @@ namespace {
 // One micro-kernel call: C[0:rows, 0:cols] of a strip (rows ≤ MR, cols ≤ NV·VL).
 struct MicroTask {
   int64_t kc;          // K-block length (≥ 1)
-  const float* a;      // packed Ã strip: a[p·MR + r]
+  const float* a;      // packed Ã strip: a[r·KC + p] (row-major strips) or a[p·MR + r] (k-major strips)
   const float* b;      // B rows: b[p·ldb + j] (packed B̃: ldb = NR, columns padded with zeros)
   int64_t ldb;
   float* c;            // the C strip, row stride ldc
@@ -82,34 +84,53 @@ void gemm_f32_plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n
   }
 }
 
-// Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of kc·MR floats (dst[s][p][r]); missing rows are 0.
-template <int MR>
+// Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of MR·KC floats. Both layouts are plain copies of
+// contiguous runs of the source: A row-major (not transposed) gives row-major strips, a[r·KC + p]; Aᵀ storage
+// gives k-major strips, a[p·MR + r]. Rows past `rows` are never read by the micro-kernel, so they are not filled.
+template <int MR, int64_t KC>
 void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
-  for (int64_t s = 0; s < rows; s += MR, dst += kc * MR) {
+  for (int64_t s = 0; s < rows; s += MR, dst += MR * KC) {
     const int r_count = static_cast<int>(rows - s < MR ? rows - s : MR);
-    if (g.trans_a) {  // op(A)[i, p] = a[p·lda + i]: each k gives MR contiguous values
+    if (g.trans_a) {  // op(A)[i, p] = a[p·lda + i]: each k gives r_count contiguous values
       const float* src = g.a + p0 * g.lda + i0 + s;
-      for (int64_t p = 0; p < kc; ++p, src += g.lda) {
-        float* d = dst + p * MR;
-        int r = 0;
-        for (; r < r_count; ++r) d[r] = src[r];
-        for (; r < MR; ++r) d[r] = 0.0f;
-      }
-    } else {  // op(A)[i, p] = a[i·lda + p]: MR row streams, interleaved
-      const float* rows_src[MR];
-      for (int r = 0; r < MR; ++r) rows_src[r] = g.a + (i0 + s + (r < r_count ? r : 0)) * g.lda + p0;
       if (r_count == MR) {
-        for (int64_t p = 0; p < kc; ++p)
-          for (int r = 0; r < MR; ++r) dst[p * MR + r] = rows_src[r][p];
+        for (int64_t p = 0; p < kc; ++p, src += g.lda) std::memcpy(dst + p * MR, src, sizeof(float) * MR);
       } else {
-        for (int64_t p = 0; p < kc; ++p)
-          for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < r_count ? rows_src[r][p] : 0.0f;
+        for (int64_t p = 0; p < kc; ++p, src += g.lda)
+          for (int r = 0; r < r_count; ++r) dst[p * MR + r] = src[r];
       }
+    } else {  // op(A)[i, p] = a[i·lda + p]: each row is a contiguous run of kc values
+      for (int r = 0; r < r_count; ++r) std::memcpy(dst + r * KC, g.a + (i0 + s + r) * g.lda + p0, sizeof(float) * kc);
     }
   }
 }
 
-// Packs op(B)[p0:p0+kc, j0:j0+cols] as ceil(cols/NR) strips of kc·NR floats (dst[s][p][c]); missing columns are 0.
+// dst[q·ld_dst + c] = src[c·ld_src + q] for an 8×8 block (AVX: unpack, shuffle, lane permute).
+inline void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+  const __m256 r0 = _mm256_loadu_ps(src + 0 * ld_src), r1 = _mm256_loadu_ps(src + 1 * ld_src);
+  const __m256 r2 = _mm256_loadu_ps(src + 2 * ld_src), r3 = _mm256_loadu_ps(src + 3 * ld_src);
+  const __m256 r4 = _mm256_loadu_ps(src + 4 * ld_src), r5 = _mm256_loadu_ps(src + 5 * ld_src);
+  const __m256 r6 = _mm256_loadu_ps(src + 6 * ld_src), r7 = _mm256_loadu_ps(src + 7 * ld_src);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst + 0 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(dst + 1 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+// Packs op(B)[p0:p0+kc, j0:j0+cols] as ceil(cols/NR) strips of kc·NR floats (dst[s][p][c]); missing columns are 0
+// (they feed only lanes that are never stored, and zeros keep them free of denormal or NaN slow paths).
 template <int NR>
 void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t cols, float* dst) {
   for (int64_t s = 0; s < cols; s += NR, dst += kc * NR) {
@@ -126,39 +147,44 @@ void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t co
           for (; c < NR; ++c) d[c] = 0.0f;
         }
       }
-    } else {  // op(B)[p, j] = b[j·ldb + p]: transpose NR rows of B, a few k at a time
+    } else {  // op(B)[p, j] = b[j·ldb + p]: transpose 8×8 blocks of the stored rows, scalar edges
       const float* src = g.b + (j0 + s) * g.ldb + p0;
-      constexpr int64_t kStep = 8;
-      for (int64_t pb = 0; pb < kc; pb += kStep) {
-        const int64_t pe = pb + kStep < kc ? pb + kStep : kc;
-        for (int c = 0; c < c_count; ++c) {
-          const float* row = src + c * g.ldb;
-          for (int64_t p = pb; p < pe; ++p) dst[p * NR + c] = row[p];
+      const int c8 = c_count / 8 * 8;
+      int64_t p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        for (int c = 0; c < c8; c += 8) transpose_8x8(src + c * g.ldb + p, g.ldb, dst + p * NR + c, NR);
+        for (int64_t q = p; q < p + 8; ++q) {
+          for (int c = c8; c < c_count; ++c) dst[q * NR + c] = src[c * g.ldb + q];
+          for (int c = c_count; c < NR; ++c) dst[q * NR + c] = 0.0f;
         }
-        for (int c = c_count; c < NR; ++c)
-          for (int64_t p = pb; p < pe; ++p) dst[p * NR + c] = 0.0f;
+      }
+      for (; p < kc; ++p) {
+        for (int c = 0; c < c_count; ++c) dst[p * NR + c] = src[c * g.ldb + p];
+        for (int c = c_count; c < NR; ++c) dst[p * NR + c] = 0.0f;
       }
     }
   }
 }
 
-// The micro-kernel table of one ISA: fn[rows − 1][nv − 1][masked_b].
+// The micro-kernel table of one ISA: fn[rows − 1][nv − 1][masked_b][a_rows].
 template <class Isa, size_t... I>
 constexpr std::array<MicroFn, sizeof...(I)> make_micro_table(std::index_sequence<I...>) {
-  return {{&Isa::template micro<static_cast<int>(I / (Isa::kNvMax * 2)) + 1,
-                                static_cast<int>((I / 2) % Isa::kNvMax) + 1, (I % 2) == 1>...}};
+  return {{&Isa::template micro<static_cast<int>(I / (Isa::kNvMax * 4)) + 1,
+                                static_cast<int>((I / 4) % Isa::kNvMax) + 1, ((I / 2) % 2) == 1, (I % 2) == 1>...}};
 }
 
 template <class Isa>
-MicroFn micro_for(int rows, int nv, bool masked_b) {
+MicroFn micro_for(int rows, int nv, bool masked_b, bool a_rows) {
   static constexpr auto table =
-      make_micro_table<Isa>(std::make_index_sequence<static_cast<size_t>(Isa::kMr * Isa::kNvMax * 2)>());
-  return table[static_cast<size_t>(((rows - 1) * Isa::kNvMax + (nv - 1)) * 2 + (masked_b ? 1 : 0))];
+      make_micro_table<Isa>(std::make_index_sequence<static_cast<size_t>(Isa::kMr * Isa::kNvMax * 4)>());
+  return table[static_cast<size_t>((((rows - 1) * Isa::kNvMax + (nv - 1)) * 2 + (masked_b ? 1 : 0)) * 2 +
+                                   (a_rows ? 1 : 0))];
 }
 
 // `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kMc, kNc,
 // kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), and
-// template <int ROWS, int NV, bool MASKED_B> static void micro(const MicroTask&).
+// template <int ROWS, int NV, bool MASKED_B, bool A_ROWS> static void micro(const MicroTask&), where A_ROWS selects
+// the row-major Ã strip layout (a[r·KC + p]) over the k-major one (a[p·MR + r]).
 template <class Isa>
 void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   constexpr int MR = Isa::kMr, NR = Isa::kNr, VL = Isa::kVl;
@@ -170,9 +196,10 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const bool save_c = multi_k && g.beta != 0.0f;
 
   const int64_t kc_max = K < KC ? K : KC;
+  const bool a_rows = !g.trans_a;
   const int64_t mc_max = ((m1 - m0) < MC ? ((m1 - m0) + MR - 1) / MR * MR : MC);
   const int64_t nc_max = ((n1 - n0) < NC ? ((n1 - n0) + NR - 1) / NR * NR : NC);
-  const size_t a_floats = static_cast<size_t>(mc_max * kc_max);
+  const size_t a_floats = static_cast<size_t>(mc_max * KC);
   const size_t b_floats = direct_b ? 0 : static_cast<size_t>(kc_max * nc_max);
   const size_t c_floats = save_c ? static_cast<size_t>(mc_max * nc_max) : 0;
   static thread_local Scratch scratch;
@@ -196,14 +223,14 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
       }
       for (int64_t pb = 0; pb < K; pb += KC) {
         const int64_t kc = (K - pb) < KC ? (K - pb) : KC;
-        pack_a<MR>(g, mb, mc, pb, kc, a_pack);
+        pack_a<MR, KC>(g, mb, mc, pb, kc, a_pack);
         if (!direct_b) pack_b<NR>(g, pb, kc, nb, nc, b_pack);
         t.kc = kc;
         t.load_acc = pb > 0;
         t.last = pb + kc == K;
         for (int64_t is = 0; is < mc; is += MR) {
           const int rows = static_cast<int>((mc - is) < MR ? (mc - is) : MR);
-          t.a = a_pack + is * kc;
+          t.a = a_pack + is * KC;
           for (int64_t js = 0; js < nc; js += NR) {
             const int cols = static_cast<int>((nc - js) < NR ? (nc - js) : NR);
             const int nv = (cols + VL - 1) / VL;
@@ -224,7 +251,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
               t.ldc_old = g.ldc;
             }
             t.cols = cols;
-            micro_for<Isa>(rows, nv, direct_b && cols < NR)(t);
+            micro_for<Isa>(rows, nv, direct_b && cols < NR, a_rows)(t);
           }
         }
       }
