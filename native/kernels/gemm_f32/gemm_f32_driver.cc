@@ -1,6 +1,11 @@
 // gemm_f32 driver: checks the arguments, handles the degenerate shapes, then runs one ISA kernel's tile function
-// over the thread pool (distiq::parallel_for_2d), cutting only M and N at the kernel's m_step / n_step. K is never
-// split, so each element's fmaf chain is the same sequence whatever the thread count or tiling.
+// over the thread pool (distiq::parallel_for_2d), cutting only M and N at multiples of the kernel's m_step /
+// n_step. K is never split, so each element's fmaf chain is the same sequence whatever the thread count or tiling.
+//
+// Thread split: small products run on the calling thread (waking the pool costs more than they take). Larger ones
+// get one tile per thread, arranged as a tm × tn grid that minimises the panels packed twice: every tile packs the
+// op(A) rows and op(B) columns it covers, so cutting N repeats A's packing (≈ M·K) and cutting M repeats B's
+// (≈ K·N).
 //
 // Argument rules (anything else is kInvalidArgument, nothing is touched):
 //   m, n, k ≥ 0; lda ≥ (trans_a ? m : k), ldb ≥ (trans_b ? k : n), ldc ≥ n; alpha, beta any float;
@@ -15,6 +20,39 @@
 
 namespace distiq {
 namespace {
+
+// Below this many flops per extra thread, one thread is faster (a pool wake-up is a few microseconds).
+constexpr double kMinFlopsPerThread = 4.0e6;
+
+struct Grid {
+  int64_t tm = 1, tn = 1;
+};
+
+Grid choose_grid(const GemmF32Kernel& kernel, const GemmF32Args& g, int threads) {
+  const int64_t m_units = (g.m + kernel.m_step - 1) / kernel.m_step;
+  const int64_t n_units = (g.n + kernel.n_step - 1) / kernel.n_step;
+  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  int64_t use = static_cast<int64_t>(flops / kMinFlopsPerThread);
+  if (use > threads) use = threads;
+  if (use > m_units * n_units) use = m_units * n_units;
+  Grid best;
+  if (use <= 1) return best;
+  double best_cost = -1.0;
+  for (int64_t tm = 1; tm <= use; ++tm) {
+    if (use % tm != 0) continue;
+    const int64_t tn = use / tm;
+    if (tm > m_units || tn > n_units) continue;
+    // Repeated packing, plus a penalty for short tiles (fewer rows per tile than two micro-kernel strips).
+    double cost = static_cast<double>(tn) * static_cast<double>(g.m) + static_cast<double>(tm) * static_cast<double>(g.n);
+    if (g.m / tm < 2 * kernel.m_step) cost *= 4.0;
+    if (best_cost < 0.0 || cost < best_cost) {
+      best_cost = cost;
+      best.tm = tm;
+      best.tn = tn;
+    }
+  }
+  return best;
+}
 
 // The k = 0 case, written once here so no kernel needs an empty-K path.
 void scale_c_only(const GemmF32Args& g) {
@@ -41,8 +79,19 @@ Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g) noexcept {
     scale_c_only(g);
     return Status::kOk;
   }
+  const Grid grid = choose_grid(kernel, g, get_num_threads());
+  if (grid.tm * grid.tn == 1) {
+    kernel.tile(g, 0, g.m, 0, g.n);
+    return Status::kOk;
+  }
+  // Tile extents: whole steps, so parallel_for_2d (which cuts at multiples of the steps it is given) forms exactly
+  // the tm × tn grid.
+  const int64_t m_units = (g.m + kernel.m_step - 1) / kernel.m_step;
+  const int64_t n_units = (g.n + kernel.n_step - 1) / kernel.n_step;
+  const int64_t m_per = (m_units + grid.tm - 1) / grid.tm * kernel.m_step;
+  const int64_t n_per = (n_units + grid.tn - 1) / grid.tn * kernel.n_step;
   try {
-    parallel_for_2d(g.m, g.n, kernel.m_step, kernel.n_step,
+    parallel_for_2d(g.m, g.n, m_per, n_per,
                     [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { kernel.tile(g, m0, m1, n0, n1); });
   } catch (...) {
     // Only thread creation inside the pool can throw (std::system_error / bad_alloc).
