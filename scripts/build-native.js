@@ -9,17 +9,11 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
+const { nodeHeadersDir } = require('./node-headers');
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
 
-function nodedir() {
-  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) return prefix;
-  return undefined; // node-gyp falls back to its own header cache
-}
-
 function run(cmd) {
-  const dir = nodedir();
+  const dir = nodeHeadersDir();
   const full = [nodeGyp, ...cmd, '-j', 'max', ...(dir ? [`--nodedir=${dir}`] : []), ...(args.includes('--debug') ? ['--debug'] : [])];
   const r = spawnSync(process.execPath, full, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

@@ -7,6 +7,7 @@
 const { spawnSync } = require('child_process');
 const path = require('path');
 const os = require('os');
+const { nodeHeadersDir } = require('./node-headers');
 
 const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -17,7 +18,12 @@ const filter = argv.filter((a, i) => !a.startsWith('--') && (isaAt < 0 || i !== 
 const buildDir = path.join(root, 'native', sanitize ? 'build-asan' : 'build');
 
 function run(cmd, args, env) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const headers = nodeHeadersDir();
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...(headers ? { npm_config_nodedir: headers } : {}), ...env },
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
