@@ -44,3 +44,17 @@ export type {
   QuantizedArray,
 } from './ops/quantize';
 export { int4ByteLength, packInt4, unpackInt4 } from './ops/int4';
+export {
+  crossEntropy,
+  distillationLoss,
+  distillationLossAsync,
+  logSoftmax,
+  softmax,
+} from './ops/softmax-kl';
+export type {
+  CrossEntropyOptions,
+  DistillationLossOptions,
+  DistillationLossResult,
+  LossReduction,
+  TopKTeacher,
+} from './ops/softmax-kl';
