@@ -13,7 +13,7 @@
  * - `'uint8'` / `'int8'`: `clamp(roundHalfEven(y / outScale) + outZeroPoint)` to the type's range.
  * `wScale` is one number (per-tensor) or a Float32Array of n (per-channel); every path gives the same bits.
  */
-import { DistiqRangeError, DistiqTypeError, withCallerStack } from '../errors';
+import { DistiqRangeError, DistiqTypeError, withCallerStack, type DistiqErrorCode } from '../errors';
 import { GemmOutKind, native } from '../native';
 import { describe, expectAllFinite, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
 import { nativeHandle, PackedWeights } from './packed-weights';
@@ -109,6 +109,20 @@ function extent(name: string, rows: number, cols: number, ld: number): number {
     throw new DistiqRangeError(`The size of "${name}" (${rows} rows of stride ${ld}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
   }
   return e;
+}
+
+/**
+ * Native errors carry the same codes as the TS checks; give them the TS classes too, so callers see one error type
+ * whichever layer caught the problem (e.g. ERR_DISTIQ_PACKED_MISMATCH is only known natively).
+ */
+function fromNative(err: unknown): unknown {
+  if (err instanceof DistiqRangeError || err instanceof DistiqTypeError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_DISTIQ_')) return err;
+  const message = (err as Error).message;
+  if (err instanceof RangeError) return new DistiqRangeError(message, code as DistiqErrorCode);
+  if (err instanceof TypeError) return new DistiqTypeError(message, code as DistiqErrorCode);
+  return err;
 }
 
 function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): NativeGemmS8Args {
@@ -213,7 +227,11 @@ export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeigh
 export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeights, opts: GemmS8Int8Options): Int8Array;
 export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeights, opts: GemmS8Options = {}): OutArray {
   const args = prepare(a, m, packed, opts);
-  native.gemmS8(...args);
+  try {
+    native.gemmS8(...args);
+  } catch (err) {
+    throw fromNative(err);
+  }
   return args[7];
 }
 
@@ -236,7 +254,7 @@ export async function gemmS8Async(
   try {
     await native.gemmS8Async(...args);
   } catch (err) {
-    throw withCallerStack(err, stack);
+    throw withCallerStack(fromNative(err), stack);
   }
   return args[7];
 }

@@ -98,6 +98,23 @@ struct GemmS8Call {
   Napi::Value a, packed_obj, c, w_scale, bias;  // kept alive by the async form
 };
 
+const char* typed_array_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "TypedArray";
+  }
+}
+
 const char* out_type_name(GemmOut out) {
   switch (out) {
     case GemmOut::kS32: return "Int32Array";
@@ -132,8 +149,9 @@ void parse(const Napi::CallbackInfo& info, const char* fn, GemmS8Call& call) {
     const Array<int8_t> a = i8_array(info, 0, "a");
     a_data = a.data, a_length = a.length, call.a = a.value;
   } else {
-    throw_type_error(env, "The \"a\" argument must be a Uint8Array (u8×s8) or an Int8Array (s8×s8). Received " +
-                              std::string(a_type == napi_uint8_clamped_array ? "Uint8ClampedArray" : "another TypedArray"));
+    throw_type_error(env, std::string("The \"a\" argument must be a Uint8Array (u8×s8) or an Int8Array (s8×s8). ") +
+                              "Received " +
+                              typed_array_name(a_type));
   }
   g.a_signed = a_type == napi_int8_array;
   g.m = int_arg(info, 1, "m", 0, kMaxDim);
@@ -157,8 +175,10 @@ void parse(const Napi::CallbackInfo& info, const char* fn, GemmS8Call& call) {
 
   const napi_typedarray_type c_type = typed_array_type(info, 7, "c");
   if (c_type != out_type(g.out)) {
-    throw_type_error(env, std::string("The \"c\" argument must be an ") + out_type_name(g.out) + " for outKind " +
-                              std::to_string(static_cast<int>(g.out)) + ". Received a different TypedArray");
+    throw_type_error(env, std::string("The \"c\" argument must be ") +
+                              (g.out == GemmOut::kS32 || g.out == GemmOut::kS8 ? "an " : "a ") +
+                              out_type_name(g.out) + " for outKind " + std::to_string(static_cast<int>(g.out)) +
+                              ". Received " + typed_array_name(c_type));
   }
   Napi::TypedArray c_arr = info[7].As<Napi::TypedArray>();
   size_t c_length = 0;
