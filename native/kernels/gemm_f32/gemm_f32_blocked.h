@@ -84,23 +84,43 @@ void gemm_f32_plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n
   }
 }
 
+// dst[0:n] = src[0:n] with unaligned 8-float moves (a runtime-length std::memcpy was expanded by GCC into an
+// 8-byte loop here; a plain vector loop is faster for these short panel rows).
+inline void copy_floats(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 x0 = _mm256_loadu_ps(src + i), x1 = _mm256_loadu_ps(src + i + 8);
+    const __m256 x2 = _mm256_loadu_ps(src + i + 16), x3 = _mm256_loadu_ps(src + i + 24);
+    _mm256_storeu_ps(dst + i, x0);
+    _mm256_storeu_ps(dst + i + 8, x1);
+    _mm256_storeu_ps(dst + i + 16, x2);
+    _mm256_storeu_ps(dst + i + 24, x3);
+  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
 // Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of MR·KC floats. Both layouts are plain copies of
 // contiguous runs of the source: A row-major (not transposed) gives row-major strips, a[r·KC + p]; Aᵀ storage
 // gives k-major strips, a[p·MR + r]. Rows past `rows` are never read by the micro-kernel, so they are not filled.
 template <int MR, int64_t KC>
 void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
-  for (int64_t s = 0; s < rows; s += MR, dst += MR * KC) {
-    const int r_count = static_cast<int>(rows - s < MR ? rows - s : MR);
-    if (g.trans_a) {  // op(A)[i, p] = a[p·lda + i]: each k gives r_count contiguous values
-      const float* src = g.a + p0 * g.lda + i0 + s;
-      if (r_count == MR) {
-        for (int64_t p = 0; p < kc; ++p, src += g.lda) std::memcpy(dst + p * MR, src, sizeof(float) * MR);
-      } else {
-        for (int64_t p = 0; p < kc; ++p, src += g.lda)
-          for (int r = 0; r < r_count; ++r) dst[p * MR + r] = src[r];
-      }
-    } else {  // op(A)[i, p] = a[i·lda + p]: each row is a contiguous run of kc values
-      for (int r = 0; r < r_count; ++r) std::memcpy(dst + r * KC, g.a + (i0 + s + r) * g.lda + p0, sizeof(float) * kc);
+  if (g.trans_a) {
+    // op(A)[i, p] = a[p·lda + i]: walk the stored rows in order (one page stream, not one per strip), handing each
+    // strip its MR contiguous values.
+    const int64_t full = rows / MR * MR;
+    const float* src = g.a + p0 * g.lda + i0;
+    for (int64_t p = 0; p < kc; ++p, src += g.lda) {
+      float* d = dst + p * MR;
+      int64_t s = 0;
+      for (; s < full; s += MR, d += MR * KC) std::memcpy(d, src + s, sizeof(float) * MR);
+      for (int64_t r = 0; s + r < rows; ++r) d[r] = src[s + r];
+    }
+  } else {
+    // op(A)[i, p] = a[i·lda + p]: each row is a contiguous run of kc values.
+    for (int64_t s = 0; s < rows; s += MR, dst += MR * KC) {
+      const int r_count = static_cast<int>(rows - s < MR ? rows - s : MR);
+      for (int r = 0; r < r_count; ++r) copy_floats(dst + r * KC, g.a + (i0 + s + r) * g.lda + p0, kc);
     }
   }
 }
@@ -133,35 +153,39 @@ inline void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t 
 // (they feed only lanes that are never stored, and zeros keep them free of denormal or NaN slow paths).
 template <int NR>
 void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t cols, float* dst) {
+  if (!g.trans_b) {
+    // op(B)[p, j] = b[p·ldb + j]: walk the stored rows in order (one page stream, not one per strip), cutting each
+    // row into the strips' NR-wide pieces.
+    const int64_t full = cols / NR * NR;
+    const float* src = g.b + p0 * g.ldb + j0;
+    for (int64_t p = 0; p < kc; ++p, src += g.ldb) {
+      float* d = dst + p * NR;
+      int64_t s = 0;
+      for (; s < full; s += NR, d += kc * NR) std::memcpy(d, src + s, sizeof(float) * NR);
+      if (s < cols) {
+        int c = 0;
+        for (; s + c < cols; ++c) d[c] = src[s + c];
+        for (; c < NR; ++c) d[c] = 0.0f;
+      }
+    }
+    return;
+  }
+  // op(B)[p, j] = b[j·ldb + p]: transpose 8×8 blocks of the stored rows, scalar edges.
   for (int64_t s = 0; s < cols; s += NR, dst += kc * NR) {
     const int c_count = static_cast<int>(cols - s < NR ? cols - s : NR);
-    if (!g.trans_b) {  // op(B)[p, j] = b[p·ldb + j]: contiguous rows
-      const float* src = g.b + p0 * g.ldb + j0 + s;
-      for (int64_t p = 0; p < kc; ++p, src += g.ldb) {
-        float* d = dst + p * NR;
-        if (c_count == NR) {
-          std::memcpy(d, src, sizeof(float) * NR);
-        } else {
-          int c = 0;
-          for (; c < c_count; ++c) d[c] = src[c];
-          for (; c < NR; ++c) d[c] = 0.0f;
-        }
+    const float* src = g.b + (j0 + s) * g.ldb + p0;
+    const int c8 = c_count / 8 * 8;
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+      for (int c = 0; c < c8; c += 8) transpose_8x8(src + c * g.ldb + p, g.ldb, dst + p * NR + c, NR);
+      for (int64_t q = p; q < p + 8; ++q) {
+        for (int c = c8; c < c_count; ++c) dst[q * NR + c] = src[c * g.ldb + q];
+        for (int c = c_count; c < NR; ++c) dst[q * NR + c] = 0.0f;
       }
-    } else {  // op(B)[p, j] = b[j·ldb + p]: transpose 8×8 blocks of the stored rows, scalar edges
-      const float* src = g.b + (j0 + s) * g.ldb + p0;
-      const int c8 = c_count / 8 * 8;
-      int64_t p = 0;
-      for (; p + 8 <= kc; p += 8) {
-        for (int c = 0; c < c8; c += 8) transpose_8x8(src + c * g.ldb + p, g.ldb, dst + p * NR + c, NR);
-        for (int64_t q = p; q < p + 8; ++q) {
-          for (int c = c8; c < c_count; ++c) dst[q * NR + c] = src[c * g.ldb + q];
-          for (int c = c_count; c < NR; ++c) dst[q * NR + c] = 0.0f;
-        }
-      }
-      for (; p < kc; ++p) {
-        for (int c = 0; c < c_count; ++c) dst[p * NR + c] = src[c * g.ldb + p];
-        for (int c = c_count; c < NR; ++c) dst[p * NR + c] = 0.0f;
-      }
+    }
+    for (; p < kc; ++p) {
+      for (int c = 0; c < c_count; ++c) dst[p * NR + c] = src[c * g.ldb + p];
+      for (int c = c_count; c < NR; ++c) dst[p * NR + c] = 0.0f;
     }
   }
 }
@@ -191,7 +215,10 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   constexpr int64_t KC = Isa::kKc, MC = Isa::kMc, NC = Isa::kNc;
   static_assert(MC % MR == 0 && NC % NR == 0, "blocks are whole strips");
   const int64_t K = g.k;
-  const bool direct_b = !g.trans_b && (m1 - m0) <= Isa::kDirectBMaxRows;
+  // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
+  // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
+  const int64_t k_span = K < KC ? K : KC;
+  const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || k_span * g.ldb <= 8192);
   const bool multi_k = K > KC;
   const bool save_c = multi_k && g.beta != 0.0f;
 
