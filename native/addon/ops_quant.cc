@@ -25,6 +25,15 @@ namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 40;
 
+// A float as JS would print it (NaN, Infinity), for messages.
+std::string js_number(float v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 struct QuantCall {
   QuantArgs args;
   std::vector<Napi::Value> keep;
@@ -101,7 +110,7 @@ void param_args(const Napi::CallbackInfo& info, size_t i, const QuantGeometry& g
     const float s = scales.data[p];
     if (!(std::isfinite(s) && s > 0.0f)) {
       std::ostringstream os;
-      os << "Expected every element of \"scales\" to be a positive finite number; scales[" << p << "] is " << s;
+      os << "Expected every element of \"scales\" to be a positive finite number; scales[" << p << "] is " << js_number(s);
       throw_range_error(env, os.str(), std::isfinite(s) ? kErrArgValue : kErrNonFinite);
     }
   }
