@@ -57,7 +57,8 @@ export function refStore(values: readonly number[], dtype: RefDtype, rowLen: num
   const out = new Uint8Array(rowLen === 0 ? 0 : (values.length / rowLen) * rowBytes);
   for (let e = 0; e < values.length; e++) {
     const row = Math.floor(e / rowLen), i = e % rowLen;
-    out[row * rowBytes + (i >> 1)] |= (values[e]! & 0x0f) << ((i & 1) * 4);
+    const b = row * rowBytes + (i >> 1);
+    out[b] = out[b]! | ((values[e]! & 0x0f) << ((i & 1) * 4));
   }
   return out;
 }
