@@ -46,15 +46,18 @@ void type_range(QType t, int32_t* lo, int32_t* hi) {
   }
 }
 
-// A byte buffer with sentinel guards on both sides and an odd start (byteOffset ≠ 0 in JS terms).
+// A byte buffer with sentinel guards on both sides and a start that is not vector-aligned (byteOffset ≠ 0 in JS
+// terms). `align` is the element size: a JS TypedArray's byteOffset is always a multiple of it, so a float view
+// starts 4 bytes in and a byte view 1 byte in.
 struct Guarded {
   std::vector<uint8_t> bytes;
-  size_t size;
-  explicit Guarded(size_t n) : bytes(n + 2 * kGuard + 3, kSentinel), size(n) {}
-  uint8_t* data() { return bytes.data() + kGuard + 1; }
+  size_t size, offset;
+  explicit Guarded(size_t n, size_t align = 1)
+      : bytes(n + 2 * kGuard + 2 * align, kSentinel), size(n), offset(kGuard + align) {}
+  uint8_t* data() { return bytes.data() + offset; }
   bool guards_ok() const {
     for (size_t i = 0; i < bytes.size(); ++i) {
-      if (i >= kGuard + 1 && i < kGuard + 1 + size) continue;
+      if (i >= offset && i < offset + size) continue;
       if (bytes[i] != kSentinel) return false;
     }
     return true;
@@ -253,7 +256,7 @@ void check_case(const QuantKernel& ref, const QuantKernel& simd, const Case& c, 
   DQ_CHECK(q_ref.guards_ok() && q_simd.guards_ok(), what << " quantize wrote outside its output");
 
   // dequantize (from the ref codes)
-  Guarded y_ref(static_cast<size_t>(n) * 4), y_simd(static_cast<size_t>(n) * 4);
+  Guarded y_ref(static_cast<size_t>(n) * 4, 4), y_simd(static_cast<size_t>(n) * 4, 4);
   a.q = q_ref.data();
   a.x = reinterpret_cast<float*>(y_ref.data());
   DQ_CHECK(distiq::dequantize(ref, a) == Status::kOk, what);
@@ -265,7 +268,7 @@ void check_case(const QuantKernel& ref, const QuantKernel& simd, const Case& c, 
   DQ_CHECK(y_ref.guards_ok() && y_simd.guards_ok(), what << " dequantize wrote outside its output");
 
   // fake-quant: y and mask
-  Guarded f_ref(static_cast<size_t>(n) * 4), f_simd(static_cast<size_t>(n) * 4);
+  Guarded f_ref(static_cast<size_t>(n) * 4, 4), f_simd(static_cast<size_t>(n) * 4, 4);
   Guarded m_ref(static_cast<size_t>(n)), m_simd(static_cast<size_t>(n));
   a.x = x;
   a.y = reinterpret_cast<float*>(f_ref.data());
