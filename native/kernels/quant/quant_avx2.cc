@@ -105,6 +105,34 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
   }
 }
 
+// Drives full(j, s, z) over full 8-lane chunks and part(e, m, s, z) over chunks of m < 8 lanes (or lanes that
+// straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
+template <typename Full, typename Part>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  walk_params<W>(
+      a.geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
+        const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
+        for (int64_t j = e; j < e + k; j += W) full(j, s_f32x8, z_f32x8);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        for (int64_t j = 0; j < k; j += W) {
+          const __m256 s_f32x8 = _mm256_loadu_ps(a.scales + p0 + j);
+          const __m256 z_f32x8 =
+              a.zero_points
+                  ? _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.zero_points + p0 + j)))
+                  : _mm256_setzero_ps();
+          full(e + j, s_f32x8, z_f32x8);
+        }
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        __m256 s_f32x8, z_f32x8;
+        lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        part(e, m, s_f32x8, z_f32x8);
+      });
+}
+
 int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   const bool sign = is_signed(a.type);
@@ -112,21 +140,15 @@ int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     uint8_t* q = static_cast<uint8_t*>(a.q);
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            int nan;
-            const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
-            nans += popcount8(nan);
-            _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
-          }
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+          int nan;
+          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+          nans += popcount8(nan);
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m256 s_f32x8, z_f32x8;
-          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
           int nan;
           const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, lanes_mask(m)), s_f32x8, z_f32x8, &nan, nullptr);
           nans += popcount8(nan & ((1 << m) - 1));
@@ -137,22 +159,16 @@ int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            int nan;
-            const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
-            nans += popcount8(nan);
-            const uint32_t b = pack_nibbles(_mm256_cvtps_epi32(v_f32x8));
-            std::memcpy(out + (j - s0) / 2, &b, 4);
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+          int nan;
+          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+          nans += popcount8(nan);
+          const uint32_t b = pack_nibbles(_mm256_cvtps_epi32(v_f32x8));
+          std::memcpy(out + (j - s0) / 2, &b, 4);
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m256 s_f32x8, z_f32x8;
-          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
           const __m256i k = lanes_mask(m);
           int nan;
           const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), s_f32x8, z_f32x8, &nan, nullptr);
@@ -165,28 +181,23 @@ int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   return nans;
 }
 
+__m256 affine(__m256i q_i32x8, __m256 s_f32x8, __m256 z_f32x8) {
+  return _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(q_i32x8), z_f32x8), s_f32x8);
+}
+
 void dequantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   float* y = const_cast<float*>(a.x);  // dequantize writes x (see QuantArgs)
   const bool sign = is_signed(a.type);
-  auto affine = [](__m256i q_i32x8, __m256 s_f32x8, __m256 z_f32x8) {
-    return _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(q_i32x8), z_f32x8), s_f32x8);
-  };
   if (!is_4bit(a.type)) {
     const uint8_t* q = static_cast<const uint8_t*>(a.q);
     auto widen = [sign](__m128i b_u8x8) { return sign ? _mm256_cvtepi8_epi32(b_u8x8) : _mm256_cvtepu8_epi32(b_u8x8); };
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            const __m256i q_i32x8 = widen(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + j)));
-            _mm256_storeu_ps(y + j, affine(q_i32x8, s_f32x8, z_f32x8));
-          }
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+          const __m256i q_i32x8 = widen(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + j)));
+          _mm256_storeu_ps(y + j, affine(q_i32x8, s_f32x8, z_f32x8));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m256 s_f32x8, z_f32x8;
-          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
           alignas(16) uint8_t tmp[16] = {};
           std::memcpy(tmp, q + e, static_cast<size_t>(m));
           const __m256i q_i32x8 = widen(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
@@ -195,20 +206,14 @@ void dequantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
     return;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-          const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            uint32_t b;
-            std::memcpy(&b, in + (j - s0) / 2, 4);
-            _mm256_storeu_ps(y + j, affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+          uint32_t b;
+          std::memcpy(&b, in + (j - s0) / 2, 4);
+          _mm256_storeu_ps(y + j, affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m256 s_f32x8, z_f32x8;
-          lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
           uint32_t b = 0;
           std::memcpy(&b, in + (e - s0) / 2, static_cast<size_t>((m + 1) / 2));
           _mm256_maskstore_ps(y + e, lanes_mask(m), affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
@@ -223,26 +228,20 @@ int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m256i one_i32x8 = _mm256_set1_epi32(1);
-  walk_params<W>(
-      a.geo, e0, e1,
-      [&](int64_t e, int64_t k, int64_t p) {
-        const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-        const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-        for (int64_t j = e; j < e + k; j += W) {
-          int nan;
-          __m256 in_range;
-          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, &in_range);
-          nans += popcount8(nan);
-          _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
-          if (mask) {
-            const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
-            _mm_storel_epi64(reinterpret_cast<__m128i*>(mask + j), pack_bytes(bit_i32x8, false));
-          }
+  for_each_chunk(
+      a, e0, e1,
+      [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+        int nan;
+        __m256 in_range;
+        const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, &in_range);
+        nans += popcount8(nan);
+        _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
+        if (mask) {
+          const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(mask + j), pack_bytes(bit_i32x8, false));
         }
       },
-      [&](int64_t e, int m, const int64_t* p_lanes) {
-        __m256 s_f32x8, z_f32x8;
-        lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
+      [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
         const __m256i k = lanes_mask(m);
         int nan;
         __m256 in_range;
@@ -291,6 +290,14 @@ int64_t minmax_avx2(const float* x, const QuantGeometry& geo, int64_t e0, int64_
         }
         mins[p] = reduce_min(lo_f32x8);
         maxs[p] = reduce_max(hi_f32x8);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        for (int64_t j = 0; j < k; j += W) {
+          const __m256 v_f32x8 = _mm256_loadu_ps(x + e + j);
+          bad += popcount8(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v_f32x8, abs_mask), inf_f32x8, _CMP_NLT_UQ)));
+          _mm256_storeu_ps(mins + p0 + j, _mm256_min_ps(_mm256_loadu_ps(mins + p0 + j), v_f32x8));
+          _mm256_storeu_ps(maxs + p0 + j, _mm256_max_ps(_mm256_loadu_ps(maxs + p0 + j), v_f32x8));
+        }
       },
       [&](int64_t e, int m, const int64_t* p_lanes) {
         for (int i = 0; i < m; ++i) {

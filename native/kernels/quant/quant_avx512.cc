@@ -90,27 +90,47 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
   }
 }
 
+// Drives full(j, s, z) over full 16-lane chunks and part(e, m, s, z) over chunks of m < 16 lanes (or lanes that
+// straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
+template <typename Full, typename Part>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  walk_params<W>(
+      a.geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
+        const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
+        for (int64_t j = e; j < e + k; j += W) full(j, s_f32x16, z_f32x16);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        for (int64_t j = 0; j < k; j += W) {
+          const __m512 s_f32x16 = _mm512_loadu_ps(a.scales + p0 + j);
+          const __m512 z_f32x16 = a.zero_points ? _mm512_cvtepi32_ps(_mm512_loadu_si512(a.zero_points + p0 + j))
+                                                : _mm512_setzero_ps();
+          full(e + j, s_f32x16, z_f32x16);
+        }
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) {
+        __m512 s_f32x16, z_f32x16;
+        lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+        part(e, m, s_f32x16, z_f32x16);
+      });
+}
+
 int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     int8_t* q = static_cast<int8_t*>(a.q);
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-          const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            __mmask16 nan;
-            const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
-            nans += popcount16(nan);
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v_f32x16)));
-          }
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+          __mmask16 nan;
+          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
+          nans += popcount16(nan);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v_f32x16)));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m512 s_f32x16, z_f32x16;
-          lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
           const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, nullptr);
@@ -120,22 +140,16 @@ int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-          const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            __mmask16 nan;
-            const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
-            nans += popcount16(nan);
-            const __m128i b_u8x16 = _mm512_cvtepi64_epi8(nibble_pairs(_mm512_cvtps_epi32(v_f32x16)));
-            _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (j - s0) / 2), b_u8x16);
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+          __mmask16 nan;
+          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
+          nans += popcount16(nan);
+          const __m128i b_u8x16 = _mm512_cvtepi64_epi8(nibble_pairs(_mm512_cvtps_epi32(v_f32x16)));
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (j - s0) / 2), b_u8x16);
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m512 s_f32x16, z_f32x16;
-          lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
           const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, nullptr);
@@ -149,51 +163,41 @@ int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   return nans;
 }
 
+__m512 affine(__m512i q_i32x16, __m512 s_f32x16, __m512 z_f32x16) {
+  return _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(q_i32x16), z_f32x16), s_f32x16);
+}
+
 void dequantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   float* y = const_cast<float*>(a.x);  // dequantize writes x (see QuantArgs)
   const bool sign = is_signed(a.type);
   if (!is_4bit(a.type)) {
     const int8_t* q = static_cast<const int8_t*>(a.q);
     auto widen = [sign](__m128i b_i8x16) { return sign ? _mm512_cvtepi8_epi32(b_i8x16) : _mm512_cvtepu8_epi32(b_i8x16); };
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-          const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            const __m512i q_i32x16 = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j)));
-            _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(q_i32x16), z_f32x16), s_f32x16));
-          }
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+          const __m512i q_i32x16 = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j)));
+          _mm512_storeu_ps(y + j, affine(q_i32x16, s_f32x16, z_f32x16));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m512 s_f32x16, z_f32x16;
-          lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
           const __mmask16 k = lanes_mask(m);
           const __m512i q_i32x16 = widen(_mm_maskz_loadu_epi8(k, q + e));
-          _mm512_mask_storeu_ps(y + e, k, _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(q_i32x16), z_f32x16), s_f32x16));
+          _mm512_mask_storeu_ps(y + e, k, affine(q_i32x16, s_f32x16, z_f32x16));
         });
     return;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-          const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-          for (int64_t j = e; j < e + k; j += W) {
-            const __m128i b_u8x8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + (j - s0) / 2));
-            const __m512i q_i32x16 = unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign);
-            _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(q_i32x16), z_f32x16), s_f32x16));
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+          const __m128i b_u8x8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + (j - s0) / 2));
+          _mm512_storeu_ps(y + j, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), s_f32x16, z_f32x16));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          __m512 s_f32x16, z_f32x16;
-          lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
           const __mmask16 k = lanes_mask(m);
           const __mmask16 bytes = static_cast<__mmask16>((1u << ((m + 1) / 2)) - 1u);
           const __m128i b_u8x8 = _mm_maskz_loadu_epi8(bytes, in + (e - s0) / 2);
-          const __m512i q_i32x16 = unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign);
-          _mm512_mask_storeu_ps(y + e, k, _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(q_i32x16), z_f32x16), s_f32x16));
+          _mm512_mask_storeu_ps(y + e, k, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), s_f32x16, z_f32x16));
         });
   });
 }
@@ -205,22 +209,16 @@ int64_t fake_quant_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m128i one_u8x16 = _mm_set1_epi8(1);
-  walk_params<W>(
-      a.geo, e0, e1,
-      [&](int64_t e, int64_t k, int64_t p) {
-        const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-        const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-        for (int64_t j = e; j < e + k; j += W) {
-          __mmask16 nan, in_range;
-          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, &in_range);
-          nans += popcount16(nan);
-          _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, z_f32x16), s_f32x16));
-          if (mask) _mm_storeu_si128(reinterpret_cast<__m128i*>(mask + j), _mm_maskz_mov_epi8(in_range, one_u8x16));
-        }
+  for_each_chunk(
+      a, e0, e1,
+      [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+        __mmask16 nan, in_range;
+        const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, &in_range);
+        nans += popcount16(nan);
+        _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, z_f32x16), s_f32x16));
+        if (mask) _mm_storeu_si128(reinterpret_cast<__m128i*>(mask + j), _mm_maskz_mov_epi8(in_range, one_u8x16));
       },
-      [&](int64_t e, int m, const int64_t* p_lanes) {
-        __m512 s_f32x16, z_f32x16;
-        lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
+      [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
         const __mmask16 k = lanes_mask(m);
         __mmask16 nan, in_range;
         const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, &in_range);
@@ -248,6 +246,14 @@ int64_t minmax_avx512(const float* x, const QuantGeometry& geo, int64_t e0, int6
         }
         mins[p] = _mm512_reduce_min_ps(lo_f32x16);
         maxs[p] = _mm512_reduce_max_ps(hi_f32x16);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        for (int64_t j = 0; j < k; j += W) {
+          const __m512 v_f32x16 = _mm512_loadu_ps(x + e + j);
+          bad += popcount16(_mm512_cmp_ps_mask(_mm512_abs_ps(v_f32x16), inf_f32x16, _CMP_NLT_UQ));
+          _mm512_storeu_ps(mins + p0 + j, _mm512_min_ps(_mm512_loadu_ps(mins + p0 + j), v_f32x16));
+          _mm512_storeu_ps(maxs + p0 + j, _mm512_max_ps(_mm512_loadu_ps(maxs + p0 + j), v_f32x16));
+        }
       },
       [&](int64_t e, int m, const int64_t* p_lanes) {
         for (int i = 0; i < m; ++i) {

@@ -5,8 +5,9 @@
 // quant_avx512.cc), so every copy has internal linkage and is compiled with that file's flags only; no symbol from
 // it can be merged across TUs. It contains no intrinsics.
 //
-// walk_params<W>(geo, e0, e1, run, mixed) calls, in element order,
+// walk_params<W>(geo, e0, e1, run, contig, mixed) calls, in element order,
 //   run(e, k, p)            k > 0 a multiple of W: elements [e, e+k) all use parameter index p
+//   contig(e, k, p0)        k > 0 a multiple of W: element e+j uses p0 + j (per-channel on the last axis, groups of 1)
 //   mixed(e, m, p_lanes)    0 < m ≤ W elements [e, e+m), element e+i uses p_lanes[i]; lanes ≥ m repeat lane 0
 // Every chunk starts at an even offset from e0 (W is even), which the int4 nibble packing relies on.
 #pragma once
@@ -25,7 +26,8 @@ struct ParamCursor {
     if (geo.group <= 0) {
       c = (e / geo.inner) % geo.channels;
       p = c;
-      left = geo.inner - e % geo.inner;
+      // One channel (per-tensor): every element uses slot 0, so the whole range is one run.
+      left = geo.channels == 1 ? (INT64_MAX / 4) : geo.inner - e % geo.inner;
     } else {
       groups_per_row = (geo.channels + geo.group - 1) / geo.group;
       last_group_len = geo.channels - (groups_per_row - 1) * geo.group;
@@ -52,15 +54,27 @@ struct ParamCursor {
   }
 };
 
-template <int W, typename RunFn, typename MixedFn>
-void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn&& run, MixedFn&& mixed) {
+template <int W, typename RunFn, typename ContigFn, typename MixedFn>
+void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn&& run, ContigFn&& contig,
+                 MixedFn&& mixed) {
   if (e0 >= e1) return;
+  // inner == 1 with per-channel (p = c) or groups of 1 (p = e): consecutive elements use consecutive slots.
+  const bool contiguous = geo.inner == 1 && (geo.group == 1 || (geo.group == 0 && geo.channels > 1));
   ParamCursor cur(geo, e0);
   int64_t e = e0;
   int64_t p_lanes[W];
   while (e < e1) {
     const int64_t n = e1 - e;
-    if (cur.left >= W && n >= W) {
+    if (contiguous) {
+      int64_t span = geo.group == 1 ? n : (n < geo.channels - cur.c ? n : geo.channels - cur.c);
+      span = span / W * W;
+      if (span > 0) {
+        contig(e, span, cur.p);
+        e += span;
+        if (e < e1) cur = ParamCursor(geo, e);
+        continue;
+      }
+    } else if (cur.left >= W && n >= W) {
       const int64_t k = (cur.left < n ? cur.left : n) / W * W;
       run(e, k, cur.p);
       e += k;
