@@ -125,28 +125,25 @@ void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t 
   }
 }
 
-// dst[q·ld_dst + c] = src[c·ld_src + q] for an 8×8 block (AVX: unpack, shuffle, lane permute).
+// dst[q·ld_dst + c] = src[c·ld_src + q] for an 8×8 block. The cross-lane step is folded into the loads (row c's
+// half q/4 goes to lane c/4 of x[(q/4)·4 + c%4], inserted from memory on a load port), leaving a 4×4 transpose in
+// each 128-bit lane: 16 shuffles instead of 24.
 inline void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  const __m256 r0 = _mm256_loadu_ps(src + 0 * ld_src), r1 = _mm256_loadu_ps(src + 1 * ld_src);
-  const __m256 r2 = _mm256_loadu_ps(src + 2 * ld_src), r3 = _mm256_loadu_ps(src + 3 * ld_src);
-  const __m256 r4 = _mm256_loadu_ps(src + 4 * ld_src), r5 = _mm256_loadu_ps(src + 5 * ld_src);
-  const __m256 r6 = _mm256_loadu_ps(src + 6 * ld_src), r7 = _mm256_loadu_ps(src + 7 * ld_src);
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_storeu_ps(dst + 1 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x31));
+  __m256 x[8];
+  for (int c = 0; c < 4; ++c) {
+    const float* lo = src + c * ld_src;        // row c → lane 0
+    const float* hi = src + (c + 4) * ld_src;  // row c + 4 → lane 1
+    x[c] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo)), _mm_loadu_ps(hi), 1);
+    x[c + 4] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo + 4)), _mm_loadu_ps(hi + 4), 1);
+  }
+  for (int h = 0; h < 8; h += 4) {  // columns h..h+3
+    const __m256 t0 = _mm256_unpacklo_ps(x[h], x[h + 1]), t1 = _mm256_unpackhi_ps(x[h], x[h + 1]);
+    const __m256 t2 = _mm256_unpacklo_ps(x[h + 2], x[h + 3]), t3 = _mm256_unpackhi_ps(x[h + 2], x[h + 3]);
+    _mm256_storeu_ps(dst + (h + 0) * ld_dst, _mm256_shuffle_ps(t0, t2, 0x44));
+    _mm256_storeu_ps(dst + (h + 1) * ld_dst, _mm256_shuffle_ps(t0, t2, 0xEE));
+    _mm256_storeu_ps(dst + (h + 2) * ld_dst, _mm256_shuffle_ps(t1, t3, 0x44));
+    _mm256_storeu_ps(dst + (h + 3) * ld_dst, _mm256_shuffle_ps(t1, t3, 0xEE));
+  }
 }
 
 // Packs op(B)[p0:p0+kc, j0:j0+cols] as ceil(cols/NR) strips of kc·NR floats (dst[s][p][c]); missing columns are 0
