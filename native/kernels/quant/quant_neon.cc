@@ -8,7 +8,8 @@
 //   dequantize: (float)(q − z) · s with the subtraction in int32, as in the ref
 // Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h, shared with the x86 files,
 // intrinsic-free, included inside this file's anonymous namespace). A run of ≥ 8 elements uses broadcast
-// parameters; chunks that straddle runs get per-lane parameters from the walker.
+// parameters; consecutive slots (per-channel on the last axis, groups of 1) are loaded as vectors; chunks that
+// straddle runs get per-lane parameters from the walker.
 // Packing: 8-bit by narrowing int32 → int16 → int8 (values already clamped, so the low byte is the s8/u8 pattern);
 // int4 by viewing 8 bytes as 4 uint16 lanes (q[2i] | q[2i+1] << 8) and folding the high nibble down (t | t >> 4).
 // Tails: partial chunks go through small stack buffers + memcpy — never a read or write past e1 or a row's last
@@ -78,6 +79,34 @@ Params lane_params(const QuantArgs& a, const int64_t* p_lanes) {
     zi[i] = zero_point_i(a, p_lanes[i]);
   }
   return {load8(s), load8(zf), {vld1q_s32(zi), vld1q_s32(zi + 4)}};
+}
+
+// Consecutive slots p0 .. p0+7 (per-channel on the last axis, groups of 1).
+Params contig_params(const QuantArgs& a, int64_t p0) {
+  const F8 s = load8(a.scales + p0);
+  if (a.zero_points == nullptr) {
+    const float32x4_t zf = vdupq_n_f32(0.0f);
+    const int32x4_t zi = vdupq_n_s32(0);
+    return {s, {zf, zf}, {zi, zi}};
+  }
+  const I8 zi{vld1q_s32(a.zero_points + p0), vld1q_s32(a.zero_points + p0 + 4)};
+  return {s, {vcvtq_f32_s32(zi.lo), vcvtq_f32_s32(zi.hi)}, zi};  // int → float rounds to nearest, like the ref
+}
+
+// Drives full(j, prm) over full 8-lane chunks and part(e, m, prm) over chunks of m < 8 lanes (or lanes that
+// straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
+template <typename Full, typename Part>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  walk_params<W>(
+      a.geo, e0, e1,
+      [&](int64_t e, int64_t k, int64_t p) {
+        const Params prm = broadcast_params(a, p);
+        for (int64_t j = e; j < e + k; j += W) full(j, prm);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        for (int64_t j = 0; j < k; j += W) full(e + j, contig_params(a, p0 + j));
+      },
+      [&](int64_t e, int m, const int64_t* p_lanes) { part(e, m, lane_params(a, p_lanes)); });
 }
 
 // Number of lanes whose mask is all-zero (e.g. "not equal to itself" = NaN).
@@ -161,16 +190,12 @@ int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     uint8_t* q = static_cast<uint8_t*>(a.q);
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const Params prm = broadcast_params(a, p);
-          for (int64_t j = e; j < e + k; j += W) {
-            vst1_u8(q + j, to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
-          }
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, const Params& prm) {
+          vst1_u8(q + j, to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          const Params prm = lane_params(a, p_lanes);
+        [&](int64_t e, int m, const Params& prm) {
           uint8_t tmp[W];
           vst1_u8(tmp, to_bytes(quant.apply(load_partial(x + e, m), prm, &nans, nullptr, nullptr)));
           std::memcpy(q + e, tmp, static_cast<size_t>(m));
@@ -178,17 +203,13 @@ int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const Params prm = broadcast_params(a, p);
-          for (int64_t j = e; j < e + k; j += W) {
-            const uint32_t b = pack_nibbles(to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
-            std::memcpy(out + (j - s0) / 2, &b, 4);
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, const Params& prm) {
+          const uint32_t b = pack_nibbles(to_bytes(quant.apply(load8(x + j), prm, &nans, nullptr, nullptr)));
+          std::memcpy(out + (j - s0) / 2, &b, 4);
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          const Params prm = lane_params(a, p_lanes);
+        [&](int64_t e, int m, const Params& prm) {
           uint8_t vals[W];
           vst1_u8(vals, to_bytes(quant.apply(load_partial(x + e, m), prm, &nans, nullptr, nullptr)));
           for (int i = m; i < W; ++i) vals[i] = 0;  // an odd row's pad nibble is written as 0
@@ -204,14 +225,10 @@ void dequantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
   const bool sign = is_signed(a.type);
   if (!is_4bit(a.type)) {
     const uint8_t* q = static_cast<const uint8_t*>(a.q);
-    walk_params<W>(
-        a.geo, e0, e1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const Params prm = broadcast_params(a, p);
-          for (int64_t j = e; j < e + k; j += W) store8(y + j, affine(widen_bytes(vld1_u8(q + j), sign), prm));
-        },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          const Params prm = lane_params(a, p_lanes);
+    for_each_chunk(
+        a, e0, e1,
+        [&](int64_t j, const Params& prm) { store8(y + j, affine(widen_bytes(vld1_u8(q + j), sign), prm)); },
+        [&](int64_t e, int m, const Params& prm) {
           uint8_t tmp[W] = {};
           std::memcpy(tmp, q + e, static_cast<size_t>(m));
           store_partial(y + e, affine(widen_bytes(vld1_u8(tmp), sign), prm), m);
@@ -219,18 +236,14 @@ void dequantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
     return;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
-    walk_params<W>(
-        a.geo, s0, s1,
-        [&](int64_t e, int64_t k, int64_t p) {
-          const Params prm = broadcast_params(a, p);
-          for (int64_t j = e; j < e + k; j += W) {
-            uint32_t b;
-            std::memcpy(&b, in + (j - s0) / 2, 4);
-            store8(y + j, affine(unpack_nibbles(b, sign), prm));
-          }
+    for_each_chunk(
+        a, s0, s1,
+        [&](int64_t j, const Params& prm) {
+          uint32_t b;
+          std::memcpy(&b, in + (j - s0) / 2, 4);
+          store8(y + j, affine(unpack_nibbles(b, sign), prm));
         },
-        [&](int64_t e, int m, const int64_t* p_lanes) {
-          const Params prm = lane_params(a, p_lanes);
+        [&](int64_t e, int m, const Params& prm) {
           uint32_t b = 0;
           std::memcpy(&b, in + (e - s0) / 2, static_cast<size_t>((m + 1) / 2));
           store_partial(y + e, affine(unpack_nibbles(b, sign), prm), m);
@@ -255,19 +268,15 @@ int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
   const float* x = a.x;
   float* y = a.y;
   uint8_t* mask = a.mask;
-  walk_params<W>(
-      a.geo, e0, e1,
-      [&](int64_t e, int64_t k, int64_t p) {
-        const Params prm = broadcast_params(a, p);
-        for (int64_t j = e; j < e + k; j += W) {
-          uint32x4_t in_lo, in_hi;
-          const F8 v = quant.apply(load8(x + j), prm, &nans, &in_lo, &in_hi);
-          store8(y + j, fake_value(v, prm));
-          if (mask) vst1_u8(mask + j, mask_bytes(in_lo, in_hi));
-        }
+  for_each_chunk(
+      a, e0, e1,
+      [&](int64_t j, const Params& prm) {
+        uint32x4_t in_lo, in_hi;
+        const F8 v = quant.apply(load8(x + j), prm, &nans, &in_lo, &in_hi);
+        store8(y + j, fake_value(v, prm));
+        if (mask) vst1_u8(mask + j, mask_bytes(in_lo, in_hi));
       },
-      [&](int64_t e, int m, const int64_t* p_lanes) {
-        const Params prm = lane_params(a, p_lanes);
+      [&](int64_t e, int m, const Params& prm) {
         uint32x4_t in_lo, in_hi;
         const F8 v = quant.apply(load_partial(x + e, m), prm, &nans, &in_lo, &in_hi);
         store_partial(y + e, fake_value(v, prm), m);
@@ -299,6 +308,15 @@ int64_t minmax_neon(const float* x, const QuantGeometry& geo, int64_t e0, int64_
         // Zeros may come back as −0 or +0 depending on order; the driver reports every zero as +0.
         mins[p] = vminvq_f32(lo_f32x4);
         maxs[p] = vmaxvq_f32(hi_f32x4);
+      },
+      [&](int64_t e, int64_t k, int64_t p0) {
+        // Consecutive elements own consecutive slots: fold lane-wise into mins/maxs directly.
+        for (int64_t j = 0; j < k; j += 4) {
+          const float32x4_t v_f32x4 = vld1q_f32(x + e + j);
+          bad += count_false(vcltq_f32(vabsq_f32(v_f32x4), inf_f32x4));
+          vst1q_f32(mins + p0 + j, vminq_f32(vld1q_f32(mins + p0 + j), v_f32x4));
+          vst1q_f32(maxs + p0 + j, vmaxq_f32(vld1q_f32(maxs + p0 + j), v_f32x4));
+        }
       },
       [&](int64_t e, int m, const int64_t* p_lanes) {
         for (int i = 0; i < m; ++i) {
