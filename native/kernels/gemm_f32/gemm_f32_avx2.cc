@@ -20,6 +20,7 @@ struct Avx2 {
   static constexpr int kMr = 6, kVl = 8, kNvMax = 2, kNr = kVl * kNvMax;
   static constexpr int64_t kKc = 256, kMc = 144, kNc = 512;
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
+  static constexpr int kWideNv[4] = {0, 8, 4, 3};  // ≥ 8 accumulators for 1, 2, 3 rows (B loads fold into FMAs)
 
   // Lanes [0, left) set.
   static __m256i lane_mask(int left) {
@@ -40,7 +41,7 @@ struct Avx2 {
   static void micro(const MicroTask& t) {
     __m256i mask_i32x8[NV];
     int left[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       left[v] = t.cols - v * kVl;
       mask_i32x8[v] = lane_mask(left[v]);
@@ -49,12 +50,12 @@ struct Avx2 {
     if (t.load_acc) {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = load(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v]);
     } else {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = _mm256_setzero_ps();
     }
     const float* a = t.a;
@@ -62,20 +63,20 @@ struct Avx2 {
     const int64_t ldb = t.ldb;
     for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
       __m256 b_f32x8[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         b_f32x8[v] = MASKED_B ? _mm256_maskload_ps(b + v * kVl, mask_i32x8[v]) : _mm256_loadu_ps(b + v * kVl);
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r) {
         const __m256 a_f32x8 = _mm256_broadcast_ss(a + (A_ROWS ? r * kKc : r));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = _mm256_fmadd_ps(a_f32x8, b_f32x8[v], acc_f32x8[r][v]);
       }
     }
     if (!t.last) {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) store(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v], acc_f32x8[r][v]);
       return;
     }
@@ -84,7 +85,7 @@ struct Avx2 {
       const __m256 beta_f32x8 = _mm256_set1_ps(t.beta);
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
           const __m256 old_f32x8 = load(t.c_old + r * t.ldc_old + v * kVl, left[v], mask_i32x8[v]);
           const __m256 r_f32x8 = _mm256_fmadd_ps(beta_f32x8, old_f32x8, _mm256_mul_ps(alpha_f32x8, acc_f32x8[r][v]));
@@ -93,7 +94,7 @@ struct Avx2 {
     } else {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
           store(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v], _mm256_mul_ps(alpha_f32x8, acc_f32x8[r][v]));
     }

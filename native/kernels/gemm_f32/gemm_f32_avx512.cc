@@ -20,25 +20,27 @@ struct Avx512 {
   static constexpr int kMr = 12, kVl = 16, kNvMax = 2, kNr = kVl * kNvMax;
   static constexpr int64_t kKc = 384, kMc = 240, kNc = 512;
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
+  static constexpr int kWideNv[4] = {0, 8, 4, 3};  // ≥ 8 accumulators for 1, 2, 3 rows
 
   template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
   static void micro(const MicroTask& t) {
     __mmask16 mask[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       const int left = t.cols - v * kVl;
-      mask[v] = left >= kVl ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+      mask[v] = left >= kVl ? static_cast<__mmask16>(0xFFFF)
+                            : static_cast<__mmask16>(left <= 0 ? 0u : (1u << left) - 1u);
     }
     __m512 acc_f32x16[ROWS][NV];
     if (t.load_acc) {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_maskz_loadu_ps(mask[v], t.c + r * t.ldc + v * kVl);
     } else {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_setzero_ps();
     }
     const float* a = t.a;
@@ -46,20 +48,20 @@ struct Avx512 {
     const int64_t ldb = t.ldb;
     for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
       __m512 b_f32x16[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         b_f32x16[v] = MASKED_B ? _mm512_maskz_loadu_ps(mask[v], b + v * kVl) : _mm512_loadu_ps(b + v * kVl);
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         const __m512 a_f32x16 = _mm512_set1_ps(a[A_ROWS ? r * kKc : r]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_fmadd_ps(a_f32x16, b_f32x16[v], acc_f32x16[r][v]);
       }
     }
     if (!t.last) {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], acc_f32x16[r][v]);
       return;
     }
@@ -68,7 +70,7 @@ struct Avx512 {
       const __m512 beta_f32x16 = _mm512_set1_ps(t.beta);
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
           const __m512 old_f32x16 = _mm512_maskz_loadu_ps(mask[v], t.c_old + r * t.ldc_old + v * kVl);
           const __m512 r_f32x16 = _mm512_fmadd_ps(beta_f32x16, old_f32x16, _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
@@ -77,7 +79,7 @@ struct Avx512 {
     } else {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
           _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
     }

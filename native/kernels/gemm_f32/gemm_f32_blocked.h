@@ -202,8 +202,23 @@ MicroFn micro_for(int rows, int nv, bool masked_b, bool a_rows) {
                                    (a_rows ? 1 : 0))];
 }
 
+// Wide micro-kernels for strips of 1..3 rows on an unpacked B: rows·NV would be too few independent FMA chains to
+// hide the FMA latency with NR-wide strips, so these cover Isa::kWideNv[rows] vectors of columns per call.
+template <class Isa, size_t... I>
+constexpr std::array<MicroFn, sizeof...(I)> make_wide_table(std::index_sequence<I...>) {
+  return {{&Isa::template micro<static_cast<int>(I / 4) + 1, Isa::kWideNv[I / 4 + 1], ((I / 2) % 2) == 1,
+                                (I % 2) == 1>...}};
+}
+
+template <class Isa>
+MicroFn wide_for(int rows, bool masked_b, bool a_rows) {
+  static constexpr auto table = make_wide_table<Isa>(std::make_index_sequence<12>());
+  return table[static_cast<size_t>(((rows - 1) * 2 + (masked_b ? 1 : 0)) * 2 + (a_rows ? 1 : 0))];
+}
+
 // `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kMc, kNc,
-// kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), and
+// kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), kWideNv[4] (vectors per
+// wide call for 1..3 rows), and
 // template <int ROWS, int NV, bool MASKED_B, bool A_ROWS> static void micro(const MicroTask&), where A_ROWS selects
 // the row-major Ã strip layout (a[r·KC + p]) over the k-major one (a[p·MR + r]).
 template <class Isa>
@@ -255,8 +270,10 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
         for (int64_t is = 0; is < mc; is += MR) {
           const int rows = static_cast<int>((mc - is) < MR ? (mc - is) : MR);
           t.a = a_pack + is * KC;
-          for (int64_t js = 0; js < nc; js += NR) {
-            const int cols = static_cast<int>((nc - js) < NR ? (nc - js) : NR);
+          const bool wide = direct_b && rows <= 3;
+          const int64_t step = wide ? int64_t{VL} * Isa::kWideNv[rows] : NR;
+          for (int64_t js = 0; js < nc; js += step) {
+            const int cols = static_cast<int>((nc - js) < step ? (nc - js) : step);
             const int nv = (cols + VL - 1) / VL;
             if (direct_b) {
               t.b = g.b + pb * g.ldb + nb + js;
@@ -275,7 +292,11 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
               t.ldc_old = g.ldc;
             }
             t.cols = cols;
-            micro_for<Isa>(rows, nv, direct_b && cols < NR, a_rows)(t);
+            if (wide && nv > Isa::kNvMax) {
+              wide_for<Isa>(rows, cols < step, a_rows)(t);
+            } else {
+              micro_for<Isa>(rows, nv, direct_b && cols < NR, a_rows)(t);
+            }
           }
         }
       }
