@@ -8,6 +8,8 @@
 // Blocking and packing: gemm_f32_blocked.h (Ã/B̃ panels in per-thread scratch, K blocks parked in C).
 // Tails: partial rows use a smaller template instance; partial columns use vmaskmovps loads/stores on C and on an
 // unpacked B, so nothing outside the user's buffers is read or written (masked-off lanes never fault).
+// Strips of 1-3 rows on an unpacked B use the same template with kWideNv[rows] vectors of columns, so there are
+// still ≥ 8 independent FMA chains (the k order per element is unchanged).
 #include <immintrin.h>
 
 #include "distiq/gemm_f32.h"

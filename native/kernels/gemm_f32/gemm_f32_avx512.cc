@@ -4,10 +4,12 @@
 // accumulator lane per element, never split over K), then r = α·acc and, when β ≠ 0, r = fmaf(β, C, r): the same
 // operations as gemm_f32_ref, hence the same bits.
 // Algebra: rank-1 updates. For each k the micro-kernel loads two 16-float vectors of op(B)[k, j:j+32] and
-// broadcasts op(A)[i, k] for 12 rows: 24 FMAs per 2 loads + 12 broadcasts (folded into the FMA as {1to16}).
+// broadcasts op(A)[i, k] for 12 rows: 24 FMAs per 2 loads + 12 broadcast loads (27 of the 32 zmm registers).
 // Blocking and packing: gemm_f32_blocked.h (Ã/B̃ panels in per-thread scratch, K blocks parked in C).
 // Tails: partial rows use a smaller template instance; partial columns use __mmask16 loads/stores on C and on an
 // unpacked B, so nothing outside the user's buffers is read or written (masked-off lanes never fault).
+// Strips of 1-3 rows on an unpacked B use the same template with kWideNv[rows] vectors of columns, so there are
+// still ≥ 8 independent FMA chains (the k order per element is unchanged).
 #include <immintrin.h>
 
 #include "distiq/gemm_f32.h"

@@ -4,14 +4,19 @@
 // its own internal copy compiled with its own flags, so no ISA-compiled symbol can leak into a shared COMDAT.
 //
 // Loop nest for one tile C[m0:m1, n0:n1] (the driver's thread split), with per-ISA constants from `Isa`:
-//   for each M block (kMc rows)                     Ã: op(A)[M block, K block] packed as MR-row strips, k-major
-//     for each N block (kNc columns)                B̃: op(B)[K block, N block] packed as NR-column strips, k-major
-//       for each K block (kKc), in increasing k     (or read B in place when it is row-major and M is small)
-//         for each MR strip (Ã micro-panel stays in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
+//   for each M block (kMc rows)
+//     for each N block (kNc columns)
+//       for each K block (kKc), in increasing k
+//         pack Ã = op(A)[M block, K block] as MR-row strips: row-major copies (a[r·KC + p]) when A is not
+//           transposed, k-major (a[p·MR + r]) when it is, so both are contiguous copies of the source;
+//         pack B̃ = op(B)[K block, N block] as NR-column strips, k-major, zero-padded (Bᵀ via 8×8 transposes), or
+//           read a row-major B in place when few rows reuse it or one K block of it spans ≤ 32 KiB;
+//         for each MR strip (Ã micro-panel in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
 // Bit-exactness: every element's accumulator is one fmaf chain over k = 0..K−1 in increasing order. Between K
 // blocks the unrounded float accumulator is parked in C itself (a float store and reload are exact); when β ≠ 0
 // the old C of the block is first copied to scratch so the final `fmaf(β, C_old, α·acc)` still sees it. Padding
-// lanes/rows of the packed panels are zero and only ever feed lanes that are never stored.
+// lanes of B̃ are zero and only ever feed lanes that are never stored; unfilled Ã rows are never read.
+// Reads and writes stay inside the user's matrices: in-place B is read with masked loads on partial strips.
 #pragma once
 
 #include <array>
