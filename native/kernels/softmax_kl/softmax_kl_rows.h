@@ -20,6 +20,7 @@
 #pragma once
 
 constexpr int64_t kBlock = 1024;  // floats per block: 4 KiB per stream, so a block's re-read hits L1
+constexpr int64_t kPrefetchAhead = 512;  // floats ahead of the gradient store (2 KiB)
 constexpr float kInfF = std::numeric_limits<float>::infinity();
 constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
 
@@ -116,8 +117,13 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       }
       mt = bmt;
     }
-    // Re-read the block (from L1) to accumulate.
+    // Re-read the block (from L1) to accumulate, prefetching the next block so that its first scan (memory bound)
+    // overlaps this one (compute bound).
     for (int64_t i = b0; i < b1; i += V::kLanes) {
+      if (i + kBlock < cols) {
+        V::prefetch(s + i + kBlock);
+        if (kDense) V::prefetch(t + i + kBlock);
+      }
       const F x = load_row<V>(s, i, cols);
       const F a = V::mul(x, inv_t);
       za = V::add(za, V::exp(V::sub(a, ma_new)));
@@ -206,6 +212,7 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   const F rza = V::set1(1.0f / sum_a), rzb = V::set1(teacher ? 1.0f / sum_b : 0.0f), rz1 = V::set1(1.0f / sum_1);
   const bool ce = rp.use_ce;
   for (int64_t i = 0; i < cols; i += V::kLanes) {
+    if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the gradient's write-allocate misses
     const F x = load_row<V>(s, i, cols);
     const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), mav)), rza);
     F gi;
