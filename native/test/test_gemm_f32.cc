@@ -197,20 +197,31 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
   }
 }
 
-// Results must not depend on the thread count (the driver splits only M and N).
-DQ_TEST("gemm_f32: 1 thread == 2 threads, every level") {
+// Results must not depend on the thread count (the driver splits only M and N): shapes that the driver cuts along
+// N, along M, and into a 3-tile grid.
+DQ_TEST("gemm_f32: 1 thread == 2 threads == 3 threads, every level") {
   const int before = distiq::get_num_threads();
+  struct Shape {
+    int64_t m, n, k;
+  };
+  const Shape shapes[] = {{131, 150, 420}, {300, 40, 200}, {50, 700, 90}};
   for (distiq::Isa level : distiq::supported_isas()) {
     const GemmF32Kernel& kernel = *distiq::kernels_for(level).gemm_f32;
-    for (int t = 0; t < 4; ++t) {
-      const Problem p(t & 1, t & 2, 131, 150, 420, 3, -2.0f, t % 2 ? 0.25f : 0.0f, 777 + t);
-      Status s1, s2;
-      distiq::set_num_threads(1);
-      const std::vector<float> one = p.run(kernel, &s1);
-      distiq::set_num_threads(2);
-      const std::vector<float> two = p.run(kernel, &s2);
-      DQ_CHECK(s1 == Status::kOk && s2 == Status::kOk, "status");
-      expect_identical(two, one, p, kernel.name);
+    int counter = 0;
+    for (const Shape& sh : shapes) {
+      for (int t = 0; t < 4; ++t, ++counter) {
+        const Problem p(t & 1, t & 2, sh.m, sh.n, sh.k, 3, -2.0f, t % 2 ? -0.3f : 0.0f, 777 + counter);
+        Status s1, s2, s3;
+        distiq::set_num_threads(1);
+        const std::vector<float> one = p.run(kernel, &s1);
+        distiq::set_num_threads(2);
+        const std::vector<float> two = p.run(kernel, &s2);
+        distiq::set_num_threads(3);
+        const std::vector<float> three = p.run(kernel, &s3);
+        DQ_CHECK(s1 == Status::kOk && s2 == Status::kOk && s3 == Status::kOk, "status");
+        expect_identical(two, one, p, kernel.name);
+        expect_identical(three, one, p, kernel.name);
+      }
     }
   }
   distiq::set_num_threads(before);
