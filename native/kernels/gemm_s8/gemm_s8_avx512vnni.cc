@@ -17,12 +17,12 @@
 // We use Σ a' = Σ a + 128·K, which makes the row term −z_w·Σ a + K·z_a·z_w in both cases.
 // The column term −z_a'·Σw comes from the panel header, the row term from a per-row sum of A (skipped if z_w = 0).
 //
-// Blocking: micro-tiles of up to kMr rows × kNp panels (32 columns) held in zmm accumulators over all of K; for
+// Blocking: micro-tiles of up to kMr (14) rows × kNp panels (32 columns) held in zmm accumulators over all of K; for
 // m ≤ 4 (GEMV-like) the tile uses 1–4 rows × 4 panels so each W byte loaded feeds every row. Rows are processed
 // in chunks of kRowChunk so a chunk of A stays in L2 while the W panels of one micro-tile stay in L1.
 //
-// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is built
-// byte by byte, so no byte past row i's K is read. N tails use masked stores, masked loads of scales and bias.
+// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use masked stores, masked loads of scales and bias.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -85,13 +85,6 @@ uint32_t row_sum(const uint8_t* a, int64_t k, bool a_signed) {
     s += a_signed ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(a[kk]))) : a[kk];
   }
   return s;
-}
-
-// Four bytes of A starting at k as one int32 (little endian), reading only the `count` (1..4) bytes that exist.
-int32_t load_group(const uint8_t* a, int64_t count) {
-  uint32_t v = 0;
-  std::memcpy(&v, a, static_cast<size_t>(count));
-  return static_cast<int32_t>(v);
 }
 
 // Per-column epilogue inputs of one panel in a micro-tile, computed once and reused for every row.

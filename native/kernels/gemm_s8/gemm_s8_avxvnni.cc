@@ -20,12 +20,14 @@
 // Blocking: micro-tiles of up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of K; for m ≤ 4
 // the tile uses 1–4 rows × 3 panels. Rows go in chunks of kRowChunk (row sums computed once per chunk).
 //
-// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is built
-// byte by byte, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
+// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
 // never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
@@ -38,7 +40,7 @@ constexpr int kMr = 6;            // rows per micro-tile
 constexpr int kNp = 2;            // panels per micro-tile
 constexpr int kNpGemv = 3;        // panels per micro-tile when the tile has ≤ kGemvRows rows
 constexpr int kGemvRows = 4;
-constexpr int64_t kRowChunk = 64;  // rows whose A sums are computed together (and whose A stays cache-hot)
+constexpr int64_t kRowChunk = 8 * kMr;  // rows whose A sums are computed together (and whose A stays cache-hot)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -85,13 +87,6 @@ uint32_t row_sum(const uint8_t* a, int64_t k, bool a_signed) {
     s += a_signed ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(a[kk]))) : a[kk];
   }
   return s;
-}
-
-// Four bytes of A starting at k as one int32 (little endian), reading only the `count` (1..4) bytes that exist.
-int32_t load_group(const uint8_t* a, int64_t count) {
-  uint32_t v = 0;
-  std::memcpy(&v, a, static_cast<size_t>(count));
-  return static_cast<int32_t>(v);
 }
 
 // Per-column epilogue inputs of one panel in a micro-tile, computed once and reused for every row.
@@ -171,58 +166,98 @@ struct MicroArgs {
   const Columns* cols;    // kNp entries
 };
 
+// Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in ymm registers this way
+// (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
+#define DQ_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define DQ_DECL(r)                                                                                   \
+  __m256i c##r##_0 = _mm256_setzero_si256(), c##r##_1 = _mm256_setzero_si256(),                     \
+          c##r##_2 = _mm256_setzero_si256();
+// One group of 4 k for row r: broadcast its 4 A bytes (flipped for s8) and multiply with every panel.
+#define DQ_ROW(r)                                                                                    \
+  if constexpr (MR > r) {                                                                            \
+    int32_t group_;                                                                                  \
+    std::memcpy(&group_, a_base_ + r * a_stride_, 4);                                                \
+    __m256i a_u8x32 = _mm256_set1_epi32(group_);                                                     \
+    if constexpr (kSigned) a_u8x32 = _mm256_xor_si256(a_u8x32, flip_u8x32);                          \
+    c##r##_0 = _mm256_dpbusd_avx_epi32(c##r##_0, a_u8x32, w0_s8x32);                                 \
+    if constexpr (NP > 1) c##r##_1 = _mm256_dpbusd_avx_epi32(c##r##_1, a_u8x32, w1_s8x32);           \
+    if constexpr (NP > 2) c##r##_2 = _mm256_dpbusd_avx_epi32(c##r##_2, a_u8x32, w2_s8x32);           \
+  }
+// One group of 4 k for all rows: A rows at A_BASE + r·A_STRIDE, the panels' group at W_PTR (+ j·panel_stride).
+#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                            \
+  {                                                                                                  \
+    const uint8_t* a_base_ = (A_BASE);                                                               \
+    const int64_t a_stride_ = (A_STRIDE);                                                            \
+    const uint8_t* w_ = (W_PTR);                                                                     \
+    const __m256i w0_s8x32 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_));               \
+    const __m256i w1_s8x32 =                                                                         \
+        NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_ + m.panel_stride)) : w0_s8x32; \
+    const __m256i w2_s8x32 =                                                                         \
+        NP > 2 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_ + 2 * m.panel_stride)) : w0_s8x32; \
+    DQ_ROWS(DQ_ROW)                                                                                  \
+  }
+#define DQ_SAVE(r)                                                                                   \
+  if constexpr (MR > r) {                                                                            \
+    acc_i32x8[r][0] = c##r##_0;                                                                      \
+    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                                \
+    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                                \
+  }
+
 template <int MR, int NP, bool kSigned>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
-  __m256i acc_i32x8[MR][NP];
-  for (int r = 0; r < MR; ++r) {
-    for (int j = 0; j < NP; ++j) acc_i32x8[r][j] = _mm256_setzero_si256();
-  }
-  const int64_t full = m.k / 4;
-  const uint8_t* body = m.panels + kNr * 4;
+  static_assert(MR >= 1 && MR <= 6 && NP >= 1 && NP <= 3, "micro-tile shape");
+  DQ_ROWS(DQ_DECL)
   const __m256i flip_u8x32 = _mm256_set1_epi8(static_cast<char>(0x80));
-  auto step = [&](const uint8_t* w_group, const uint8_t* a_base, bool last, int64_t rest) {
-    __m256i w_s8x32[NP];
-    for (int j = 0; j < NP; ++j) {
-      w_s8x32[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_group + j * m.panel_stride));
-    }
-    for (int r = 0; r < MR; ++r) {
-      int32_t group;
-      if (last) {
-        group = load_group(a_base + r * m.lda, rest);
-      } else {
-        std::memcpy(&group, a_base + r * m.lda, 4);
-      }
-      __m256i a_u8x32 = _mm256_set1_epi32(group);
-      if (kSigned) a_u8x32 = _mm256_xor_si256(a_u8x32, flip_u8x32);  // padding lanes meet zero weights
-      for (int j = 0; j < NP; ++j) acc_i32x8[r][j] = _mm256_dpbusd_avx_epi32(acc_i32x8[r][j], a_u8x32, w_s8x32[j]);
-    }
-  };
-  for (int64_t q = 0; q < full; ++q) step(body + q * 32, m.a + q * 4, false, 4);
-  if (m.k - full * 4 > 0) step(body + full * 32, m.a + full * 4, true, m.k - full * 4);
+  const int64_t full = m.k / 4;
+  const int64_t rest = m.k - full * 4;
+  const uint8_t* body = m.panels + kNr * 4;
+  // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding lanes
+  // meet zero weights. It runs as the loop's last iteration so the loop is the only code touching the accumulators.
+  alignas(32) uint8_t tail[MR][4] = {};
+  if (rest > 0) {
+    for (int r = 0; r < MR; ++r) std::memcpy(tail[r], m.a + r * m.lda + full * 4, static_cast<size_t>(rest));
+  }
+  const int64_t groups = full + (rest > 0 ? 1 : 0);
+  for (int64_t q = 0; q < groups; ++q) {
+    const bool in_a = q < full;
+    DQ_GROUP(in_a ? m.a + q * 4 : &tail[0][0], in_a ? m.lda : 4, body + q * 32)
+  }
+  __m256i acc_i32x8[MR][NP];
+  DQ_ROWS(DQ_SAVE)
   for (int r = 0; r < MR; ++r) {
     const __m256i row_off_i32x8 = _mm256_set1_epi32(static_cast<int32_t>(m.row_off[r]));
     for (int j = 0; j < NP; ++j) store(p, m.row + r, m.cols[j], _mm256_add_epi32(acc_i32x8[r][j], row_off_i32x8));
   }
 }
+#undef DQ_SAVE
+#undef DQ_GROUP
+#undef DQ_ROW
+#undef DQ_DECL
+#undef DQ_ROWS
 
 using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
 
-template <bool kSigned, int NP>
-MicroFn pick_rows(int mr) {
-  switch (mr) {
-    case 1: return micro<1, NP, kSigned>;
-    case 2: return micro<2, NP, kSigned>;
-    case 3: return micro<3, NP, kSigned>;
-    case 4: return micro<4, NP, kSigned>;
-    case 5: return micro<5, NP, kSigned>;
-    default: return micro<6, NP, kSigned>;
-  }
+// Micro-kernel tables: [signed][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
+// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
+template <int MaxRows, int NP, bool kSigned, int... R>
+constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
+  return {micro<R + 1, NP, kSigned>...};
 }
+template <int MaxRows, bool kSigned, int... P>
+constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
+  return {rows_of<MaxRows, P + 1, kSigned>(std::make_integer_sequence<int, MaxRows>())...};
+}
+template <int MaxRows, int MaxPanels>
+struct Table {
+  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_sign[2] = {
+      table_of<MaxRows, false>(std::make_integer_sequence<int, MaxPanels>()),
+      table_of<MaxRows, true>(std::make_integer_sequence<int, MaxPanels>())};
+};
+const Table<kMr, kNp> kMainTable;
+const Table<kGemvRows, kNpGemv> kGemvTable;
 
-MicroFn pick(bool a_signed, int mr, int np) {
-  if (np == 3) return a_signed ? pick_rows<true, 3>(mr) : pick_rows<false, 3>(mr);
-  if (np == 1) return a_signed ? pick_rows<true, 1>(mr) : pick_rows<false, 1>(mr);
-  return a_signed ? pick_rows<true, 2>(mr) : pick_rows<false, 2>(mr);
+MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
+  return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
 }
 
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -233,8 +268,9 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
   const uint32_t za_eff = za + (p.a_signed ? 128u : 0u);
   const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  const int np_max = (m1 - m0) <= kGemvRows ? kNpGemv : kNp;
-  const int mr_max = (m1 - m0) <= kGemvRows ? kGemvRows : kMr;
+  const bool gemv = (m1 - m0) <= kGemvRows;
+  const int np_max = gemv ? kNpGemv : kNp;
+  const int mr_max = gemv ? kGemvRows : kMr;
   uint32_t row_off[kRowChunk];
   for (int64_t i0 = m0; i0 < m1; i0 += kRowChunk) {
     const int64_t i1 = std::min(m1, i0 + kRowChunk);
@@ -249,7 +285,7 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       for (int64_t i = i0; i < i1; i += mr_max) {
         const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
         const MicroArgs args{a + i * p.lda, p.lda, panels, stride, k, row_off + (i - i0), i, cols};
-        pick(p.a_signed, mr, np)(p, args);
+        pick(p.a_signed, gemv, mr, np)(p, args);
       }
     }
   }
