@@ -185,7 +185,9 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
   struct Shape {
     int64_t m, n, k;
   };
-  const Shape shapes[] = {{13, 37, 385}, {30, 70, 777}, {250, 40, 100}, {20, 530, 50}, {61, 45, 1100}, {257, 529, 400}};
+  // Blocks: AVX2 KC 256 / MC 144 / NC 512, AVX-512 KC 256 / MC 480 / NC 1024 (see the ISA files).
+  const Shape shapes[] = {{13, 37, 385}, {30, 70, 777},  {250, 40, 100},  {20, 530, 50},
+                          {61, 45, 1100}, {257, 529, 400}, {490, 40, 60}, {27, 1030, 300}};
   int counter = 0;
   for (const Shape& sh : shapes) {
     for (int t = 0; t < 4; ++t) {

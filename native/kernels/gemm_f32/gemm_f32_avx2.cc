@@ -60,6 +60,14 @@ struct Avx2 {
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = _mm256_setzero_ps();
     }
+    // Warm the C lines of the next strip to the right (same rows) while this one computes; a prefetch never
+    // faults, so running past the end of a row or of C is harmless.
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; ++r) {
+      const char* next = reinterpret_cast<const char*>(t.c + r * t.ldc + kVl * NV);
+      _mm_prefetch(next, _MM_HINT_T0);
+      if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
+    }
     const float* a = t.a;
     const float* b = t.b;
     const int64_t ldb = t.ldb;

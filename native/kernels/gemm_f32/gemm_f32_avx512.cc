@@ -20,7 +20,7 @@ namespace {
 
 struct Avx512 {
   static constexpr int kMr = 12, kVl = 16, kNvMax = 2, kNr = kVl * kNvMax;
-  static constexpr int64_t kKc = 384, kMc = 240, kNc = 512;
+  static constexpr int64_t kKc = 256, kMc = 480, kNc = 1024;
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
   static constexpr int kWideNv[4] = {0, 8, 4, 3};  // ≥ 8 accumulators for 1, 2, 3 rows
 
@@ -44,6 +44,14 @@ struct Avx512 {
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_setzero_ps();
+    }
+    // Warm the C lines of the next strip to the right (same rows) while this one computes; a prefetch never
+    // faults, so running past the end of a row or of C is harmless.
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; ++r) {
+      const char* next = reinterpret_cast<const char*>(t.c + r * t.ldc + kVl * NV);
+      _mm_prefetch(next, _MM_HINT_T0);
+      if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
     const float* a = t.a;
     const float* b = t.b;
