@@ -19,12 +19,14 @@
 // Blocking: micro-tiles of up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of K; for m ≤ 4
 // the tile uses 1–4 rows × 3 panels. Rows go in chunks of kRowChunk (row sums computed once per chunk).
 //
-// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is built
-// byte by byte, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
+// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
 // never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
@@ -37,7 +39,7 @@ constexpr int kMr = 4;            // rows per micro-tile
 constexpr int kNp = 2;            // panels per micro-tile
 constexpr int kNpGemv = 3;        // panels per micro-tile when the tile has ≤ kGemvRows rows
 constexpr int kGemvRows = 4;
-constexpr int64_t kRowChunk = 64;  // rows whose A sums are computed together (and whose A stays cache-hot)
+constexpr int64_t kRowChunk = 8 * kMr;  // rows whose A sums are computed together (and whose A stays cache-hot)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -84,13 +86,6 @@ uint32_t row_sum(const uint8_t* a, int64_t k, bool a_signed) {
     s += a_signed ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(a[kk]))) : a[kk];
   }
   return s;
-}
-
-// Four bytes of A starting at k as one int32 (little endian), reading only the `count` (1..4) bytes that exist.
-int32_t load_group(const uint8_t* a, int64_t count) {
-  uint32_t v = 0;
-  std::memcpy(&v, a, static_cast<size_t>(count));
-  return static_cast<int32_t>(v);
 }
 
 // Per-column epilogue inputs of one panel in a micro-tile, computed once and reused for every row.
@@ -170,62 +165,109 @@ struct MicroArgs {
   const Columns* cols;    // kNp entries
 };
 
+// 16 int8 weights (one half of a group: a (k,k+1) pair for each of the 8 columns) widened to 16 int16.
+__m256i widen_w(const uint8_t* src) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+}
+
+// The 4 A bytes at `src` as int16 pairs broadcast to every 32-bit lane: (a0,a1) and (a2,a3).
+template <bool kSigned>
+void widen_a(const uint8_t* src, __m256i* a01_i16x16, __m256i* a23_i16x16) {
+  int32_t group;
+  std::memcpy(&group, src, 4);
+  const __m128i a_x8x16 = _mm_set1_epi32(group);
+  const __m256i a_i16x16 = kSigned ? _mm256_cvtepi8_epi16(a_x8x16) : _mm256_cvtepu8_epi16(a_x8x16);
+  *a01_i16x16 = _mm256_shuffle_epi32(a_i16x16, 0x00);
+  *a23_i16x16 = _mm256_shuffle_epi32(a_i16x16, 0x55);
+}
+
+// Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in registers this way
+// (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
+#define DQ_ROWS(X) X(0) X(1) X(2) X(3)
+#define DQ_DECL(r) __m256i c##r##_0 = _mm256_setzero_si256(), c##r##_1 = _mm256_setzero_si256(), c##r##_2 = _mm256_setzero_si256();
+// One group of 4 k for row r: the (k0,k1) and (k2,k3) int16 pairs of A, multiply-added with every panel's pairs.
+#define DQ_ROW(r)                                                                                    \
+  if constexpr (MR > r) {                                                                            \
+    __m256i a01_i16_, a23_i16_;                                                                          \
+    widen_a<kSigned>(a_base_ + r * a_stride_, &a01_i16_, &a23_i16_);                                 \
+    c##r##_0 = _mm256_add_epi32(_mm256_add_epi32(c##r##_0, _mm256_madd_epi16(a01_i16_, w01_0)), _mm256_madd_epi16(a23_i16_, w23_0));             \
+    if constexpr (NP > 1) c##r##_1 = _mm256_add_epi32(_mm256_add_epi32(c##r##_1, _mm256_madd_epi16(a01_i16_, w01_1)), _mm256_madd_epi16(a23_i16_, w23_1)); \
+    if constexpr (NP > 2) c##r##_2 = _mm256_add_epi32(_mm256_add_epi32(c##r##_2, _mm256_madd_epi16(a01_i16_, w01_2)), _mm256_madd_epi16(a23_i16_, w23_2)); \
+  }
+// One group of 4 k for all rows: A rows at A_BASE + r·A_STRIDE, the panels' group at W_PTR (+ j·panel_stride).
+#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                            \
+  {                                                                                                  \
+    const uint8_t* a_base_ = (A_BASE);                                                               \
+    const int64_t a_stride_ = (A_STRIDE);                                                            \
+    const uint8_t* w_ = (W_PTR);                                                                     \
+    const __m256i w01_0 = widen_w(w_), w23_0 = widen_w(w_ + 16);                                \
+    const __m256i w01_1 = NP > 1 ? widen_w(w_ + m.panel_stride) : w01_0;                                 \
+    const __m256i w23_1 = NP > 1 ? widen_w(w_ + m.panel_stride + 16) : w23_0;                  \
+    const __m256i w01_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride) : w01_0;                             \
+    const __m256i w23_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride + 16) : w23_0;              \
+    DQ_ROWS(DQ_ROW)                                                                                  \
+  }
+#define DQ_SAVE(r)                                                                                   \
+  if constexpr (MR > r) {                                                                            \
+    acc_i32x8[r][0] = c##r##_0;                                                                          \
+    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                                    \
+    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                                    \
+  }
+
 template <int MR, int NP, bool kSigned>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
-  __m256i acc_i32x8[MR][NP];
-  for (int r = 0; r < MR; ++r) {
-    for (int j = 0; j < NP; ++j) acc_i32x8[r][j] = _mm256_setzero_si256();
-  }
+  static_assert(MR >= 1 && MR <= 4 && NP >= 1 && NP <= 3, "micro-tile shape");
+  DQ_ROWS(DQ_DECL)
   const int64_t full = m.k / 4;
+  const int64_t rest = m.k - full * 4;
   const uint8_t* body = m.panels + kNr * 4;
-  auto step = [&](const uint8_t* w_group, const uint8_t* a_base, bool last, int64_t rest) {
-    __m256i w01_i16x16[NP], w23_i16x16[NP];
-    for (int j = 0; j < NP; ++j) {
-      const uint8_t* src = w_group + j * m.panel_stride;
-      w01_i16x16[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
-      w23_i16x16[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16)));
-    }
-    for (int r = 0; r < MR; ++r) {
-      int32_t group;
-      if (last) {
-        group = load_group(a_base + r * m.lda, rest);
-      } else {
-        std::memcpy(&group, a_base + r * m.lda, 4);
-      }
-      const __m128i a_x8x16 = _mm_set1_epi32(group);
-      const __m256i a_i16x16 = kSigned ? _mm256_cvtepi8_epi16(a_x8x16) : _mm256_cvtepu8_epi16(a_x8x16);
-      const __m256i a01_i16x16 = _mm256_shuffle_epi32(a_i16x16, 0x00);
-      const __m256i a23_i16x16 = _mm256_shuffle_epi32(a_i16x16, 0x55);
-      for (int j = 0; j < NP; ++j) {
-        acc_i32x8[r][j] = _mm256_add_epi32(acc_i32x8[r][j], _mm256_madd_epi16(a01_i16x16, w01_i16x16[j]));
-        acc_i32x8[r][j] = _mm256_add_epi32(acc_i32x8[r][j], _mm256_madd_epi16(a23_i16x16, w23_i16x16[j]));
-      }
-    }
-  };
-  for (int64_t q = 0; q < full; ++q) step(body + q * 32, m.a + q * 4, false, 4);
-  if (m.k - full * 4 > 0) step(body + full * 32, m.a + full * 4, true, m.k - full * 4);
+  // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding lanes
+  // meet zero weights. It runs as the loop's last iteration so the loop is the only code touching the accumulators.
+  alignas(32) uint8_t tail[MR][4] = {};
+  if (rest > 0) {
+    for (int r = 0; r < MR; ++r) std::memcpy(tail[r], m.a + r * m.lda + full * 4, static_cast<size_t>(rest));
+  }
+  const int64_t groups = full + (rest > 0 ? 1 : 0);
+  for (int64_t q = 0; q < groups; ++q) {
+    const bool in_a = q < full;
+    DQ_GROUP(in_a ? m.a + q * 4 : &tail[0][0], in_a ? m.lda : 4, body + q * 32)
+  }
+  __m256i acc_i32x8[MR][NP];
+  DQ_ROWS(DQ_SAVE)
   for (int r = 0; r < MR; ++r) {
     const __m256i row_off_i32x8 = _mm256_set1_epi32(static_cast<int32_t>(m.row_off[r]));
     for (int j = 0; j < NP; ++j) store(p, m.row + r, m.cols[j], _mm256_add_epi32(acc_i32x8[r][j], row_off_i32x8));
   }
 }
+#undef DQ_SAVE
+#undef DQ_GROUP
+#undef DQ_ROW
+#undef DQ_DECL
+#undef DQ_ROWS
 
 using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
 
-template <bool kSigned, int NP>
-MicroFn pick_rows(int mr) {
-  switch (mr) {
-    case 1: return micro<1, NP, kSigned>;
-    case 2: return micro<2, NP, kSigned>;
-    case 3: return micro<3, NP, kSigned>;
-    default: return micro<4, NP, kSigned>;
-  }
+// Micro-kernel tables: [signed][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
+// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
+template <int MaxRows, int NP, bool kSigned, int... R>
+constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
+  return {micro<R + 1, NP, kSigned>...};
 }
+template <int MaxRows, bool kSigned, int... P>
+constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
+  return {rows_of<MaxRows, P + 1, kSigned>(std::make_integer_sequence<int, MaxRows>())...};
+}
+template <int MaxRows, int MaxPanels>
+struct Table {
+  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_sign[2] = {
+      table_of<MaxRows, false>(std::make_integer_sequence<int, MaxPanels>()),
+      table_of<MaxRows, true>(std::make_integer_sequence<int, MaxPanels>())};
+};
+const Table<kMr, kNp> kMainTable;
+const Table<kGemvRows, kNpGemv> kGemvTable;
 
-MicroFn pick(bool a_signed, int mr, int np) {
-  if (np == 3) return a_signed ? pick_rows<true, 3>(mr) : pick_rows<false, 3>(mr);
-  if (np == 1) return a_signed ? pick_rows<true, 1>(mr) : pick_rows<false, 1>(mr);
-  return a_signed ? pick_rows<true, 2>(mr) : pick_rows<false, 2>(mr);
+MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
+  return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
 }
 
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -236,8 +278,9 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
   const uint32_t za_eff = za;  // A is widened as it is: no flip
   const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  const int np_max = (m1 - m0) <= kGemvRows ? kNpGemv : kNp;
-  const int mr_max = (m1 - m0) <= kGemvRows ? kGemvRows : kMr;
+  const bool gemv = (m1 - m0) <= kGemvRows;
+  const int np_max = gemv ? kNpGemv : kNp;
+  const int mr_max = gemv ? kGemvRows : kMr;
   uint32_t row_off[kRowChunk];
   for (int64_t i0 = m0; i0 < m1; i0 += kRowChunk) {
     const int64_t i1 = std::min(m1, i0 + kRowChunk);
@@ -252,7 +295,7 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       for (int64_t i = i0; i < i1; i += mr_max) {
         const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
         const MicroArgs args{a + i * p.lda, p.lda, panels, stride, k, row_off + (i - i0), i, cols};
-        pick(p.a_signed, mr, np)(p, args);
+        pick(p.a_signed, gemv, mr, np)(p, args);
       }
     }
   }
