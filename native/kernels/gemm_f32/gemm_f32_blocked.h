@@ -229,8 +229,8 @@ MicroFn wide_for(int rows, bool masked_b, bool a_rows) {
 template <class Isa>
 void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   constexpr int MR = Isa::kMr, NR = Isa::kNr, VL = Isa::kVl;
-  constexpr int64_t KC = Isa::kKc, MC = Isa::kMc, NC = Isa::kNc;
-  static_assert(MC % MR == 0 && NC % NR == 0, "blocks are whole strips");
+  constexpr int64_t KC = Isa::kKc, NC = Isa::kNc;
+  static_assert(Isa::kMc % MR == 0 && Isa::kMcSaveC % MR == 0 && NC % NR == 0, "blocks are whole strips");
   const int64_t K = g.k;
   // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
   // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
@@ -241,6 +241,9 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
 
   const int64_t kc_max = K < KC ? K : KC;
   const bool a_rows = !g.trans_a;
+  // The M block only bounds the Ã scratch (Ã is streamed, one L1-resident micro-panel at a time), so it is large:
+  // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
+  const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
   const int64_t mc_max = ((m1 - m0) < MC ? ((m1 - m0) + MR - 1) / MR * MR : MC);
   const int64_t nc_max = ((n1 - n0) < NC ? ((n1 - n0) + NR - 1) / NR * NR : NC);
   const size_t a_floats = static_cast<size_t>(mc_max * KC);
