@@ -15,6 +15,7 @@
 // never touched, so there is no overread past the end of a row. Gathers for the sparse teacher are masked too.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -34,6 +35,9 @@ struct V256 {
   static __m256i iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
   static __m256i first(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), iota()); }
 
+  static constexpr int kAlignBytes = 32;
+  static void stream(float* p, F v) { _mm256_stream_ps(p, v); }  // p aligned to kAlignBytes
+  static void fence() { _mm_sfence(); }
   static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
   static F zero() { return _mm256_setzero_ps(); }
   static F set1(float v) { return _mm256_set1_ps(v); }

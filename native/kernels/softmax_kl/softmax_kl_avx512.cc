@@ -15,6 +15,7 @@
 // are never touched, so there is no overread past the end of a row. Gathers for the sparse teacher are masked too.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -31,6 +32,9 @@ struct V512 {
   using B = __mmask16;
   static constexpr int kLanes = 16;
 
+  static constexpr int kAlignBytes = 64;
+  static void stream(float* p, F v) { _mm512_stream_ps(p, v); }  // p aligned to kAlignBytes
+  static void fence() { _mm_sfence(); }
   static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
   static F zero() { return _mm512_setzero_ps(); }
   static F set1(float v) { return _mm512_set1_ps(v); }

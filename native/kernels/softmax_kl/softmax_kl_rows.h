@@ -21,15 +21,10 @@
 
 constexpr int64_t kBlock = 1024;  // floats per block: 4 KiB per stream, so a block's re-read hits L1
 constexpr int64_t kPrefetchAhead = 512;  // floats ahead of the gradient store (2 KiB)
+// Gradients of at least this many floats (16 MiB, far more than L2) are written with non-temporal stores.
+constexpr int64_t kStreamMinElements = int64_t{1} << 22;
 constexpr float kInfF = std::numeric_limits<float>::infinity();
 constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
-
-// Lane-wise running state of one stream of logits scaled by `scale` (1/T or 1).
-template <class V>
-struct Stream {
-  typename V::F max_raw;  // lane max of the raw logits (−Inf until a finite value is seen)
-  typename V::F sum;      // Σ exp(x·scale − safe(max_raw)·scale), per lane
-};
 
 // Everything a row needs that does not change between rows.
 struct RowParams {
@@ -37,6 +32,7 @@ struct RowParams {
   float inv_t, temperature, alpha, grad_scale;
   bool dense, sparse, labels;
   bool use_kl, use_ce;
+  bool stream;  // write the gradient with non-temporal stores (large outputs: saves the write-allocate reads)
 };
 
 template <class V>
@@ -211,8 +207,8 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   const F mav = V::set1(ma), mbv = V::set1(mb), msv = V::set1(m_s);
   const F rza = V::set1(1.0f / sum_a), rzb = V::set1(teacher ? 1.0f / sum_b : 0.0f), rz1 = V::set1(1.0f / sum_1);
   const bool ce = rp.use_ce;
-  for (int64_t i = 0; i < cols; i += V::kLanes) {
-    if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the gradient's write-allocate misses
+  // Lanes [i, i + kLanes) of the gradient (lanes past the row end hold garbage and are never stored).
+  auto grad_at = [&](int64_t i) {
     const F x = load_row<V>(s, i, cols);
     const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), mav)), rza);
     F gi;
@@ -227,7 +223,23 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) p1 = V::sub_one_at(p1, static_cast<int>(y - i));
       gi = V::add(gi, V::mul(cce, p1));
     }
-    store_row<V>(g, i, cols, gi);
+    return gi;
+  };
+  if (rp.stream) {
+    // Non-temporal stores need aligned addresses: a masked head up to the first aligned element, aligned full
+    // vectors, a masked tail. The lane ↔ element mapping shifts with the head, which changes no value.
+    const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(g) % V::kAlignBytes) / 4;
+    const int64_t head = misalign == 0 ? 0 : std::min<int64_t>(cols, V::kLanes - misalign);
+    if (head > 0) V::store_part(g, grad_at(0), static_cast<int>(head));
+    int64_t i = head;
+    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i));
+    if (i < cols) V::store_part(g + i, grad_at(i), static_cast<int>(cols - i));
+    V::fence();
+  } else {
+    for (int64_t i = 0; i < cols; i += V::kLanes) {
+      if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the write-allocate misses
+      store_row<V>(g, i, cols, grad_at(i));
+    }
   }
   if (rp.sparse && rp.use_kl) {
     // g[idx_j] −= c_kl·q_j (indices were range-checked in pass 1).
@@ -258,6 +270,7 @@ int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) 
   rp.labels = a.labels != nullptr;
   rp.use_kl = (rp.dense || rp.sparse) && a.alpha > 0.0f;
   rp.use_ce = rp.labels && a.alpha < 1.0f;
+  rp.stream = a.grad != nullptr && a.rows * a.cols >= kStreamMinElements;
   const bool ce1 = rp.use_ce && rp.inv_t != 1.0f;
   auto row = rp.dense ? (ce1 ? softmax_kl_row<V, true, true> : softmax_kl_row<V, true, false>)
                       : (ce1 ? softmax_kl_row<V, false, true> : softmax_kl_row<V, false, false>);
