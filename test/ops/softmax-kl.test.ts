@@ -145,6 +145,16 @@ function catalogue(seed: number): Problem[] {
   return out;
 }
 
+// One large problem shared by every level (its float64 magnitudes are computed once).
+let large: { problem: Problem; mags: RefLossOutput } | undefined;
+function largeProblem(): { problem: Problem; mags: RefLossOutput } {
+  if (large === undefined) {
+    const problem = makeProblem(new Rng(9), 131, 32003, 2, 0.5, 'dense', true);
+    large = { problem, mags: reference(problem) };
+  }
+  return large;
+}
+
 describe('distillationLoss: ref kernel vs float64 reference', () => {
   it('agrees within tolerance on the catalogue (shapes, T, alpha, dense / top-k / no teacher, labels, extremes)', () => {
     withIsa('ref', () => {
@@ -167,6 +177,15 @@ describe.each(simdLevels)('distillationLoss: level %s vs ref', (level) => {
       const got = withIsa(level, () => distillationLoss(p.student, p.opts));
       expectClose(got, { rowLoss: want.rowLoss, grad: want.grad! }, reference(p), p.opts.cols, `${level} ${p.label}`);
     }
+  });
+
+  it('large outputs (>= 4 Mi floats: non-temporal stores) agree with ref, into a guarded misaligned gradient', () => {
+    const { problem: p, mags } = largeProblem();
+    const want = withIsa('ref', () => distillationLoss(p.student, p.opts));
+    const grad = guarded(Float32Array, p.opts.rows * p.opts.cols, NaN);
+    const got = withIsa(level, () => distillationLoss(p.student, { ...p.opts, grad: grad.view }));
+    grad.checkGuards();
+    expectClose(got, { rowLoss: want.rowLoss, grad: want.grad! }, mags, p.opts.cols, `${level} ${p.label}`);
   });
 
   it('a top-k teacher equals a dense teacher with -Infinity outside the top-k', () => {
