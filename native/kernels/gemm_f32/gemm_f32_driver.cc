@@ -28,9 +28,9 @@ struct Grid {
   int64_t tm = 1, tn = 1;
 };
 
-Grid choose_grid(const GemmF32Kernel& kernel, const GemmF32Args& g, int threads) {
-  const int64_t m_units = (g.m + kernel.m_step - 1) / kernel.m_step;
-  const int64_t n_units = (g.n + kernel.n_step - 1) / kernel.n_step;
+Grid choose_grid(const GemmF32Args& g, int64_t m_step, int64_t n_step, int threads) {
+  const int64_t m_units = (g.m + m_step - 1) / m_step;
+  const int64_t n_units = (g.n + n_step - 1) / n_step;
   const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   int64_t use = static_cast<int64_t>(flops / kMinFlopsPerThread);
   if (use > threads) use = threads;
@@ -44,7 +44,7 @@ Grid choose_grid(const GemmF32Kernel& kernel, const GemmF32Args& g, int threads)
     if (tm > m_units || tn > n_units) continue;
     // Repeated packing, plus a penalty for short tiles (fewer rows per tile than two micro-kernel strips).
     double cost = static_cast<double>(tn) * static_cast<double>(g.m) + static_cast<double>(tm) * static_cast<double>(g.n);
-    if (g.m / tm < 2 * kernel.m_step) cost *= 4.0;
+    if (g.m / tm < 2 * m_step) cost *= 4.0;
     if (best_cost < 0.0 || cost < best_cost) {
       best_cost = cost;
       best.tm = tm;
@@ -79,17 +79,19 @@ Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g) noexcept {
     scale_c_only(g);
     return Status::kOk;
   }
-  const Grid grid = choose_grid(kernel, g, get_num_threads());
+  const int64_t m_step = kernel.m_step > 0 ? kernel.m_step : 1;
+  const int64_t n_step = kernel.n_step > 0 ? kernel.n_step : 1;
+  const Grid grid = choose_grid(g, m_step, n_step, get_num_threads());
   if (grid.tm * grid.tn == 1) {
     kernel.tile(g, 0, g.m, 0, g.n);
     return Status::kOk;
   }
   // Tile extents: whole steps, so parallel_for_2d (which cuts at multiples of the steps it is given) forms exactly
   // the tm × tn grid.
-  const int64_t m_units = (g.m + kernel.m_step - 1) / kernel.m_step;
-  const int64_t n_units = (g.n + kernel.n_step - 1) / kernel.n_step;
-  const int64_t m_per = (m_units + grid.tm - 1) / grid.tm * kernel.m_step;
-  const int64_t n_per = (n_units + grid.tn - 1) / grid.tn * kernel.n_step;
+  const int64_t m_units = (g.m + m_step - 1) / m_step;
+  const int64_t n_units = (g.n + n_step - 1) / n_step;
+  const int64_t m_per = (m_units + grid.tm - 1) / grid.tm * m_step;
+  const int64_t n_per = (n_units + grid.tn - 1) / grid.tn * n_step;
   try {
     parallel_for_2d(g.m, g.n, m_per, n_per,
                     [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { kernel.tile(g, m0, m1, n0, n1); });
