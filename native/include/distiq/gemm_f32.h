@@ -4,6 +4,8 @@
 // Every path computes each element with the same expression, so all ISAs give the same bits:
 //   acc = 0; for p in 0..k-1 (increasing): acc = fmaf(op(A)[i,p], op(B)[p,j], acc)
 //   r = alpha * acc;  if (beta != 0) r = fmaf(beta, C[i,j], r);  C[i,j] = r
+// (One exception: when two NaNs with different payloads meet in one operation, which payload survives depends on
+// the instruction's operand order, so NaN results agree in position but not necessarily in payload/sign bits.)
 // β = 0 means C is not read (NaN/Inf in C is ignored, the BLAS convention). No split-K: the driver only splits
 // M and N, at multiples of the kernel's m_step / n_step, so results do not depend on the thread count.
 #pragma once
