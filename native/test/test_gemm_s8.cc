@@ -348,6 +348,14 @@ DQ_TEST("gemm_s8: K = 65536 with zero points wraps identically on every level") 
   }
 }
 
+DQ_TEST("gemm_s8: long K with enough rows for the blocked paths (s8 rows flipped once per chunk)") {
+  dqtest::Rng rng(112);
+  for (bool a_signed : {true, false}) {
+    Problem p = make_problem(rng, 31, 21, distiq::kGemmS8MaxK - 3, a_signed, 5, 2);
+    check_all_levels(p, "long-k-blocked", rng);
+  }
+}
+
 DQ_TEST("gemm_s8: K above the limit is kLimitExceeded, other bad arguments are rejected") {
   const int32_t sums[4] = {};
   const uint8_t panels[16] = {};

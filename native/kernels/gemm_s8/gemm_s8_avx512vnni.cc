@@ -16,19 +16,26 @@
 // case with z_a' = z_a + 128:  Σ (a − z_a)(w − z_w) = Σ a'·w − z_w·Σ a' − (z_a+128)·Σ w + K·(z_a+128)·z_w.
 // We use Σ a' = Σ a + 128·K, which makes the row term −z_w·Σ a + K·z_a·z_w in both cases.
 // The column term −z_a'·Σw comes from the panel header, the row term from a per-row sum of A (skipped if z_w = 0).
+// Where the flip happens: for tiles of more than 4 rows each row chunk of A is flipped once into per-thread
+// scratch (reused between calls), so the inner loop is the plain u8 loop; for GEMV-sized tiles, or if the scratch
+// cannot be allocated, each broadcast group is XORed in the loop instead. Same bits either way.
 //
-// Blocking: micro-tiles of up to kMr (14) rows × kNp panels (32 columns) held in zmm accumulators over all of K; for
-// m ≤ 4 (GEMV-like) the tile uses 1–4 rows × 4 panels so each W byte loaded feeds every row. Rows are processed
-// in chunks of kRowChunk so a chunk of A stays in L2 while the W panels of one micro-tile stay in L1.
+// Blocking: micro-tiles of up to kMr (14) rows × kNp panels (32 columns) in zmm accumulators over all of K; for
+// m ≤ 4 (GEMV-like) the tile uses 1–4 rows × 4 panels so each W byte loaded feeds every row. Rows go in chunks
+// (≤ kRowChunk rows, ≈ kChunkBytes of A, so a chunk stays in L2) whose row sums are computed once; each micro-tile
+// column group of W is then reused by every row block of the chunk.
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
-// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use masked stores, masked loads of scales and bias.
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use masked stores, masked loads of scales
+// and bias.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
 #include <utility>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "distiq/gemm_s8.h"
 
@@ -40,7 +47,8 @@ constexpr int kMr = 14;            // rows per micro-tile
 constexpr int kNp = 2;            // panels per micro-tile
 constexpr int kNpGemv = 4;        // panels per micro-tile when the tile has ≤ kGemvRows rows
 constexpr int kGemvRows = 4;
-constexpr int64_t kRowChunk = 8 * kMr;  // rows whose A sums are computed together (and whose A stays cache-hot)
+constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
+constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of A per row chunk (stays in L2)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -248,6 +256,33 @@ MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
   return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
 }
 
+// Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls. Null if it cannot be allocated; the
+// caller then flips inside the micro-kernel instead (same bits, slower).
+uint8_t* flip_scratch(size_t bytes) {
+  thread_local std::unique_ptr<uint8_t[]> buffer;
+  thread_local size_t capacity = 0;
+  if (capacity < bytes) {
+    buffer.reset(new (std::nothrow) uint8_t[bytes]);
+    capacity = buffer ? bytes : 0;
+  }
+  return buffer.get();
+}
+
+// dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride k); masked tail, no overread.
+void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t* dst) {
+  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* s = src + r * lda;
+    uint8_t* d = dst + r * k;
+    int64_t kk = 0;
+    for (; kk + 64 <= k; kk += 64) _mm512_storeu_si512(d + kk, _mm512_xor_si512(_mm512_loadu_si512(s + kk), flip_u8x64));
+    if (kk < k) {
+      const __mmask64 mask = (~0ull) >> (64 - (k - kk));
+      _mm512_mask_storeu_epi8(d + kk, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, s + kk), flip_u8x64));
+    }
+  }
+}
+
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS8& w = *p.w;
   const int64_t k = w.k;
@@ -259,11 +294,24 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const bool gemv = (m1 - m0) <= kGemvRows;
   const int np_max = gemv ? kNpGemv : kNp;
   const int mr_max = gemv ? kGemvRows : kMr;
+  // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
+  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
+  // s8×s8 without gemv: flip each chunk of A once into scratch, so the micro-kernel runs its u8 path (no per-group
+  // XOR); a small m or a failed allocation flips inside the micro-kernel instead.
+  uint8_t* flipped = (p.a_signed && !gemv && k > 0) ? flip_scratch(static_cast<size_t>(chunk * k)) : nullptr;
+  const bool xor_in_kernel = p.a_signed && flipped == nullptr;
   uint32_t row_off[kRowChunk];
-  for (int64_t i0 = m0; i0 < m1; i0 += kRowChunk) {
-    const int64_t i1 = std::min(m1, i0 + kRowChunk);
+  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
+    const int64_t i1 = std::min(m1, i0 + chunk);
     for (int64_t i = i0; i < i1; ++i) {
       row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
+    }
+    const uint8_t* a_chunk = a + i0 * p.lda;
+    int64_t lda = p.lda;
+    if (flipped != nullptr) {
+      flip_rows(a_chunk, p.lda, i1 - i0, k, flipped);
+      a_chunk = flipped;
+      lda = k;
     }
     for (int64_t j = n0; j < n1; j += np_max * kNr) {
       const int np = static_cast<int>(std::min<int64_t>(np_max, (n1 - j + kNr - 1) / kNr));
@@ -272,8 +320,8 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
       for (int64_t i = i0; i < i1; i += mr_max) {
         const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
-        const MicroArgs args{a + i * p.lda, p.lda, panels, stride, k, row_off + (i - i0), i, cols};
-        pick(p.a_signed, gemv, mr, np)(p, args);
+        const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
+        pick(xor_in_kernel, gemv, mr, np)(p, args);
       }
     }
   }
