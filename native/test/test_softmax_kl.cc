@@ -496,6 +496,18 @@ DQ_TEST("softmax_kl: hand-derived values on a 2-class row") {
   }
 }
 
+DQ_TEST("softmax_kl: a temperature whose square overflows float32 gives a finite loss, never NaN") {
+  dqtest::Rng rng(113);
+  Problem p = make(rng, 3, 50, 1e20f, 0.5f, Teacher::kDense, true);
+  for (Isa level : distiq::supported_isas()) {
+    Output out(p);
+    DQ_CHECK(run(*distiq::kernels_for(level).softmax, p, &out) == Status::kOk, distiq::isa_name(level));
+    for (int64_t r = 0; r < p.rows; ++r) {
+      DQ_CHECK(std::isfinite(out.loss_p()[r]), distiq::isa_name(level) << ": T = 1e20 loss " << out.loss_p()[r]);
+    }
+  }
+}
+
 DQ_TEST("softmax_kl: loss without gradient, grad_scale, thread-count invariance") {
   dqtest::Rng rng(109);
   const Problem p = make(rng, 37, 3001, 2.0f, 0.3f, Teacher::kDense, true);

@@ -188,16 +188,18 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   V::store(lz, V::log(V::load(lz)));
 
   const bool teacher = kDense || rp.sparse;
-  float row_loss = 0.0f;
+  // The per-row epilogue runs in double (as the reference does): T² may overflow float for huge T, and the
+  // weighted sum of the two terms then rounds once.
+  double row_loss = 0.0;
   if (rp.use_kl) {
-    const float kl = cross / sum_b + (ma - mb) + (lz[0] - lz[1]);
-    row_loss += rp.alpha * rp.temperature * rp.temperature * kl;
+    const double kl = static_cast<double>(cross) / sum_b + (static_cast<double>(ma) - mb) + (static_cast<double>(lz[0]) - lz[1]);
+    row_loss += static_cast<double>(rp.alpha) * rp.temperature * rp.temperature * kl;
   }
   if (rp.use_ce) {
-    const float ce = (m_s - s[y]) + lz[2];
-    row_loss += (1.0f - rp.alpha) * ce;
+    const double ce = (static_cast<double>(m_s) - s[y]) + lz[2];
+    row_loss += (1.0 - rp.alpha) * ce;
   }
-  *loss = row_loss;
+  *loss = static_cast<float>(row_loss);
   if (g == nullptr) return true;
 
   // ---- pass 2: the gradient, one read of the row (and dense teacher), one write.
