@@ -64,16 +64,13 @@ struct Guarded {
   }
 };
 
-// A float array at a misaligned address (4 bytes past a 64-byte boundary).
+// A float array at a misaligned address (4 bytes past the heap block's start) that ends exactly where its
+// allocation ends, so an overread past the last element is a heap overflow under ASan.
 struct Floats {
   std::vector<float> store;
   size_t n;
-  explicit Floats(size_t count) : store(count + 32, 0.0f), n(count) {}
-  float* data() {
-    auto addr = reinterpret_cast<uintptr_t>(store.data());
-    const size_t skip = ((64 - addr % 64) % 64) / 4 + 1;
-    return store.data() + skip;
-  }
+  explicit Floats(size_t count) : store(count + 1, 0.0f), n(count) {}
+  float* data() { return store.data() + 1; }
 };
 
 // One test case: a shape and a granularity, converted to geometry exactly as lib/ops/quantize.ts does.
@@ -255,9 +252,10 @@ void check_case(const QuantKernel& ref, const QuantKernel& simd, const Case& c, 
                        << int(q_simd.data()[d < 0 ? 0 : d]) << " x " << x[d < 0 ? 0 : d]);
   DQ_CHECK(q_ref.guards_ok() && q_simd.guards_ok(), what << " quantize wrote outside its output");
 
-  // dequantize (from the ref codes)
+  // dequantize (from the ref codes, copied to an exactly sized heap block: overreads trip ASan)
   Guarded y_ref(static_cast<size_t>(n) * 4, 4), y_simd(static_cast<size_t>(n) * 4, 4);
-  a.q = q_ref.data();
+  std::vector<uint8_t> codes(q_ref.data(), q_ref.data() + bytes);
+  a.q = codes.data();
   a.x = reinterpret_cast<float*>(y_ref.data());
   DQ_CHECK(distiq::dequantize(ref, a) == Status::kOk, what);
   a.x = reinterpret_cast<float*>(y_simd.data());
