@@ -34,7 +34,22 @@ export interface GemmF32Options {
   out?: Float32Array;
 }
 
-type NativeGemmF32Args = Parameters<typeof native.gemmF32>;
+/** Checked arguments, in the native argument order. */
+interface GemmF32Call {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: Float32Array;
+  lda: number;
+  b: Float32Array;
+  ldb: number;
+  beta: number;
+  c: Float32Array;
+  ldc: number;
+}
 
 /** Elements a row-major matrix needs: (rows − 1)·ld + cols, or 0 when empty. */
 function extent(name: string, rows: number, cols: number, ld: number): number {
@@ -67,7 +82,7 @@ function sharesMemory(x: Float32Array, xLen: number, y: Float32Array, yLen: numb
   return x0 < y0 + yLen * 4 && y0 < x0 + xLen * 4;
 }
 
-function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): NativeGemmF32Args {
+function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): GemmF32Call {
   expectTypedArray('a', a, Float32Array);
   expectTypedArray('b', b, Float32Array);
   expectInteger('m', m);
@@ -117,7 +132,7 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
       throw new DistiqRangeError('The "out" argument must not share memory with "b"');
     }
   }
-  return [transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc];
+  return { transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc };
 }
 
 /**
@@ -132,9 +147,9 @@ export function gemmF32(
   k: number,
   opts: GemmF32Options = {},
 ): Float32Array {
-  const args = prepare(a, b, m, n, k, opts);
-  native.gemmF32(...args);
-  return args[11];
+  const p = prepare(a, b, m, n, k, opts);
+  native.gemmF32(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+  return p.c;
 }
 
 /**
@@ -150,12 +165,12 @@ export async function gemmF32Async(
   k: number,
   opts: GemmF32Options = {},
 ): Promise<Float32Array> {
-  const args = prepare(a, b, m, n, k, opts);
+  const p = prepare(a, b, m, n, k, opts);
   const stack = new Error().stack;
   try {
-    await native.gemmF32Async(...args);
+    await native.gemmF32Async(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
   } catch (err) {
     throw withCallerStack(err, stack);
   }
-  return args[11];
+  return p.c;
 }
