@@ -49,6 +49,7 @@ constexpr int kNpGemv = 3;        // panels per micro-tile when the tile has ≤
 constexpr int kGemvRows = 4;
 constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
 constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of A per row chunk (stays in L2)
+constexpr int64_t kWBlockBytes = 512 * 1024;  // target bytes of packed W per column block (stays in L2)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -163,6 +164,17 @@ void store(const GemmS8Args& p, int64_t row, const Columns& c, __m256i acc_i32x8
   }
 }
 
+// Asks for the micro-tile's C lines now, so the epilogue's stores do not each wait for a read-for-ownership from
+// memory (a large C is cold); the K loop takes far longer than the fetches.
+void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, int64_t cols) {
+  const size_t elem = (p.out == GemmOut::kS32 || p.out == GemmOut::kF32) ? 4 : 1;
+  const size_t bytes = static_cast<size_t>(cols) * elem;
+  for (int r = 0; r < rows; ++r) {
+    const char* line = static_cast<const char*>(p.c) + ((row + r) * p.ldc + col) * static_cast<int64_t>(elem);
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(line + off, _MM_HINT_T0);
+  }
+}
+
 struct MicroArgs {
   const uint8_t* a;       // row 0 of the micro-tile, column 0
   int64_t lda;
@@ -215,6 +227,7 @@ template <int MR, int NP, bool kSigned>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
   static_assert(MR >= 1 && MR <= 6 && NP >= 1 && NP <= 3, "micro-tile shape");
   DQ_ROWS(DQ_DECL)
+  prefetch_output(p, m.row, MR, m.cols[0].col, NP * kNr);
   const __m256i flip_u8x32 = _mm256_set1_epi8(static_cast<char>(0x80));
   const int64_t full = m.k / 4;
   const int64_t rest = m.k - full * 4;
@@ -313,6 +326,10 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   uint8_t* flipped = (p.a_signed && !gemv && k > 0) ? flip_scratch(static_cast<size_t>(chunk * k)) : nullptr;
   const bool xor_in_kernel = p.a_signed && flipped == nullptr;
   uint32_t row_off[kRowChunk];
+  // Column blocks: ≈ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it.
+  const int64_t n_block = std::max<int64_t>(kNp * kNr, kWBlockBytes / static_cast<int64_t>(stride) * kNr / (kNp * kNr) * (kNp * kNr));
+  for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
+  const int64_t nb1 = std::min(n1, nb0 + n_block);
   for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
     const int64_t i1 = std::min(m1, i0 + chunk);
     for (int64_t i = i0; i < i1; ++i) {
@@ -325,8 +342,8 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       a_chunk = flipped;
       lda = k;
     }
-    for (int64_t j = n0; j < n1; j += np_max * kNr) {
-      const int np = static_cast<int>(std::min<int64_t>(np_max, (n1 - j + kNr - 1) / kNr));
+    for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
+      const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
       const uint8_t* panels = w.panels + (j / kNr) * stride;
       Columns cols[kNpGemv];
       for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
@@ -336,6 +353,7 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
         pick(xor_in_kernel, gemv, mr, np)(p, args);
       }
     }
+  }
   }
 }
 
