@@ -51,12 +51,14 @@ struct MicroTask {
 
 using MicroFn = void (*)(const MicroTask&);
 
-// Per-thread scratch, 64-byte aligned, grown only when a larger problem arrives (never shrunk, never in hot loops).
+// Per-thread scratch, 64-byte aligned, grown only when a larger problem arrives (never in hot loops). Its size is
+// bounded by the block sizes, not the problem (at most MC·KC + KC·NC + MC_saveC·NC floats, a few MiB).
 class Scratch {
  public:
   ~Scratch() { std::free(ptr_); }
-  // nullptr when the allocation fails (the caller falls back to the plain loops).
+  // nullptr only when the allocation fails (the caller then falls back to the plain loops).
   float* get(size_t floats) {
+    if (floats == 0) floats = 16;
     if (floats > cap_) {
       std::free(ptr_);
       const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
