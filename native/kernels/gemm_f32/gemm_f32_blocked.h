@@ -223,8 +223,8 @@ MicroFn wide_for(int rows, bool masked_b, bool a_rows) {
   return table[static_cast<size_t>(((rows - 1) * 2 + (masked_b ? 1 : 0)) * 2 + (a_rows ? 1 : 0))];
 }
 
-// `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kMc, kNc,
-// kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), kWideNv[4] (vectors per
+// `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kNc, kMc (M
+// block) and kMcSaveC (M block when the old C is saved), kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), kWideNv[4] (vectors per
 // wide call for 1..3 rows), and
 // template <int ROWS, int NV, bool MASKED_B, bool A_ROWS> static void micro(const MicroTask&), where A_ROWS selects
 // the row-major Ã strip layout (a[r·KC + p]) over the k-major one (a[p·MR + r]).
@@ -236,12 +236,9 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const int64_t K = g.k;
   // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
   // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
-  const int64_t k_span = K < KC ? K : KC;
-  const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || k_span * g.ldb <= 8192);
-  const bool multi_k = K > KC;
-  const bool save_c = multi_k && g.beta != 0.0f;
-
   const int64_t kc_max = K < KC ? K : KC;
+  const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || kc_max * g.ldb <= 8192);
+  const bool save_c = K > KC && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
   // The M block only bounds the Ã scratch (Ã is streamed, one L1-resident micro-panel at a time), so it is large:
   // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
