@@ -39,7 +39,8 @@ struct SoftmaxKernel {
   // out[r] = softmax(x[r]) or log_softmax(x[r]); returns the number of rows with NaN/+Inf.
   int64_t (*softmax)(const float* x, int64_t cols, float* out, bool log, int64_t r0, int64_t r1);
   // Accuracy-test hooks: the level's own exp / log applied elementwise to n floats (ref: libm expf / logf).
-  // Null when a level does not provide them. log is only specified for positive normal inputs.
+  // Null when a level does not provide them. exp is only specified for x ≤ 0 (the kernels never form a positive
+  // argument), log only for positive normal inputs.
   void (*exp)(const float* x, float* y, int64_t n) = nullptr;
   void (*log)(const float* x, float* y, int64_t n) = nullptr;
 };

@@ -4,7 +4,8 @@
 // Contract: distiq/softmax_kl.h; the row algorithm (one read per pass, block-wise online max + Σexp, lane merge,
 // gradient pass) is shared with avx512 in softmax_kl_rows.h. This file supplies the vector ops:
 //  * exp: inputs below ln(FLT_MIN) = −87.3365 give exactly 0 (so −Inf → 0, the probability of a masked class; the
-//    reference's subnormal results there are < 1.2e-38); otherwise x ≤ 88; n = round(x·log2 e) ∈ [−126, 127];
+//    reference's subnormal results there are < 1.2e-38); otherwise x ≤ 88; n = round(x·log2 e) ∈ [−126, 127]
+//    (one FMA with a 1.5·2^23 + 127 "magic" addend, which also leaves n + 127 ready to shift into an exponent);
 //    r = x − n·ln2 (two-constant Cody–Waite split, FMA), |r| ≤ ln2/2; e^r ≈ 1 + r·Q(r) with Q of degree 5
 //    (coefficients fitted for minimal relative error on that interval, 6 FMAs in Horner form); times 2^n built in
 //    the exponent bits (a float multiply, so results that fall into the subnormal range round correctly).
@@ -97,8 +98,11 @@ struct V256 {
   static F exp(F x0) {
     const F lo = _mm256_set1_ps(-87.3365402f);  // ≈ ln(FLT_MIN): 2^n stays a normal float
     const F x = _mm256_min_ps(_mm256_max_ps(x0, lo), _mm256_set1_ps(88.0f));
-    const F n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // n = round(x·log2 e) with the "magic number" trick: adding 1.5·2^23 + 127 rounds to an integer and leaves
+    // n + 127 in the low mantissa bits of t, which one shift moves into the exponent field to build 2^n.
+    const F magic = _mm256_set1_ps(12582912.0f + 127.0f);
+    const F t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+    const F n = _mm256_sub_ps(t, magic);
     F r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     F q = _mm256_set1_ps(0.0013843650231137872f);
@@ -108,7 +112,7 @@ struct V256 {
     q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
     q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f));
     const F p = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f));
-    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    const __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(t), 23);  // (n + 127) << 23 = 2^n
     const F y = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
     return _mm256_and_ps(y, _mm256_cmp_ps(x0, lo, _CMP_GE_OQ));  // below ln(FLT_MIN), −Inf and NaN → 0
   }

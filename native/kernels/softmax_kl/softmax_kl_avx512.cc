@@ -2,11 +2,11 @@
 //
 // Contract: distiq/softmax_kl.h; the row algorithm (one read per pass, block-wise online max + Σexp, lane merge,
 // gradient pass) is shared with avx2 in softmax_kl_rows.h. This file supplies the vector ops:
-//  * exp: x clamped below at −110; n = round(x·log2 e); r = x − n·ln2 (two-constant Cody–Waite split, FMA), so
+//  * exp, specified for x ≤ 0 (every argument the kernels form is x − max ≤ 0, or −Inf): x clamped below at −110;
+//    n = round(x·log2 e) (an FMA with a 1.5·2^23 addend); r = x − n·ln2 (two-constant Cody–Waite split, FMA), so
 //    |r| ≤ ln2/2; e^r ≈ 1 + r·Q(r) with Q of degree 5 (coefficients fitted for minimal relative error on that
 //    interval, 6 FMAs in Horner form); the result is scaled by 2^n with vscalefps, which rounds correctly into the
-//    subnormal range, gives exactly 0 below −103.97 (so −Inf → 0, the probability of a masked class) and +Inf on
-//    overflow, so no upper clamp is needed.
+//    subnormal range and gives exactly 0 below −103.97 (so −Inf → 0, the probability of a masked class).
 //  * log (only for Z ≥ 1, one vector per row): x = m·2^e (vgetexpps / vgetmantps), m folded into [√½, √2),
 //    f = m − 1, log x = f − f²/2 + f³·P(f) + e·ln2 with a degree-8 P (Cephes logf coefficients).
 //  Measured max error vs glibc expf/logf (native/test/test_softmax_kl.cc "exp/log accuracy", all floats in
@@ -82,9 +82,10 @@ struct V512 {
   }
 
   static F exp(F x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-110.0f));  // −Inf → −110 → exactly 0; large x overflow to +Inf in vscalefps
-    const F n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-110.0f));  // −Inf → −110 → exactly 0
+    // n = round(x·log2 e): adding 1.5·2^23 in the FMA rounds to an integer (cheaper than vrndscaleps).
+    const F magic = _mm512_set1_ps(12582912.0f);
+    const F n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
     F r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     F q = _mm512_set1_ps(0.0013843650231137872f);
