@@ -33,9 +33,8 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <new>
 
 #include "distiq/gemm_s8.h"
 
@@ -281,16 +280,23 @@ MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
   return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
 }
 
-// Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls. Null if it cannot be allocated; the
-// caller then flips inside the micro-kernel instead (same bits, slower).
+// Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls and freed at thread exit. A plain struct
+// of this file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
+struct FlipScratch {
+  uint8_t* data = nullptr;
+  size_t capacity = 0;
+  ~FlipScratch() { std::free(data); }
+};
+
+// Null if the scratch cannot be allocated; the caller then flips inside the micro-kernel (same bits, slower).
 uint8_t* flip_scratch(size_t bytes) {
-  thread_local std::unique_ptr<uint8_t[]> buffer;
-  thread_local size_t capacity = 0;
-  if (capacity < bytes) {
-    buffer.reset(new (std::nothrow) uint8_t[bytes]);
-    capacity = buffer ? bytes : 0;
+  thread_local FlipScratch scratch;
+  if (scratch.capacity < bytes) {
+    std::free(scratch.data);
+    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
+    scratch.capacity = scratch.data != nullptr ? bytes : 0;
   }
-  return buffer.get();
+  return scratch.data;
 }
 
 // dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride k); scalar tail, no overread.
