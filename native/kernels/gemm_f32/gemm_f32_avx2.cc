@@ -69,6 +69,7 @@ struct Avx2 {
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
     const float* a = t.a;
+    const int64_t a_stride = t.a_stride;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
     for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
@@ -78,7 +79,7 @@ struct Avx2 {
         b_f32x8[v] = MASKED_B ? _mm256_maskload_ps(b + v * kVl, mask_i32x8[v]) : _mm256_loadu_ps(b + v * kVl);
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r) {
-        const __m256 a_f32x8 = _mm256_broadcast_ss(a + (A_ROWS ? r * kKc : r));
+        const __m256 a_f32x8 = _mm256_broadcast_ss(a + (A_ROWS ? r * a_stride : r));
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = _mm256_fmadd_ps(a_f32x8, b_f32x8[v], acc_f32x8[r][v]);
       }

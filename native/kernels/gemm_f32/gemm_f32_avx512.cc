@@ -54,6 +54,7 @@ struct Avx512 {
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
     const float* a = t.a;
+    const int64_t a_stride = t.a_stride;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
     for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
@@ -63,7 +64,7 @@ struct Avx512 {
         b_f32x16[v] = MASKED_B ? _mm512_maskz_loadu_ps(mask[v], b + v * kVl) : _mm512_loadu_ps(b + v * kVl);
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
-        const __m512 a_f32x16 = _mm512_set1_ps(a[A_ROWS ? r * kKc : r]);
+        const __m512 a_f32x16 = _mm512_set1_ps(a[A_ROWS ? r * a_stride : r]);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_fmadd_ps(a_f32x16, b_f32x16[v], acc_f32x16[r][v]);
       }
