@@ -57,12 +57,12 @@ void pack_neon(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst)
 // acc[r][c] += Σ over one 16-byte chunk of a'[r]·w[c].
 template <int MR>
 inline void chunk_products(const int8x16_t (&a_s8x16)[MR], const uint8_t* w_chunk, int32x4_t (&acc)[MR][kNr]) {
-  int8x16_t w_s8x16[kNr];
-  for (int c = 0; c < kNr; ++c) w_s8x16[c] = vld1q_s8(reinterpret_cast<const int8_t*>(w_chunk) + c * kKc);
-  for (int r = 0; r < MR; ++r) {
-    for (int c = 0; c < kNr; ++c) {
-      acc[r][c] = vpadalq_s16(acc[r][c], vmull_s8(vget_low_s8(a_s8x16[r]), vget_low_s8(w_s8x16[c])));
-      acc[r][c] = vpadalq_s16(acc[r][c], vmull_high_s8(a_s8x16[r], w_s8x16[c]));
+  // One W vector live at a time (16 accumulators + 4 A + 1 W + 2 products): keeps register pressure down.
+  for (int c = 0; c < kNr; ++c) {
+    const int8x16_t w_s8x16 = vld1q_s8(reinterpret_cast<const int8_t*>(w_chunk) + c * kKc);
+    for (int r = 0; r < MR; ++r) {
+      acc[r][c] = vpadalq_s16(acc[r][c], vmull_s8(vget_low_s8(a_s8x16[r]), vget_low_s8(w_s8x16)));
+      acc[r][c] = vpadalq_s16(acc[r][c], vmull_high_s8(a_s8x16[r], w_s8x16));
     }
   }
 }
