@@ -72,7 +72,7 @@ struct Avx2 {
     const int64_t a_stride = t.a_stride;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
-    for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : kMr), b += ldb) {
+    for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : a_stride), b += ldb) {
       __m256 b_f32x8[NV];
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)

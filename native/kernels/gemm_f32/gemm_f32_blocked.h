@@ -8,8 +8,8 @@
 //     for each N block (kNc columns)
 //       for each K block (kKc), in increasing k
 //         pack Ã = op(A)[M block, K block] as MR-row strips: row-major copies (a[r·KC + p]) when A is not
-//           transposed, k-major (a[p·MR + r]) when it is, so both are contiguous copies of the source; or read a
-//           row-major A in place when the tile is at most two strips wide;
+//           transposed, k-major (a[p·MR + r]) when it is, so both are contiguous copies of the source; or read
+//           A in place (either layout, stride lda) when the tile is at most two strips wide;
 //         pack B̃ = op(B)[K block, N block] as NR-column strips, k-major, zero-padded (Bᵀ via 8×8 transposes), or
 //           read a row-major B in place when few rows reuse it or one K block of it spans ≤ 32 KiB;
 //         for each MR strip (Ã micro-panel in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
@@ -37,8 +37,8 @@ namespace {
 // One micro-kernel call: C[0:rows, 0:cols] of a strip (rows ≤ MR, cols ≤ NV·VL).
 struct MicroTask {
   int64_t kc;          // K-block length (≥ 1)
-  const float* a;      // Ã strip: a[r·a_stride + p] (row-major) or a[p·MR + r] (k-major, packed)
-  int64_t a_stride;    // row stride of a row-major Ã strip (KC when packed, lda when read in place)
+  const float* a;      // Ã strip: a[r·a_stride + p] (row-major) or a[p·a_stride + r] (k-major)
+  int64_t a_stride;    // KC / MR when packed, lda when A is read in place
   const float* b;      // B rows: b[p·ldb + j] (packed B̃: ldb = NR, columns padded with zeros)
   int64_t ldb;
   float* c;            // the C strip, row stride ldc
@@ -229,7 +229,7 @@ MicroFn wide_for(int rows, bool masked_b, bool a_rows) {
 // block) and kMcSaveC (M block when the old C is saved), kDirectBMaxRows (read row-major B in place when the tile has at most this many rows), kWideNv[4] (vectors per
 // wide call for 1..3 rows), and
 // template <int ROWS, int NV, bool MASKED_B, bool A_ROWS> static void micro(const MicroTask&), where A_ROWS selects
-// the row-major Ã strip layout (a[r·a_stride + p]) over the k-major one (a[p·MR + r]).
+// the row-major Ã strip layout (a[r·a_stride + p]) over the k-major one (a[p·a_stride + r]).
 template <class Isa>
 void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   constexpr int MR = Isa::kMr, NR = Isa::kNr, VL = Isa::kVl;
@@ -242,9 +242,11 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || kc_max * g.ldb <= 8192);
   const bool save_c = K > KC && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
-  // Row-major A is read in place (no Ã copy) when the tile is at most two strips wide: each A row is then used for
-  // so few columns that copying it would cost about as much as the FMAs it feeds.
-  const bool direct_a = a_rows && (n1 - n0) <= 2 * NR;
+  // A is read in place (no Ã copy) when the tile is at most two strips wide: each A value then feeds so few
+  // columns that copying it would cost about as much as the FMAs it feeds. In place, a row-major A is a row-major
+  // strip with stride lda (MR sequential streams), and a stored Aᵀ is a k-major strip with stride lda: one short
+  // read per k, so only when its rows are short (≥ 2 per 4 KiB page; longer rows defeat the prefetcher and TLB).
+  const bool direct_a = (n1 - n0) <= 2 * NR && (a_rows || g.lda <= 512);
   // The M block only bounds the Ã scratch (Ã is streamed, one L1-resident micro-panel at a time), so it is large:
   // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
   const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
@@ -282,11 +284,11 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
         for (int64_t is = 0; is < mc; is += MR) {
           const int rows = static_cast<int>((mc - is) < MR ? (mc - is) : MR);
           if (direct_a) {
-            t.a = g.a + (mb + is) * g.lda + pb;
+            t.a = a_rows ? g.a + (mb + is) * g.lda + pb : g.a + pb * g.lda + mb + is;
             t.a_stride = g.lda;
           } else {
             t.a = a_pack + is * KC;
-            t.a_stride = KC;
+            t.a_stride = a_rows ? KC : MR;
           }
           const bool wide = direct_b && rows <= 3;
           const int64_t step = wide ? int64_t{VL} * Isa::kWideNv[rows] : NR;
