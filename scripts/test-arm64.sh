@@ -71,17 +71,24 @@ wait_for_apt() {
 }
 
 install_toolchain() {
-  if command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null &&
-     [ -e "$SYSROOT/lib/libstdc++.so.6" ]; then
-    return 0
-  fi
-  echo "=== installing g++-aarch64-linux-gnu qemu-user (apt)"
-  local sudo=""
+  local pkgs=()
+  command -v aarch64-linux-gnu-g++ >/dev/null && [ -e "$SYSROOT/lib/libstdc++.so.6" ] || pkgs+=(g++-aarch64-linux-gnu)
+  command -v qemu-aarch64 >/dev/null || pkgs+=(qemu-user)
+  command -v cmake >/dev/null || pkgs+=(cmake)
+  [ ${#pkgs[@]} = 0 ] && return 0
+  echo "=== installing ${pkgs[*]} (apt)"
+  local sudo="" i
   [ "$(id -u)" = 0 ] || sudo="sudo"
+  # Another apt/dpkg run may hold the locks (seen on these machines): wait for it, never kill it.
+  for i in 1 2 3 4 5; do
+    wait_for_apt
+    if $sudo apt-get update -qq; then break; fi
+    [ "$i" = 5 ] && die "apt-get update failed 5 times"
+    sleep 10
+  done
   wait_for_apt
-  $sudo apt-get update -qq
-  wait_for_apt
-  $sudo apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${pkgs[@]}" >/dev/null ||
+    die "apt-get install ${pkgs[*]} failed"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
