@@ -37,10 +37,20 @@ ulimit -c 0   # qemu writes qemu_*.core files on SIGILL otherwise
 WORK_DIR=$(mktemp -d /tmp/distiq-arm64.XXXXXX)
 trap 'rm -rf "$WORK_DIR"' EXIT
 SUMMARY=()
-FAILURES=0
+FAILURES=0      # script-level failures (wrong level or kernel, crash, build error), one each
+TESTS_PASSED=0  # C++ test cases + smoke checks
+TESTS_FAILED=0
 pass() { SUMMARY+=("PASS  $*"); echo "PASS: $*"; }
 fail() { SUMMARY+=("FAIL  $*"); echo "FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
-die() { echo "FATAL: $*" >&2; print_summary; exit 1; }
+die() {
+  echo "FATAL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+  print_summary
+  print_tally
+  exit 1
+}
+# The last line of the script: CI (.ci/run) adds the last "N passed, M failed" of each suite's log to its totals.
+print_tally() { echo "test:arm64: $TESTS_PASSED passed, $((TESTS_FAILED + FAILURES)) failed"; }
 print_summary() {
   echo
   echo "=== test:arm64 summary"
@@ -159,7 +169,11 @@ check_cxx_output() {
     [ -z "$t" ] && continue
     [[ $t =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] || continue
     passed=$((passed + BASH_REMATCH[1]))
-    if [ "${BASH_REMATCH[2]}" != 0 ]; then fail "C++ $cpu: $t"; ok=0; fi
+    TESTS_PASSED=$((TESTS_PASSED + BASH_REMATCH[1]))
+    TESTS_FAILED=$((TESTS_FAILED + BASH_REMATCH[2]))
+    if [ "${BASH_REMATCH[2]}" != 0 ]; then
+      SUMMARY+=("FAIL  C++ $cpu: $t"); echo "FAIL: C++ $cpu: $t" >&2; ok=0
+    fi
   done <<<"$tallies"
   if [ $passed = 0 ]; then fail "C++ $cpu: no test ran"; ok=0; fi
   if [ $ok = 0 ]; then grep -E '^(FAIL|    )' <<<"$out" | head -n 40 >&2; fi
@@ -210,10 +224,19 @@ run_smoke() {
     # PREBUILDS_ONLY: node-gyp-build would otherwise try build/Release (the host's x64 build) first.
     out=$(PREBUILDS_ONLY=1 EXPECT_ISA=$level qemu-aarch64 -L "$SYSROOT" -cpu "$cpu" "$ARM_NODE" test/arm64/smoke.js 2>&1) || rc=$?
     echo "$out"
-    if [ $rc -eq 0 ] && grep -q '^SMOKE OK' <<<"$out"; then
+    local oks fails
+    oks=$(grep -c '^ok ' <<<"$out" || true)
+    fails=$(grep -c '^FAIL ' <<<"$out" || true)
+    TESTS_PASSED=$((TESTS_PASSED + oks))
+    TESTS_FAILED=$((TESTS_FAILED + fails))
+    if [ $rc -eq 0 ] && [ "$fails" = 0 ] && grep -q '^SMOKE OK' <<<"$out"; then
       pass "smoke (arm64 node) on $cpu: $(grep '^SMOKE OK' <<<"$out")"
     else
-      fail "smoke (arm64 node) on $cpu: exit status $rc"
+      if [ "$fails" = 0 ]; then
+        fail "smoke (arm64 node) on $cpu: exit status $rc"
+      else
+        SUMMARY+=("FAIL  smoke (arm64 node) on $cpu: $fails check(s) failed"); echo "FAIL: smoke on $cpu" >&2
+      fi
     fi
   done
 }
@@ -239,8 +262,10 @@ echo
 echo "=== timings (emulated: says nothing about real-board speed)"
 printf '%s\n' "${TIMINGS[@]}"
 print_summary
-if [ $FAILURES -ne 0 ]; then
-  echo "test:arm64: $FAILURES FAILURE(S)"
+if [ $FAILURES -ne 0 ] || [ $TESTS_FAILED -ne 0 ]; then
+  echo "test:arm64: FAILED"
+  print_tally
   exit 1
 fi
 echo "test:arm64: ALL OK"
+print_tally
