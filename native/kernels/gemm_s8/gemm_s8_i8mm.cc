@@ -45,7 +45,9 @@ size_t packed_bytes_i8mm(int64_t n, int64_t k) {
 void pack_i8mm(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst) {
   const int64_t kp = padded_k(k);
   const int64_t panels = (n + kNr - 1) / kNr;
-  std::memset(dst, 0, packed_bytes_i8mm(n, k));
+  const size_t bytes = packed_bytes_i8mm(n, k);
+  if (bytes == 0) return;  // n = 0 or k = 0: nothing to pack (dst may be null)
+  std::memset(dst, 0, bytes);
   for (int64_t pnl = 0; pnl < panels; ++pnl) {
     uint8_t* panel = dst + pnl * kNr * kp;
     for (int c = 0; c < kNr; ++c) {
