@@ -348,11 +348,12 @@ DQ_TEST("gemm_s8: K = 65536 with zero points wraps identically on every level") 
   }
 }
 
-DQ_TEST("gemm_s8: long K with enough rows for the blocked paths (s8 rows flipped once per chunk)") {
+DQ_TEST("gemm_s8: long K on the blocked paths (row chunks, s8 rows flipped once, column blocks)") {
   dqtest::Rng rng(112);
   for (bool a_signed : {true, false}) {
-    Problem p = make_problem(rng, 31, 21, distiq::kGemmS8MaxK - 3, a_signed, 5, 2);
-    check_all_levels(p, "long-k-blocked", rng);
+    // 31 rows: several row blocks in a chunk; 70 columns at this K: several L2 column blocks.
+    check_all_levels(make_problem(rng, 31, 21, distiq::kGemmS8MaxK - 3, a_signed, 5, 2), "long-k-rows", rng);
+    check_all_levels(make_problem(rng, 6, 70, distiq::kGemmS8MaxK - 1, a_signed, 1, 3), "long-k-cols", rng);
   }
 }
 

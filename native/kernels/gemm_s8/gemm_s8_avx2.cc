@@ -20,8 +20,8 @@
 // the tile uses 1–4 rows × 3 panels. Rows go in chunks of kRowChunk (row sums computed once per chunk).
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
-// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
-// never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off
+// lanes are never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -181,37 +181,42 @@ void widen_a(const uint8_t* src, __m256i* a01_i16x16, __m256i* a23_i16x16) {
   *a23_i16x16 = _mm256_shuffle_epi32(a_i16x16, 0x55);
 }
 
+// acc + (a01·w01 pairwise) + (a23·w23 pairwise): four k of one row and one panel, in int32 lanes (wrapping).
+__m256i madd2(__m256i acc_i32x8, __m256i a01, __m256i w01, __m256i a23, __m256i w23) {
+  return _mm256_add_epi32(_mm256_add_epi32(acc_i32x8, _mm256_madd_epi16(a01, w01)), _mm256_madd_epi16(a23, w23));
+}
+
 // Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in registers this way
 // (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
 #define DQ_ROWS(X) X(0) X(1) X(2) X(3)
-#define DQ_DECL(r) __m256i c##r##_0 = _mm256_setzero_si256(), c##r##_1 = _mm256_setzero_si256(), c##r##_2 = _mm256_setzero_si256();
+#define DQ_DECL(r) __m256i c##r##_0 = _mm256_setzero_si256(), c##r##_1 = c##r##_0, c##r##_2 = c##r##_0;
 // One group of 4 k for row r: the (k0,k1) and (k2,k3) int16 pairs of A, multiply-added with every panel's pairs.
-#define DQ_ROW(r)                                                                                    \
-  if constexpr (MR > r) {                                                                            \
-    __m256i a01_i16_, a23_i16_;                                                                          \
-    widen_a<kSigned>(a_base_ + r * a_stride_, &a01_i16_, &a23_i16_);                                 \
-    c##r##_0 = _mm256_add_epi32(_mm256_add_epi32(c##r##_0, _mm256_madd_epi16(a01_i16_, w01_0)), _mm256_madd_epi16(a23_i16_, w23_0));             \
-    if constexpr (NP > 1) c##r##_1 = _mm256_add_epi32(_mm256_add_epi32(c##r##_1, _mm256_madd_epi16(a01_i16_, w01_1)), _mm256_madd_epi16(a23_i16_, w23_1)); \
-    if constexpr (NP > 2) c##r##_2 = _mm256_add_epi32(_mm256_add_epi32(c##r##_2, _mm256_madd_epi16(a01_i16_, w01_2)), _mm256_madd_epi16(a23_i16_, w23_2)); \
+#define DQ_ROW(r)                                                                                   \
+  if constexpr (MR > r) {                                                                           \
+    __m256i a01_i16_, a23_i16_;                                                                     \
+    widen_a<kSigned>(a_base_ + r * a_stride_, &a01_i16_, &a23_i16_);                                \
+    c##r##_0 = madd2(c##r##_0, a01_i16_, w01_0, a23_i16_, w23_0);                                   \
+    if constexpr (NP > 1) c##r##_1 = madd2(c##r##_1, a01_i16_, w01_1, a23_i16_, w23_1);             \
+    if constexpr (NP > 2) c##r##_2 = madd2(c##r##_2, a01_i16_, w01_2, a23_i16_, w23_2);             \
   }
 // One group of 4 k for all rows: A rows at A_BASE + r·A_STRIDE, the panels' group at W_PTR (+ j·panel_stride).
-#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                            \
-  {                                                                                                  \
-    const uint8_t* a_base_ = (A_BASE);                                                               \
-    const int64_t a_stride_ = (A_STRIDE);                                                            \
-    const uint8_t* w_ = (W_PTR);                                                                     \
-    const __m256i w01_0 = widen_w(w_), w23_0 = widen_w(w_ + 16);                                \
-    const __m256i w01_1 = NP > 1 ? widen_w(w_ + m.panel_stride) : w01_0;                                 \
-    const __m256i w23_1 = NP > 1 ? widen_w(w_ + m.panel_stride + 16) : w23_0;                  \
-    const __m256i w01_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride) : w01_0;                             \
-    const __m256i w23_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride + 16) : w23_0;              \
-    DQ_ROWS(DQ_ROW)                                                                                  \
+#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                           \
+  {                                                                                                 \
+    const uint8_t* a_base_ = (A_BASE);                                                              \
+    const int64_t a_stride_ = (A_STRIDE);                                                           \
+    const uint8_t* w_ = (W_PTR);                                                                    \
+    const __m256i w01_0 = widen_w(w_), w23_0 = widen_w(w_ + 16);                                    \
+    const __m256i w01_1 = NP > 1 ? widen_w(w_ + m.panel_stride) : w01_0;                            \
+    const __m256i w23_1 = NP > 1 ? widen_w(w_ + m.panel_stride + 16) : w23_0;                       \
+    const __m256i w01_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride) : w01_0;                        \
+    const __m256i w23_2 = NP > 2 ? widen_w(w_ + 2 * m.panel_stride + 16) : w23_0;                   \
+    DQ_ROWS(DQ_ROW)                                                                                 \
   }
-#define DQ_SAVE(r)                                                                                   \
-  if constexpr (MR > r) {                                                                            \
-    acc_i32x8[r][0] = c##r##_0;                                                                          \
-    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                                    \
-    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                                    \
+#define DQ_SAVE(r)                                                                                  \
+  if constexpr (MR > r) {                                                                           \
+    acc_i32x8[r][0] = c##r##_0;                                                                     \
+    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                               \
+    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                               \
   }
 
 template <int MR, int NP, bool kSigned>

@@ -21,13 +21,14 @@
 // cannot be allocated, each broadcast group is XORed in the loop instead. Same bits either way.
 //
 // Blocking: micro-tiles of up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of K; for m ≤ 4
-// the tile uses 1–4 rows × 3 panels. Rows go in chunks
-// (≤ kRowChunk rows, ≈ kChunkBytes of A, so a chunk stays in L2) whose row sums are computed once; each micro-tile
-// column group of W is then reused by every row block of the chunk.
+// the tile uses 1–4 rows × 3 panels. Rows go in chunks (≤ kRowChunk rows, ≈ kChunkBytes of A, so a chunk stays in
+// L2) whose row sums are computed once; columns go in blocks of ≈ kWBlockBytes of W (kept in L2 while every row
+// chunk passes over it); each micro-tile's W panels are reused by every row block of the chunk. The C lines of a
+// micro-tile are prefetched before its K loop (a large C is cold and each store would wait for its line).
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
-// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off lanes are
-// never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
+// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off
+// lanes are never touched) and, for 8-bit outputs, a byte copy of the existing columns only.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -188,38 +189,38 @@ struct MicroArgs {
 // Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in ymm registers this way
 // (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
 #define DQ_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define DQ_DECL(r)                                                                                   \
+#define DQ_DECL(r)                                                                                  \
   __m256i c##r##_0 = _mm256_setzero_si256(), c##r##_1 = _mm256_setzero_si256(),                     \
           c##r##_2 = _mm256_setzero_si256();
 // One group of 4 k for row r: broadcast its 4 A bytes (flipped for s8) and multiply with every panel.
-#define DQ_ROW(r)                                                                                    \
-  if constexpr (MR > r) {                                                                            \
-    int32_t group_;                                                                                  \
-    std::memcpy(&group_, a_base_ + r * a_stride_, 4);                                                \
-    __m256i a_u8x32 = _mm256_set1_epi32(group_);                                                     \
-    if constexpr (kSigned) a_u8x32 = _mm256_xor_si256(a_u8x32, flip_u8x32);                          \
-    c##r##_0 = _mm256_dpbusd_avx_epi32(c##r##_0, a_u8x32, w0_s8x32);                                 \
-    if constexpr (NP > 1) c##r##_1 = _mm256_dpbusd_avx_epi32(c##r##_1, a_u8x32, w1_s8x32);           \
-    if constexpr (NP > 2) c##r##_2 = _mm256_dpbusd_avx_epi32(c##r##_2, a_u8x32, w2_s8x32);           \
+#define DQ_ROW(r)                                                                                   \
+  if constexpr (MR > r) {                                                                           \
+    int32_t group_;                                                                                 \
+    std::memcpy(&group_, a_base_ + r * a_stride_, 4);                                               \
+    __m256i a_u8x32 = _mm256_set1_epi32(group_);                                                    \
+    if constexpr (kSigned) a_u8x32 = _mm256_xor_si256(a_u8x32, flip_u8x32);                         \
+    c##r##_0 = _mm256_dpbusd_avx_epi32(c##r##_0, a_u8x32, w0_s8x32);                                \
+    if constexpr (NP > 1) c##r##_1 = _mm256_dpbusd_avx_epi32(c##r##_1, a_u8x32, w1_s8x32);          \
+    if constexpr (NP > 2) c##r##_2 = _mm256_dpbusd_avx_epi32(c##r##_2, a_u8x32, w2_s8x32);          \
   }
 // One group of 4 k for all rows: A rows at A_BASE + r·A_STRIDE, the panels' group at W_PTR (+ j·panel_stride).
-#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                            \
-  {                                                                                                  \
-    const uint8_t* a_base_ = (A_BASE);                                                               \
-    const int64_t a_stride_ = (A_STRIDE);                                                            \
-    const uint8_t* w_ = (W_PTR);                                                                     \
-    const __m256i w0_s8x32 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_));               \
-    const __m256i w1_s8x32 =                                                                         \
+#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                           \
+  {                                                                                                 \
+    const uint8_t* a_base_ = (A_BASE);                                                              \
+    const int64_t a_stride_ = (A_STRIDE);                                                           \
+    const uint8_t* w_ = (W_PTR);                                                                    \
+    const __m256i w0_s8x32 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_));              \
+    const __m256i w1_s8x32 =                                                                        \
         NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_ + m.panel_stride)) : w0_s8x32; \
-    const __m256i w2_s8x32 =                                                                         \
+    const __m256i w2_s8x32 =                                                                        \
         NP > 2 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_ + 2 * m.panel_stride)) : w0_s8x32; \
-    DQ_ROWS(DQ_ROW)                                                                                  \
+    DQ_ROWS(DQ_ROW)                                                                                 \
   }
-#define DQ_SAVE(r)                                                                                   \
-  if constexpr (MR > r) {                                                                            \
-    acc_i32x8[r][0] = c##r##_0;                                                                      \
-    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                                \
-    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                                \
+#define DQ_SAVE(r)                                                                                  \
+  if constexpr (MR > r) {                                                                           \
+    acc_i32x8[r][0] = c##r##_0;                                                                     \
+    if constexpr (NP > 1) acc_i32x8[r][1] = c##r##_1;                                               \
+    if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                               \
   }
 
 template <int MR, int NP, bool kSigned>
@@ -332,34 +333,38 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   uint8_t* flipped = (p.a_signed && !gemv && k > 0) ? flip_scratch(static_cast<size_t>(chunk * k)) : nullptr;
   const bool xor_in_kernel = p.a_signed && flipped == nullptr;
   uint32_t row_off[kRowChunk];
-  // Column blocks: ≈ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it.
-  const int64_t n_block = std::max<int64_t>(kNp * kNr, kWBlockBytes / static_cast<int64_t>(stride) * kNr / (kNp * kNr) * (kNp * kNr));
+  // Column blocks: ≤ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it; blocks
+  // are balanced and cut at multiples of the micro-tile width.
+  const int64_t step = kNp * kNr;
+  const int64_t cols_fit = std::max<int64_t>(step, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
+  const int64_t blocks = (n1 - n0 + cols_fit - 1) / cols_fit;
+  const int64_t n_block = ((n1 - n0 + blocks - 1) / blocks + step - 1) / step * step;
   for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
-  const int64_t nb1 = std::min(n1, nb0 + n_block);
-  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
-    const int64_t i1 = std::min(m1, i0 + chunk);
-    for (int64_t i = i0; i < i1; ++i) {
-      row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
-    }
-    const uint8_t* a_chunk = a + i0 * p.lda;
-    int64_t lda = p.lda;
-    if (flipped != nullptr) {
-      flip_rows(a_chunk, p.lda, i1 - i0, k, flipped);
-      a_chunk = flipped;
-      lda = k;
-    }
-    for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
-      const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
-      const uint8_t* panels = w.panels + (j / kNr) * stride;
-      Columns cols[kNpGemv];
-      for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-      for (int64_t i = i0; i < i1; i += mr_max) {
-        const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
-        const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
-        pick(xor_in_kernel, gemv, mr, np)(p, args);
+    const int64_t nb1 = std::min(n1, nb0 + n_block);
+    for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
+      const int64_t i1 = std::min(m1, i0 + chunk);
+      for (int64_t i = i0; i < i1; ++i) {
+        row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
+      }
+      const uint8_t* a_chunk = a + i0 * p.lda;
+      int64_t lda = p.lda;
+      if (flipped != nullptr) {
+        flip_rows(a_chunk, p.lda, i1 - i0, k, flipped);
+        a_chunk = flipped;
+        lda = k;
+      }
+      for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
+        const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
+        const uint8_t* panels = w.panels + (j / kNr) * stride;
+        Columns cols[kNpGemv];
+        for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
+        for (int64_t i = i0; i < i1; i += mr_max) {
+          const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
+          const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
+          pick(xor_in_kernel, gemv, mr, np)(p, args);
+        }
       }
     }
-  }
   }
 }
 
