@@ -515,6 +515,29 @@ DQ_TEST("quant: results do not depend on the thread count (large tensors)") {
     distiq::set_num_threads(4);
     DQ_CHECK(distiq::min_max(*k, x.data(), g, lo4.data(), hi4.data()) == Status::kOk, "");
     DQ_CHECK(lo1 == lo4 && hi1 == hi4, k->name_minmax << " differs between 1 and 4 threads");
+    // outer == 1 (channels own disjoint slots) and per-group (rows own disjoint slots)
+    for (int64_t group : {int64_t{0}, int64_t{7}}) {
+      QuantGeometry h;
+      h.outer = group > 0 ? rows : 1;
+      h.channels = group > 0 ? cols : rows;
+      h.inner = group > 0 ? 1 : cols;
+      h.group = group;
+      const auto slots = static_cast<size_t>(distiq::quant_param_count(h));
+      std::vector<float> a1(slots), b1(slots), a4(slots), b4(slots);
+      distiq::set_num_threads(1);
+      DQ_CHECK(distiq::min_max(*k, x.data(), h, a1.data(), b1.data()) == Status::kOk, "");
+      distiq::set_num_threads(4);
+      DQ_CHECK(distiq::min_max(*k, x.data(), h, a4.data(), b4.data()) == Status::kOk, "");
+      DQ_CHECK(a1 == a4 && b1 == b4, k->name_minmax << " group " << group << " differs between 1 and 4 threads");
+      // and equals a direct scalar computation
+      bool same = true;
+      for (int64_t e = 0; e < rows * cols; ++e) {
+        const int64_t ci = e / h.inner, ch = ci % h.channels;
+        const int64_t p = group > 0 ? (ci / h.channels) * ((h.channels + group - 1) / group) + ch / group : ch;
+        same = same && a1[p] <= x[e] && b1[p] >= x[e];
+      }
+      DQ_CHECK(same, k->name_minmax << " group " << group << " is not a bound of its slot");
+    }
   }
   distiq::set_num_threads(before);
 }

@@ -151,17 +151,20 @@ Status min_max(const QuantKernel& kernel, const float* x, const QuantGeometry& g
   if (count == 0) return Status::kOk;
   std::atomic<int64_t> bad{0};
   try {
-    if (geo.group > 0) {
-      // Per-group: whole outer rows own disjoint parameter slots, so chunks write straight into mins/maxs.
-      const int64_t row = geo.channels;
-      split(count, row, [&](int64_t e0, int64_t e1) {
+    if (geo.group > 0 || (geo.outer == 1 && geo.channels > 1)) {
+      // Per-group: whole outer rows own disjoint parameter slots; per-channel with outer == 1: whole channels
+      // (runs of `inner`) do. Either way chunks write straight into mins/maxs.
+      const int64_t unit = geo.group > 0 ? geo.channels : geo.inner;
+      split(count, unit, [&](int64_t e0, int64_t e1) {
         const int64_t n = kernel.minmax(x, geo, e0, e1, mins, maxs);
         if (n != 0) bad.fetch_add(n, std::memory_order_relaxed);
       });
     } else {
       // Per-channel / per-tensor: slots are shared across outer rows → one partial array per chunk, merged in
-      // chunk order. Chunk 0 folds straight into the outputs.
-      const int64_t chunks = std::clamp<int64_t>(count / kGrainElements, 1, get_num_threads());
+      // chunk order. Chunk 0 folds straight into the outputs. Partials cost `params` floats each, so they are
+      // used only while that stays small next to the chunk's data.
+      int64_t chunks = std::clamp<int64_t>(count / kGrainElements, 1, get_num_threads());
+      while (chunks > 1 && params > count / chunks / 4) --chunks;
       std::vector<float> pmin(static_cast<size_t>((chunks - 1) * params), kInf);
       std::vector<float> pmax(static_cast<size_t>((chunks - 1) * params), -kInf);
       parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
