@@ -196,7 +196,7 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
     int64_t m, n, k;
   };
   // Blocks (see the ISA files): KC 256 on both; M blocks of 3072 rows, or 288 (AVX2) / 480 (AVX-512) when β ≠ 0
-  // and K spans several K blocks (the old C is saved per block); NC 256 (AVX2) / 1024 (AVX-512). Each shape runs
+  // and K spans several K blocks (the old C is saved per block); NC 192 (AVX2) / 1024 (AVX-512). Each shape runs
   // with all four β values (one per transpose combination).
   const Shape shapes[] = {{13, 37, 385},  {30, 70, 777},  {250, 40, 100}, {20, 530, 50},  {61, 45, 1100},
                           {257, 529, 400}, {490, 40, 300}, {27, 1030, 300}, {3100, 20, 8}, {300, 30, 280}};

@@ -20,7 +20,7 @@ namespace {
 
 struct Avx2 {
   static constexpr int kMr = 6, kVl = 8, kNvMax = 2, kNr = kVl * kNvMax;
-  static constexpr int64_t kKc = 256, kMc = 3072, kMcSaveC = 288, kNc = 256;
+  static constexpr int64_t kKc = 256, kMc = 3072, kMcSaveC = 288, kNc = 192;  // B̃ ≤ 192 KiB: 256 KiB L2 parts
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
   static constexpr int kWideNv[4] = {0, 8, 4, 3};  // ≥ 8 accumulators for 1, 2, 3 rows (B loads fold into FMAs)
 

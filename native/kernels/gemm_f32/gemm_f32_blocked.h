@@ -9,7 +9,7 @@
 //       for each K block (kKc), in increasing k
 //         pack Ã = op(A)[M block, K block] as MR-row strips: row-major copies (a[r·KC + p]) when A is not
 //           transposed, k-major (a[p·MR + r]) when it is, so both are contiguous copies of the source; or read
-//           A in place (either layout, stride lda) when the tile is at most two strips wide;
+//           A in place (either layout, stride lda) when the tile is at most 64 columns wide;
 //         pack B̃ = op(B)[K block, N block] as NR-column strips, k-major, zero-padded (Bᵀ via 8×8 transposes), or
 //           read a row-major B in place when few rows reuse it or one K block of it spans ≤ 32 KiB;
 //         for each MR strip (Ã micro-panel in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
@@ -242,11 +242,11 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || kc_max * g.ldb <= 8192);
   const bool save_c = K > KC && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
-  // A is read in place (no Ã copy) when the tile is at most two strips wide: each A value then feeds so few
+  // A is read in place (no Ã copy) when the tile is at most 64 columns wide: each A value then feeds so few
   // columns that copying it would cost about as much as the FMAs it feeds. In place, a row-major A is a row-major
   // strip with stride lda (MR sequential streams), and a stored Aᵀ is a k-major strip with stride lda: one short
   // read per k, so only when its rows are short (≥ 2 per 4 KiB page; longer rows defeat the prefetcher and TLB).
-  const bool direct_a = (n1 - n0) <= 2 * NR && (a_rows || g.lda <= 512);
+  const bool direct_a = (n1 - n0) <= 64 && (a_rows || g.lda <= 512);
   // The M block only bounds the Ã scratch (Ã is streamed, one L1-resident micro-panel at a time), so it is large:
   // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
   const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
