@@ -6,10 +6,10 @@
 //   clamp: "v >= qmin ? v : qmin" then "v > qmax ? qmax : v" as compare+select, so NaN → qmin like the ref
 //          (vmaxq_f32 would propagate the NaN);  mask = (v >= qmin) & (v <= qmax) on the unclamped v
 //   dequantize: (float)(q − z) · s with the subtraction in int32, as in the ref
-// Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h, shared with the x86 files,
-// intrinsic-free, included inside this file's anonymous namespace). A run of ≥ 8 elements uses broadcast
-// parameters; consecutive slots (per-channel on the last axis, groups of 1) are loaded as vectors; chunks that
-// straddle runs get per-lane parameters from the walker.
+// Parameters: the range is walked as runs of equal (scale, zero point) (walk_slots below; its own copy of the
+// walk, so the x86 files' helpers can evolve independently). A run of ≥ 8 elements uses broadcast parameters;
+// consecutive slots (per-channel on the last axis, groups of 1) are loaded as vectors; chunks that straddle runs get
+// per-lane parameters from the walker.
 // Packing: 8-bit by narrowing int32 → int16 → int8 (values already clamped, so the low byte is the s8/u8 pattern);
 // int4 by viewing 8 bytes as 4 uint16 lanes (q[2i] | q[2i+1] << 8) and folding the high nibble down (t | t >> 4).
 // Tails: partial chunks go through small stack buffers + memcpy — never a read or write past e1 or a row's last
@@ -24,9 +24,91 @@
 namespace distiq {
 namespace {
 
-#include "quant_walk.h"
-
 constexpr int W = 8;
+
+// Which (scale, zero point) slot consecutive elements use, advanced without a division per element. Same slot
+// numbering as the ref's param_index: per-channel c = (e / inner) % channels; per-group o·ceil(C/g) + c/g.
+struct SlotCursor {
+  const QuantGeometry* g;
+  int64_t p = 0;     // current slot
+  int64_t left = 0;  // elements left that use slot p
+  int64_t c = 0;     // group == 0: channel; group > 0: group index within the row
+  int64_t groups_per_row = 0, last_group_len = 0;
+
+  SlotCursor(const QuantGeometry& geo, int64_t e) : g(&geo) {
+    if (geo.group <= 0) {
+      c = (e / geo.inner) % geo.channels;
+      p = c;
+      left = geo.channels == 1 ? INT64_MAX / 4 : geo.inner - e % geo.inner;  // per-tensor: one endless run
+    } else {
+      groups_per_row = (geo.channels + geo.group - 1) / geo.group;
+      last_group_len = geo.channels - (groups_per_row - 1) * geo.group;
+      const int64_t o = e / geo.channels, ch = e % geo.channels;
+      c = ch / geo.group;
+      p = o * groups_per_row + c;
+      left = (c == groups_per_row - 1 ? geo.channels : (c + 1) * geo.group) - ch;
+    }
+  }
+
+  void advance(int64_t k) {  // k ≤ left
+    left -= k;
+    if (left > 0) return;
+    if (g->group <= 0) {
+      c = c + 1 == g->channels ? 0 : c + 1;
+      p = c;
+      left = g->inner;
+    } else {
+      ++p;  // groups are numbered row after row
+      c = c + 1 == groups_per_row ? 0 : c + 1;
+      left = c == groups_per_row - 1 ? last_group_len : g->group;
+    }
+  }
+};
+
+// Walks [e0, e1) in element order as
+//   run(e, k, p)          k > 0 a multiple of W: elements [e, e+k) all use slot p
+//   contig(e, k, p0)      k > 0 a multiple of W: element e+j uses slot p0 + j (per-channel on the last axis, groups
+//                         of 1)
+//   mixed(e, m, p_lanes)  0 < m ≤ W elements, element e+i uses p_lanes[i]; lanes ≥ m repeat lane 0
+// Only the last chunk can be shorter than W, so every chunk starts at an even offset from e0 (int4 packing).
+template <typename RunFn, typename ContigFn, typename MixedFn>
+void walk_slots(const QuantGeometry& geo, int64_t e0, int64_t e1, RunFn&& run, ContigFn&& contig, MixedFn&& mixed) {
+  if (e0 >= e1) return;
+  const bool contiguous = geo.inner == 1 && (geo.group == 1 || (geo.group == 0 && geo.channels > 1));
+  SlotCursor cur(geo, e0);
+  int64_t e = e0;
+  int64_t p_lanes[W];
+  while (e < e1) {
+    const int64_t n = e1 - e;
+    if (contiguous) {
+      // groups of 1: the slot is the element index itself; per-channel: slots restart at each row.
+      int64_t span = geo.group == 1 ? n : (n < geo.channels - cur.c ? n : geo.channels - cur.c);
+      span = span / W * W;
+      if (span > 0) {
+        contig(e, span, cur.p);
+        e += span;
+        if (e < e1) cur = SlotCursor(geo, e);
+        continue;
+      }
+    } else if (cur.left >= W && n >= W) {
+      const int64_t k = (cur.left < n ? cur.left : n) / W * W;
+      run(e, k, cur.p);
+      e += k;
+      cur.advance(k);
+      continue;
+    }
+    const int m = static_cast<int>(n < W ? n : W);
+    for (int lane = 0; lane < m;) {
+      const int take = static_cast<int>(cur.left < m - lane ? cur.left : m - lane);
+      for (int i = 0; i < take; ++i) p_lanes[lane + i] = cur.p;
+      lane += take;
+      cur.advance(take);
+    }
+    for (int lane = m; lane < W; ++lane) p_lanes[lane] = p_lanes[0];
+    mixed(e, m, static_cast<const int64_t*>(p_lanes));
+    e += m;
+  }
+}
 
 bool is_4bit(QType t) { return t == QType::kS4 || t == QType::kU4; }
 bool is_signed(QType t) { return t == QType::kS8 || t == QType::kS4; }
@@ -97,7 +179,7 @@ Params contig_params(const QuantArgs& a, int64_t p0) {
 // straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
 template <typename Full, typename Part>
 void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
-  walk_params<W>(
+  walk_slots(
       a.geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
         const Params prm = broadcast_params(a, p);
@@ -292,7 +374,7 @@ int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
 int64_t minmax_neon(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {
   int64_t bad = 0;
   const float32x4_t inf_f32x4 = vdupq_n_f32(__builtin_inff());
-  walk_params<W>(
+  walk_slots(
       geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
         float32x4_t lo_f32x4 = vdupq_n_f32(mins[p]);
