@@ -4,7 +4,8 @@
  * op(A) is [m, k] and op(B) is [k, n]. A is stored [m, lda] (or [k, lda] when `transA`), B is stored [k, ldb] (or
  * [n, ldb] when `transB`), C is [m, ldc]. Every element is computed as a sequential fused multiply-add chain over k in
  * increasing order, then `r = alpha·acc` and, when beta ≠ 0, `r = fma(beta, C, r)`; every ISA path gives the same
- * bits, for any thread count. With beta = 0 the old contents of C are never read (NaN there is ignored).
+ * bits, for any thread count (a NaN result is NaN on every path, though its payload bits may differ). With beta = 0
+ * the old contents of C are never read (NaN there is ignored).
  *
  * The training shapes of a Linear layer with weight W [out, in]:
  * - forward  y = x·Wᵀ: `gemmF32(x, W, batch, out, in, { transB: true })`
