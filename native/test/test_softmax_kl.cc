@@ -2,13 +2,15 @@
 // reference against a float64 oracle, the vector exp/log accuracy, argument and non-finite handling, thread-count
 // invariance and guarded outputs.
 //
-// Tolerances (derived in docs/softmax-kl.md §Accuracy). With eps = 2^-23 and c = kTolFactor·(1 + log2 cols):
+// Tolerances (derived in docs/softmax-kl.md, "Tolerances"). With eps = 2^-23 and c = kTolFactor·(1 + log2 cols):
 //  loss:  |L − L_ref| ≤ c·eps·( α·T²·(1 + Σ q_i|b_i − a_i| + |m_a| + |m_b| + |log Z_a| + |log Z_b|)
 //                              + (1−α)·(1 + |m_1| + |s_y| + |log Z_1|) )
 //         i.e. relative to the magnitudes that cancel inside the row loss (a = s/T, b = t/T, m = max, Z = Σ exp);
-//  grad:  |g_i − g_ref,i| ≤ c·eps·|grad_scale|·( α·T·(p_i + q_i) + (1−α)·(p1_i + [i = y]) ) + 1e-37
-//         i.e. relative to the probabilities each element is built from; the absolute floor covers exp results in
-//         the subnormal range, which the avx2 exp flushes to 0.
+//  grad:  |g_i − g_ref,i| ≤ c·eps·|grad_scale|·( α·T·(p_i·(1 + |a_i − m_a|) + q_i·(1 + |b_i − m_b|))
+//                                                + (1−α)·(p1_i·(1 + |s_i − m_1|) + [i = y]) ) + 1e-37
+//         i.e. relative to the probabilities each element is built from, each with the conditioning of exp to its
+//         float-rounded argument (|d|·eps for exp(d)); the absolute floor covers exp results in the subnormal range,
+//         which the avx2 exp flushes to 0.
 // The scaled logits fl(s·fl(1/T)) are the same in every path, so no |s/T|·eps term is needed between levels.
 #include <algorithm>
 #include <cmath>
@@ -197,16 +199,19 @@ RowOracle oracle(const Problem& p, int64_t r) {
     o.loss += (1 - al) * (l1.max + l1.log_z - s[y]);
     o.loss_mag += (1 - al) * (1 + std::fabs(l1.max) + std::fabs(s[y]) + std::fabs(l1.log_z));
   }
+  // A probability exp(d)/Z with d = x − max rounded to float carries, besides the exp error, the conditioning of exp
+  // to its argument: a relative error of about |d|·eps.
+  auto cond = [](double prob, double d) { return prob > 0 ? prob * (1 + std::fabs(d)) : 0.0; };
   for (int64_t i = 0; i < n; ++i) {
     const double pa = std::exp(a[i] - la.max - la.log_z), p1 = std::exp(s1[i] - l1.max - l1.log_z);
     const double oh = i == y ? 1.0 : 0.0;
     if (use_kl) {
       o.grad[i] += gs * al * T * (pa - q[i]);
-      o.grad_mag[i] += std::fabs(gs) * al * T * (pa + q[i]);
+      o.grad_mag[i] += std::fabs(gs) * al * T * (cond(pa, a[i] - la.max) + cond(q[i], b[i] - lb.max));
     }
     if (use_ce) {
       o.grad[i] += gs * (1 - al) * (p1 - oh);
-      o.grad_mag[i] += std::fabs(gs) * (1 - al) * (p1 + oh);
+      o.grad_mag[i] += std::fabs(gs) * (1 - al) * (cond(p1, s1[i] - l1.max) + oh);
     }
   }
   return o;
@@ -661,7 +666,7 @@ DQ_TEST("softmax: softmax and log-softmax, every level vs ref, in place, non-fin
               const int64_t e = r * cols + i;
               const double pr = std::exp(x[e] - mx) / z;
               // log-softmax: the error is that of log Z (plus one rounding of x − m − log Z).
-              const double tol = log ? c * (1 + std::fabs(x[e] - mx) + std::log(z)) : c * pr + 1e-37;
+              const double tol = log ? c * (1 + std::fabs(x[e] - mx) + std::log(z)) : c * (pr > 0 ? pr * (1 + std::fabs(x[e] - mx)) : 0.0) + 1e-37;
               const bool same_inf = std::isinf(want[e]) && got[kGuard + e] == want[e] && inplace[e] == want[e];
               if (!same_inf && !(std::fabs(got[kGuard + e] - want[e]) <= tol && std::fabs(inplace[e] - want[e]) <= tol)) ++bad;
             }

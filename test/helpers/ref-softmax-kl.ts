@@ -36,7 +36,7 @@ export interface RefLossOutput {
   grad: Float64Array;
   /** Per row: the magnitudes that cancel inside the row loss (see lossTolerance). */
   lossMag: Float64Array;
-  /** Per element: the probabilities the gradient element is built from. */
+  /** Per element: the probabilities the gradient element is built from, each times (1 + |x − max|). */
   gradMag: Float64Array;
 }
 
@@ -117,6 +117,8 @@ export function refDistillationLoss(input: RefLossInput): RefLossOutput {
     }
     out.rowLoss[r] = loss;
     out.lossMag[r] = mag;
+    // exp(d)/Z with d = x − max rounded to float also carries the conditioning of exp: about |d|·eps relative.
+    const cond = (prob: number, d: number): number => (prob > 0 ? prob * (1 + Math.abs(d)) : 0);
     for (let i = 0; i < cols; i++) {
       const p = Math.exp(a[i]! - la.max - la.logZ);
       const p1 = Math.exp(s[i]! - l1.max - l1.logZ);
@@ -125,11 +127,11 @@ export function refDistillationLoss(input: RefLossInput): RefLossOutput {
       let gm = 0;
       if (useKl) {
         g += alpha * T * (p - q[i]!);
-        gm += alpha * T * (p + q[i]!);
+        gm += alpha * T * (cond(p, a[i]! - la.max) + cond(q[i]!, b[i]! - lb.max));
       }
       if (useCe) {
         g += (1 - alpha) * (p1 - onehot);
-        gm += (1 - alpha) * (p1 + onehot);
+        gm += (1 - alpha) * (cond(p1, s[i]! - l1.max) + onehot);
       }
       out.grad[r * cols + i] = gradScale * g;
       out.gradMag[r * cols + i] = Math.abs(gradScale) * gm;

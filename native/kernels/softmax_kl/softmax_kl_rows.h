@@ -6,7 +6,8 @@
 //
 // Per row (cols ≥ 1) the algebra is the one of the reference (native/ref/softmax_kl_ref.cc):
 //  pass 1 — one read of the row from memory, in blocks of kBlock floats: a block is first scanned for its lane-wise
-//    max (and for NaN/+Inf), then re-read from L1 to accumulate, per lane, Z = Σ exp(x·(1/T) − m_lane) (student at T,
+//    max (and for NaN/+Inf), then re-read from L1 to accumulate, per lane and per block (then added to the row's
+//    sums, which bounds the rounding error of long sums), Z = Σ exp(x·(1/T) − m_lane) (student at T,
 //    teacher at T, and the student at T = 1 when the cross-entropy needs it) and W = Σ e_b·(b − a) (the teacher's
 //    cross term, skipped where the teacher probability is 0). When a block raises a lane max the lane's sums are
 //    rescaled by exp(m_old − m_new) once per block, so the cost is one exp per element per stream.
@@ -19,7 +20,9 @@
 // The including file provides <cmath>, <cstdint>, <limits> and distiq/softmax_kl.h (outside the namespace).
 #pragma once
 
-constexpr int64_t kBlock = 1024;  // floats per block: 4 KiB per stream, so a block's re-read hits L1
+constexpr int64_t kBlock = 512;  // floats per block: 2 KiB per stream, so a block's re-read hits L1
+// kParkQ rows: up to 128 Ki classes (2 × 16 KiB of block maxima on the stack at 16 lanes).
+constexpr int64_t kMaxParkedBlocks = 256;
 constexpr int64_t kPrefetchAhead = 512;  // floats ahead of the gradient store (2 KiB)
 // Gradients of at least this many floats (16 MiB, far more than L2) are written with non-temporal stores.
 constexpr int64_t kStreamMinElements = int64_t{1} << 22;
@@ -65,9 +68,13 @@ inline float merge_lanes(typename V::F max_raw, typename V::F sum, float scale, 
 }
 
 // The fused distillation loss of one row. kDense: a dense teacher row; kCe1: the cross-entropy needs the student
-// at T = 1 as a separate stream (labels, α < 1 and T ≠ 1). Returns false for a bad row (NaN/+Inf logit, all −Inf,
-// out-of-range label or index), which the caller fills with NaN.
-template <class V, bool kDense, bool kCe1>
+// at T = 1 as a separate stream (labels, α < 1 and T ≠ 1); kParkQ (dense teacher, KL used, gradient wanted and
+// not streamed, at most kMaxParkedBlocks blocks): pass 1 parks the teacher's exp(b − m_b,lane) in the gradient row
+// and keeps each block's lane maxima, so pass 2 gets q with one multiply instead of re-reading the teacher and one
+// more exp per element, and computes p the same way from the student's block maxima (so p − q is still exactly 0
+// when student and teacher are equal). Returns false for a bad row (NaN/+Inf logit, all −Inf, out-of-range label
+// or index), which the caller fills with NaN.
+template <class V, bool kDense, bool kCe1, bool kParkQ>
 bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const int32_t* idx, const float* tl,
                     int32_t y, float* loss, float* g) {
   using F = typename V::F;
@@ -81,6 +88,8 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   // ---- pass 1: lane maxima and sums, one read of the row.
   F ms = V::set1(-kInfF), za = zero, z1 = zero;  // student: raw max, Σ at T, Σ at T = 1
   F mt = V::set1(-kInfF), zb = zero, w = zero;   // dense teacher: raw max, Σ at T, cross term
+  // kParkQ: each block's raw lane maxima scaled by 1/T (−Inf lanes give weight 0 in pass 2).
+  F block_ma[kParkQ ? kMaxParkedBlocks : 1], block_mb[kParkQ ? kMaxParkedBlocks : 1];
   B bad = V::no_bad();
   for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
     const int64_t b1 = b0 + kBlock < cols ? b0 + kBlock : cols;
@@ -103,6 +112,7 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       if (kCe1) z1 = V::mul(z1, V::exp(V::sub(ms_old, ms_new)));
     }
     ms = bms;
+    if (kParkQ) block_ma[b0 / kBlock] = V::mul(bms, inv_t);
     F mb_new = zero;
     if (kDense) {
       mb_new = V::mul(V::safe_max(bmt), inv_t);
@@ -112,9 +122,13 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
         w = V::mul(w, f);
       }
       mt = bmt;
+      if (kParkQ) block_mb[b0 / kBlock] = V::mul(bmt, inv_t);
     }
     // Re-read the block (from L1) to accumulate, prefetching the next block so that its first scan (memory bound)
-    // overlaps this one (compute bound).
+    // overlaps this one (compute bound). The block sums start from 0 and are added to the row sums afterwards, so
+    // no term is ever added to a sum of more than kBlock/kLanes + blocks terms (a peaked distribution would
+    // otherwise lose its long tail of tiny terms into the big one: up to cols/kLanes · eps/2 relative error).
+    F bza = zero, bz1 = zero, bzb = zero, bw = zero;
     for (int64_t i = b0; i < b1; i += V::kLanes) {
       if (i + kBlock < cols) {
         V::prefetch(s + i + kBlock);
@@ -122,14 +136,21 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       }
       const F x = load_row<V>(s, i, cols);
       const F a = V::mul(x, inv_t);
-      za = V::add(za, V::exp(V::sub(a, ma_new)));
-      if (kCe1) z1 = V::add(z1, V::exp(V::sub(x, ms_new)));
+      bza = V::add(bza, V::exp(V::sub(a, ma_new)));
+      if (kCe1) bz1 = V::add(bz1, V::exp(V::sub(x, ms_new)));
       if (kDense) {
         const F bt = V::mul(load_row<V>(t, i, cols), inv_t);
         const F eb = V::exp(V::sub(bt, mb_new));
-        zb = V::add(zb, eb);
-        w = V::fmadd_where_pos(eb, V::sub(bt, a), w);
+        bzb = V::add(bzb, eb);
+        bw = V::fmadd_where_pos(eb, V::sub(bt, a), bw);
+        if (kParkQ) store_row<V>(g, i, cols, eb);
       }
+    }
+    za = V::add(za, bza);
+    if (kCe1) z1 = V::add(z1, bz1);
+    if (kDense) {
+      zb = V::add(zb, bzb);
+      w = V::add(w, bw);
     }
   }
   if (V::any_bad(bad)) return false;
@@ -209,12 +230,15 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   const F mav = V::set1(ma), mbv = V::set1(mb), msv = V::set1(m_s);
   const F rza = V::set1(1.0f / sum_a), rzb = V::set1(teacher ? 1.0f / sum_b : 0.0f), rz1 = V::set1(1.0f / sum_1);
   const bool ce = rp.use_ce;
-  // Lanes [i, i + kLanes) of the gradient (lanes past the row end hold garbage and are never stored).
-  auto grad_at = [&](int64_t i) {
+  // Lanes [i, i + kLanes) of the gradient (lanes past the row end hold garbage and are never stored). p is
+  // exp(a − ma_at)·wp_at and (kParkQ) q the parked exp times wq_at: per-block values, or the row's for other rows.
+  auto grad_at = [&](int64_t i, F ma_at, F wp_at, F wq_at) {
     const F x = load_row<V>(s, i, cols);
-    const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), mav)), rza);
+    const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), ma_at)), wp_at);
     F gi;
-    if (kDense) {
+    if (kParkQ) {
+      gi = V::mul(ckl, V::sub(p, V::mul(load_row<V>(g, i, cols), wq_at)));
+    } else if (kDense) {
       const F q = V::mul(V::exp(V::sub(V::mul(load_row<V>(t, i, cols), inv_t), mbv)), rzb);
       gi = V::mul(ckl, V::sub(p, q));
     } else {
@@ -227,20 +251,28 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
     }
     return gi;
   };
-  if (rp.stream) {
+  if (kParkQ) {
+    for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+      const int64_t b1 = b0 + kBlock < cols ? b0 + kBlock : cols;
+      const F bma = block_ma[b0 / kBlock], bmb = block_mb[b0 / kBlock];
+      const F wp = V::mul(V::exp(V::sub(bma, mav)), rza), wq = V::mul(V::exp(V::sub(bmb, mbv)), rzb);
+      const F ma_blk = V::safe_max(bma);  // the shift pass 1 used for this block
+      for (int64_t i = b0; i < b1; i += V::kLanes) store_row<V>(g, i, cols, grad_at(i, ma_blk, wp, wq));
+    }
+  } else if (rp.stream) {
     // Non-temporal stores need aligned addresses: a masked head up to the first aligned element, aligned full
     // vectors, a masked tail. The lane ↔ element mapping shifts with the head, which changes no value.
     const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(g) % V::kAlignBytes) / 4;
     const int64_t head = misalign == 0 ? 0 : std::min<int64_t>(cols, V::kLanes - misalign);
-    if (head > 0) V::store_part(g, grad_at(0), static_cast<int>(head));
+    if (head > 0) V::store_part(g, grad_at(0, mav, rza, zero), static_cast<int>(head));
     int64_t i = head;
-    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i));
-    if (i < cols) V::store_part(g + i, grad_at(i), static_cast<int>(cols - i));
+    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i, mav, rza, zero));
+    if (i < cols) V::store_part(g + i, grad_at(i, mav, rza, zero), static_cast<int>(cols - i));
     V::fence();
   } else {
     for (int64_t i = 0; i < cols; i += V::kLanes) {
       if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the write-allocate misses
-      store_row<V>(g, i, cols, grad_at(i));
+      store_row<V>(g, i, cols, grad_at(i, mav, rza, zero));
     }
   }
   if (rp.sparse && rp.use_kl) {
@@ -274,8 +306,10 @@ int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) 
   rp.use_ce = rp.labels && a.alpha < 1.0f;
   rp.stream = a.grad != nullptr && a.rows * a.cols >= kStreamMinElements;
   const bool ce1 = rp.use_ce && rp.inv_t != 1.0f;
-  auto row = rp.dense ? (ce1 ? softmax_kl_row<V, true, true> : softmax_kl_row<V, true, false>)
-                      : (ce1 ? softmax_kl_row<V, false, true> : softmax_kl_row<V, false, false>);
+  const bool park_q = rp.dense && rp.use_kl && a.grad != nullptr && !rp.stream && a.cols <= kMaxParkedBlocks * kBlock;
+  auto row = rp.dense ? (park_q ? (ce1 ? softmax_kl_row<V, true, true, true> : softmax_kl_row<V, true, false, true>)
+                                : (ce1 ? softmax_kl_row<V, true, true, false> : softmax_kl_row<V, true, false, false>))
+                      : (ce1 ? softmax_kl_row<V, false, true, false> : softmax_kl_row<V, false, false, false>);
   int64_t bad = 0;
   for (int64_t r = r0; r < r1; ++r) {
     const float* s = a.student + r * a.cols;
@@ -314,7 +348,9 @@ int64_t softmax_rows(const float* x, int64_t cols, float* out, bool log, int64_t
       const F m_new = V::safe_max(bm);
       if (b0 > 0) z = V::mul(z, V::exp(V::sub(V::safe_max(m), m_new)));
       m = bm;
-      for (int64_t i = b0; i < b1; i += V::kLanes) z = V::add(z, V::exp(V::sub(load_row<V>(xr, i, cols), m_new)));
+      F bz = V::zero();  // block sum from 0 (see softmax_kl_row)
+      for (int64_t i = b0; i < b1; i += V::kLanes) bz = V::add(bz, V::exp(V::sub(load_row<V>(xr, i, cols), m_new)));
+      z = V::add(z, bz);
     }
     float sum = 0.0f;
     const float mx = merge_lanes<V>(m, z, 1.0f, &sum);
