@@ -41,6 +41,10 @@ struct Avx2 {
 
   template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
   static void micro(const MicroTask& t) {
+    // Locals, so the stores to C cannot force reloads of the task fields (a float* may alias anything).
+    float* const c = t.c;
+    const float* const c_old = t.c_old;
+    const int64_t ldc = t.ldc, ldc_old = t.ldc_old;
     __m256i mask_i32x8[NV];
     int left[NV];
 #pragma GCC unroll 8
@@ -53,7 +57,7 @@ struct Avx2 {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = load(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v]);
+        for (int v = 0; v < NV; ++v) acc_f32x8[r][v] = load(c + r * ldc + v * kVl, left[v], mask_i32x8[v]);
     } else {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
@@ -64,7 +68,7 @@ struct Avx2 {
     // faults, so running past the end of a row or of C is harmless.
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
-      const char* next = reinterpret_cast<const char*>(t.c + r * t.ldc + kVl * NV);
+      const char* next = reinterpret_cast<const char*>(c + r * ldc + kVl * NV);
       _mm_prefetch(next, _MM_HINT_T0);
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
@@ -88,7 +92,7 @@ struct Avx2 {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) store(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v], acc_f32x8[r][v]);
+        for (int v = 0; v < NV; ++v) store(c + r * ldc + v * kVl, left[v], mask_i32x8[v], acc_f32x8[r][v]);
       return;
     }
     const __m256 alpha_f32x8 = _mm256_set1_ps(t.alpha);
@@ -98,16 +102,16 @@ struct Avx2 {
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
-          const __m256 old_f32x8 = load(t.c_old + r * t.ldc_old + v * kVl, left[v], mask_i32x8[v]);
+          const __m256 old_f32x8 = load(c_old + r * ldc_old + v * kVl, left[v], mask_i32x8[v]);
           const __m256 r_f32x8 = _mm256_fmadd_ps(beta_f32x8, old_f32x8, _mm256_mul_ps(alpha_f32x8, acc_f32x8[r][v]));
-          store(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v], r_f32x8);
+          store(c + r * ldc + v * kVl, left[v], mask_i32x8[v], r_f32x8);
         }
     } else {
 #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
-          store(t.c + r * t.ldc + v * kVl, left[v], mask_i32x8[v], _mm256_mul_ps(alpha_f32x8, acc_f32x8[r][v]));
+          store(c + r * ldc + v * kVl, left[v], mask_i32x8[v], _mm256_mul_ps(alpha_f32x8, acc_f32x8[r][v]));
     }
   }
 };

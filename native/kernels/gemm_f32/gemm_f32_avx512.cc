@@ -26,6 +26,10 @@ struct Avx512 {
 
   template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
   static void micro(const MicroTask& t) {
+    // Locals, so the stores to C cannot force reloads of the task fields (a float* may alias anything).
+    float* const c = t.c;
+    const float* const c_old = t.c_old;
+    const int64_t ldc = t.ldc, ldc_old = t.ldc_old;
     __mmask16 mask[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
@@ -38,7 +42,7 @@ struct Avx512 {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_maskz_loadu_ps(mask[v], t.c + r * t.ldc + v * kVl);
+        for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_maskz_loadu_ps(mask[v], c + r * ldc + v * kVl);
     } else {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
@@ -49,7 +53,7 @@ struct Avx512 {
     // faults, so running past the end of a row or of C is harmless.
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
-      const char* next = reinterpret_cast<const char*>(t.c + r * t.ldc + kVl * NV);
+      const char* next = reinterpret_cast<const char*>(c + r * ldc + kVl * NV);
       _mm_prefetch(next, _MM_HINT_T0);
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
@@ -73,7 +77,7 @@ struct Avx512 {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], acc_f32x16[r][v]);
+        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + v * kVl, mask[v], acc_f32x16[r][v]);
       return;
     }
     const __m512 alpha_f32x16 = _mm512_set1_ps(t.alpha);
@@ -83,16 +87,16 @@ struct Avx512 {
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
-          const __m512 old_f32x16 = _mm512_maskz_loadu_ps(mask[v], t.c_old + r * t.ldc_old + v * kVl);
+          const __m512 old_f32x16 = _mm512_maskz_loadu_ps(mask[v], c_old + r * ldc_old + v * kVl);
           const __m512 r_f32x16 = _mm512_fmadd_ps(beta_f32x16, old_f32x16, _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
-          _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], r_f32x16);
+          _mm512_mask_storeu_ps(c + r * ldc + v * kVl, mask[v], r_f32x16);
         }
     } else {
 #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
-          _mm512_mask_storeu_ps(t.c + r * t.ldc + v * kVl, mask[v], _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
+          _mm512_mask_storeu_ps(c + r * ldc + v * kVl, mask[v], _mm512_mul_ps(alpha_f32x16, acc_f32x16[r][v]));
     }
   }
 };
