@@ -14,19 +14,24 @@
 // easily (no vpmaddubsw int16 saturation shortcut). Lane sums wrap modulo 2^32 (vpaddd). Then
 //   Σ (a − z_a)(w − z_w) = Σ a·w − z_w·Σ_k a − z_a·Σ_k w + K·z_a·z_w                  (all mod 2^32)
 // with the column term from the panel header and the row term from a per-row sum of A (skipped if z_w = 0).
-// Four A bytes are broadcast once per group, widened, and vpshufd picks the (k0,k1) and (k2,k3) pairs.
+// A reaches the loop as int16 pairs: for tiles of more than 4 rows each row chunk of A is widened once into
+// per-thread scratch (zero-padded to a multiple of 4 k), and the loop broadcasts the (k0,k1) and (k2,k3) pairs
+// straight from it; for GEMV-sized tiles (or if the scratch cannot be allocated) four A bytes are broadcast per
+// group, widened, and vpshufd picks the pairs. Same bits either way.
 //
 // Blocking: micro-tiles of up to kMr rows × kNp panels (32 columns) in zmm accumulators over all of K; for m ≤ 4
-// the tile uses 1–4 rows × 3 panels. Rows go in chunks of kRowChunk (row sums computed once per chunk).
+// the tile uses 1–4 rows × 3 panels. Rows go in chunks (≤ kRowChunk rows, ≈ kChunkBytes of widened A) whose row
+// sums are computed once.
 //
-// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
-// into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use masked stores, masked loads of scales
-// and bias.
+// Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k (the widening pass reads each byte
+// once, scalar past the last 32); the last partial group is copied into a zeroed 4-byte buffer, so no byte past
+// row i's K is read. N tails use masked stores, masked loads of scales and bias.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <cstdlib>
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
@@ -35,11 +40,12 @@ namespace distiq {
 namespace {
 
 constexpr int64_t kNr = 16;       // columns per panel (int32 lanes of a zmm)
-constexpr int kMr = 8;            // rows per micro-tile
+constexpr int kMr = 12;           // rows per micro-tile
 constexpr int kNp = 2;            // panels per micro-tile
 constexpr int kNpGemv = 3;        // panels per micro-tile when the tile has ≤ kGemvRows rows
 constexpr int kGemvRows = 4;
-constexpr int64_t kRowChunk = 8 * kMr;  // rows whose A sums are computed together (and whose A stays cache-hot)
+constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
+constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of widened A per row chunk (stays in L2)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -139,9 +145,13 @@ void store(const GemmS8Args& p, int64_t row, const Columns& c, __m512i acc_i32x1
   _mm512_mask_cvtepi32_storeu_epi8(dst, c.mask, q_i32x16);  // low byte = the u8 or the two's-complement s8
 }
 
+// Where a micro-kernel reads A from: the caller's bytes (u8 or s8, widened in the loop) or the per-thread scratch
+// that holds the chunk's rows already widened to int16 and zero-padded to a multiple of 4 k (the fast path).
+enum AMode : int { kAU8 = 0, kAS8 = 1, kAWide = 2 };
+
 struct MicroArgs {
-  const uint8_t* a;       // row 0 of the micro-tile, column 0
-  int64_t lda;
+  const uint8_t* a;       // row 0 of the micro-tile, column 0 (bytes, or int16 for kAWide)
+  int64_t lda;            // row stride in bytes
   const uint8_t* panels;  // the first panel of the micro-tile
   size_t panel_stride;
   int64_t k;
@@ -173,13 +183,20 @@ __m512i madd2(__m512i acc_i32x16, __m512i a01, __m512i w01, __m512i a23, __m512i
 
 // Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in registers this way
 // (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
-#define DQ_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DQ_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define DQ_DECL(r) __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = c##r##_0, c##r##_2 = c##r##_0;
 // One group of 4 k for row r: the (k0,k1) and (k2,k3) int16 pairs of A, multiply-added with every panel's pairs.
 #define DQ_ROW(r)                                                                                   \
   if constexpr (MR > r) {                                                                           \
     __m512i a01_i16_, a23_i16_;                                                                     \
-    widen_a<kSigned>(a_base_ + r * a_stride_, &a01_i16_, &a23_i16_);                                \
+    if constexpr (kMode == kAWide) {                                                                \
+      int32_t pair_[2];                                                                             \
+      std::memcpy(pair_, a_base_ + r * a_stride_, 8);                                               \
+      a01_i16_ = _mm512_set1_epi32(pair_[0]);                                                       \
+      a23_i16_ = _mm512_set1_epi32(pair_[1]);                                                       \
+    } else {                                                                                        \
+      widen_a<kMode == kAS8>(a_base_ + r * a_stride_, &a01_i16_, &a23_i16_);                        \
+    }                                                                                               \
     c##r##_0 = madd2(c##r##_0, a01_i16_, w01_0, a23_i16_, w23_0);                                   \
     if constexpr (NP > 1) c##r##_1 = madd2(c##r##_1, a01_i16_, w01_1, a23_i16_, w23_1);             \
     if constexpr (NP > 2) c##r##_2 = madd2(c##r##_2, a01_i16_, w01_2, a23_i16_, w23_2);             \
@@ -204,9 +221,9 @@ __m512i madd2(__m512i acc_i32x16, __m512i a01, __m512i w01, __m512i a23, __m512i
     if constexpr (NP > 2) acc_i32x16[r][2] = c##r##_2;                                              \
   }
 
-template <int MR, int NP, bool kSigned>
+template <int MR, int NP, int kMode>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
-  static_assert(MR >= 1 && MR <= 8 && NP >= 1 && NP <= 3, "micro-tile shape");
+  static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 3, "micro-tile shape");
   DQ_ROWS(DQ_DECL)
   const int64_t full = m.k / 4;
   const int64_t rest = m.k - full * 4;
@@ -218,9 +235,10 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
     for (int r = 0; r < MR; ++r) std::memcpy(tail[r], m.a + r * m.lda + full * 4, static_cast<size_t>(rest));
   }
   const int64_t groups = full + (rest > 0 ? 1 : 0);
+  constexpr int64_t kGroupBytes = kMode == kAWide ? 8 : 4;  // A bytes per group of 4 k
   for (int64_t q = 0; q < groups; ++q) {
     const bool in_a = q < full;
-    DQ_GROUP(in_a ? m.a + q * 4 : &tail[0][0], in_a ? m.lda : 4, body + q * 64)
+    DQ_GROUP(in_a ? m.a + q * kGroupBytes : &tail[0][0], in_a ? m.lda : 4, body + q * 64)
   }
   __m512i acc_i32x16[MR][NP];
   DQ_ROWS(DQ_SAVE)
@@ -237,32 +255,69 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
 
 using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
 
-// Micro-kernel tables: [signed][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
+// Micro-kernel tables: [A mode][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
 // shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, bool kSigned, int... R>
+template <int MaxRows, int NP, int kMode, int... R>
 constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP, kSigned>...};
+  return {micro<R + 1, NP, kMode>...};
 }
-template <int MaxRows, bool kSigned, int... P>
+template <int MaxRows, int kMode, int... P>
 constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1, kSigned>(std::make_integer_sequence<int, MaxRows>())...};
+  return {rows_of<MaxRows, P + 1, kMode>(std::make_integer_sequence<int, MaxRows>())...};
 }
 template <int MaxRows, int MaxPanels>
 struct Table {
-  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_sign[2] = {
-      table_of<MaxRows, false>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, true>(std::make_integer_sequence<int, MaxPanels>())};
+  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_mode[3] = {
+      table_of<MaxRows, kAU8>(std::make_integer_sequence<int, MaxPanels>()),
+      table_of<MaxRows, kAS8>(std::make_integer_sequence<int, MaxPanels>()),
+      table_of<MaxRows, kAWide>(std::make_integer_sequence<int, MaxPanels>())};
 };
 const Table<kMr, kNp> kMainTable;
 const Table<kGemvRows, kNpGemv> kGemvTable;
 
-MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
-  return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
+MicroFn pick(AMode mode, bool gemv, int mr, int np) {
+  return gemv ? kGemvTable.by_mode[mode][np - 1][mr - 1] : kMainTable.by_mode[mode][np - 1][mr - 1];
+}
+
+// Per-thread scratch for widened rows of A, kept between calls and freed at thread exit. A plain struct of this
+// file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
+struct WideScratch {
+  uint8_t* data = nullptr;
+  size_t capacity = 0;
+  ~WideScratch() { std::free(data); }
+};
+
+// Null if the scratch cannot be allocated; the caller then widens inside the micro-kernel (same bits, slower).
+uint8_t* wide_scratch(size_t bytes) {
+  thread_local WideScratch scratch;
+  if (scratch.capacity < bytes) {
+    std::free(scratch.data);
+    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
+    scratch.capacity = scratch.data != nullptr ? bytes : 0;
+  }
+  return scratch.data;
+}
+
+// dst row r (int16 × kp, kp = K rounded up to 4) = A row r widened (sign- or zero-extended), zero-padded.
+void widen_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, int64_t kp, bool a_signed, int16_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* s = src + r * lda;
+    int16_t* d = dst + r * kp;
+    int64_t kk = 0;
+    for (; kk + 32 <= k; kk += 32) {
+      const __m256i v_x8x32 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + kk));
+      const __m512i v_i16x32 = a_signed ? _mm512_cvtepi8_epi16(v_x8x32) : _mm512_cvtepu8_epi16(v_x8x32);
+      _mm512_storeu_si512(d + kk, v_i16x32);
+    }
+    for (; kk < k; ++kk) d[kk] = a_signed ? static_cast<int16_t>(static_cast<int8_t>(s[kk])) : s[kk];
+    for (; kk < kp; ++kk) d[kk] = 0;
+  }
 }
 
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS8& w = *p.w;
   const int64_t k = w.k;
+  const int64_t kp = quads(k) * 4;
   const size_t stride = panel_stride(k);
   const uint8_t* a = static_cast<const uint8_t*>(p.a);
   const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
@@ -271,12 +326,27 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const bool gemv = (m1 - m0) <= kGemvRows;
   const int np_max = gemv ? kNpGemv : kNp;
   const int mr_max = gemv ? kGemvRows : kMr;
+  // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of widened A (≈ kChunkBytes) stays in L2.
+  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(2 * kp, 1) / kMr * kMr, kMr, kRowChunk);
+  // Beyond GEMV sizes each chunk of A is widened to int16 once, so the micro-kernel only broadcasts ready pairs.
+  // GEMV-sized tiles (bound by streaming W) or a failed allocation widen inside the micro-kernel instead.
+  int16_t* wide = (!gemv && k > 0) ? reinterpret_cast<int16_t*>(wide_scratch(static_cast<size_t>(chunk * kp) * 2))
+                                   : nullptr;
+  const AMode mode = wide != nullptr ? kAWide : p.a_signed ? kAS8 : kAU8;
   uint32_t row_off[kRowChunk];
-  for (int64_t i0 = m0; i0 < m1; i0 += kRowChunk) {
-    const int64_t i1 = std::min(m1, i0 + kRowChunk);
+  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
+    const int64_t i1 = std::min(m1, i0 + chunk);
     for (int64_t i = i0; i < i1; ++i) {
       row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
     }
+    const uint8_t* a_chunk = a + i0 * p.lda;
+    int64_t lda = p.lda;
+    if (wide != nullptr) {
+      widen_rows(a_chunk, p.lda, i1 - i0, k, kp, p.a_signed, wide);
+      a_chunk = reinterpret_cast<const uint8_t*>(wide);
+      lda = kp * 2;
+    }
+    const int64_t k_seen = wide != nullptr ? kp : k;  // the widened rows are zero-padded: no partial group
     for (int64_t j = n0; j < n1; j += np_max * kNr) {
       const int np = static_cast<int>(std::min<int64_t>(np_max, (n1 - j + kNr - 1) / kNr));
       const uint8_t* panels = w.panels + (j / kNr) * stride;
@@ -284,8 +354,8 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
       for (int64_t i = i0; i < i1; i += mr_max) {
         const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
-        const MicroArgs args{a + i * p.lda, p.lda, panels, stride, k, row_off + (i - i0), i, cols};
-        pick(p.a_signed, gemv, mr, np)(p, args);
+        const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k_seen, row_off + (i - i0), i, cols};
+        pick(mode, gemv, mr, np)(p, args);
       }
     }
   }
