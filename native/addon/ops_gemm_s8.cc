@@ -65,15 +65,11 @@ float positive_scale(const Napi::CallbackInfo& info, size_t i, const char* name)
   return f;
 }
 
-int64_t int_in(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
-  return int_arg(info, i, name, lo, hi);
-}
-
 Napi::Value PackWeightsS8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   expect_count(info, 4, "packWeightsS8");
   const Array<int8_t> w = i8_array(info, 0, "w");
-  const int64_t n = int_in(info, 1, "n", 0, kMaxDim);
+  const int64_t n = int_arg(info, 1, "n", 0, kMaxDim);
   const int64_t k = int_arg(info, 2, "k", 0, kMaxDim);
   if (k > kGemmS8MaxK) {
     std::ostringstream os;
@@ -85,7 +81,7 @@ Napi::Value PackWeightsS8(const Napi::CallbackInfo& info) {
   expect_ld(env, "ldw", ldw, k, "k");
   const int64_t need = stored_extent(env, n, k, ldw, "w");
   expect_length(env, "w", w.length, need, "(n-1)*ldw+k");
-  checked_mul(env, n, k, "the packed weights");
+  checked_mul(env, n, k, "the packed weights");  // throws if n·k is beyond any buffer
   const GemmS8Kernel& kernel = *active_kernels().gemm_s8;
   return PackedWeightsS8::create(env, family(info).packed_ctor, kernel, w.data, ldw, n, k);
 }
