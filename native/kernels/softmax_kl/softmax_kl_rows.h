@@ -23,6 +23,7 @@
 constexpr int64_t kBlock = 512;  // floats per block: 2 KiB per stream, so a block's re-read hits L1
 // kParkQ rows: up to 128 Ki classes (2 × 16 KiB of block maxima on the stack at 16 lanes).
 constexpr int64_t kMaxParkedBlocks = 256;
+constexpr int64_t kPrefetchRow = 2 * kBlock;  // floats ahead of the pass-1 sums (4 KiB per stream)
 constexpr int64_t kPrefetchAhead = 512;  // floats ahead of the gradient store (2 KiB)
 // Gradients of at least this many floats (16 MiB, far more than L2) are written with non-temporal stores.
 constexpr int64_t kStreamMinElements = int64_t{1} << 22;
@@ -124,15 +125,15 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       mt = bmt;
       if (kParkQ) block_mb[b0 / kBlock] = V::mul(bmt, inv_t);
     }
-    // Re-read the block (from L1) to accumulate, prefetching the next block so that its first scan (memory bound)
-    // overlaps this one (compute bound). The block sums start from 0 and are added to the row sums afterwards, so
+    // Re-read the block (from L1) to accumulate, prefetching two blocks ahead so that the first scan of a block
+    // (memory bound) overlaps the sums of an earlier one (compute bound). The block sums start from 0 and are added to the row sums afterwards, so
     // no term is ever added to a sum of more than kBlock/kLanes + blocks terms (a peaked distribution would
     // otherwise lose its long tail of tiny terms into the big one: up to cols/kLanes · eps/2 relative error).
     F bza = zero, bz1 = zero, bzb = zero, bw = zero;
     for (int64_t i = b0; i < b1; i += V::kLanes) {
-      if (i + kBlock < cols) {
-        V::prefetch(s + i + kBlock);
-        if (kDense) V::prefetch(t + i + kBlock);
+      if (i + kPrefetchRow < cols) {
+        V::prefetch(s + i + kPrefetchRow);
+        if (kDense) V::prefetch(t + i + kPrefetchRow);
       }
       const F x = load_row<V>(s, i, cols);
       const F a = V::mul(x, inv_t);
