@@ -107,8 +107,29 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
 
 // Drives full(j, s, z) over full 8-lane chunks and part(e, m, s, z) over chunks of m < 8 lanes (or lanes that
 // straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
+// Lane parameters for a chunk inside one block (quant_walk.h): lane j uses slot pb + (pos + j) / unit.
+// The quotients come from float arithmetic — (pos + j + 0.5) · fl(1/unit) truncates to the exact quotient while
+// pos + j < 2^22 (the walker guarantees it) — and the ≤ 8 distinct slots are loaded once (masked, no overread)
+// and spread over the lanes with vpermps.
+void blocked_params(const QuantArgs& a, int m, int64_t pb, int64_t pos, float rcp, __m256* s_f32x8, __m256* z_f32x8) {
+  const __m256 iota_f32x8 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  const float first = static_cast<float>(pos) + 0.5f;
+  const int base = static_cast<int>(first * rcp);
+  const int last = static_cast<int>((static_cast<float>(pos + m - 1) + 0.5f) * rcp) - base;  // distinct slots − 1
+  const __m256 at_f32x8 = _mm256_add_ps(_mm256_set1_ps(first), iota_f32x8);
+  __m256i idx_i32x8 = _mm256_sub_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(at_f32x8, _mm256_set1_ps(rcp))),
+                                       _mm256_set1_epi32(base));
+  idx_i32x8 = _mm256_min_epi32(idx_i32x8, _mm256_set1_epi32(last));  // lanes ≥ m repeat the last slot
+  const __m256i k = lanes_mask(last + 1);
+  *s_f32x8 = _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.scales + pb + base, k), idx_i32x8);
+  *z_f32x8 = a.zero_points ? _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
+                                 _mm256_maskload_epi32(a.zero_points + pb + base, k), idx_i32x8))
+                           : _mm256_setzero_ps();
+}
+
 template <typename Full, typename Part>
 void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  const float rcp = 1.0f / static_cast<float>(a.geo.group > 0 ? a.geo.group : a.geo.inner);
   walk_params<W>(
       a.geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
@@ -125,6 +146,12 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
                   : _mm256_setzero_ps();
           full(e + j, s_f32x8, z_f32x8);
         }
+      },
+      [&](int64_t e, int m, int64_t pb, int64_t pos, int64_t) {
+        __m256 s_f32x8, z_f32x8;
+        blocked_params(a, m, pb, pos, rcp, &s_f32x8, &z_f32x8);
+        if (m == W) full(e, s_f32x8, z_f32x8);
+        else part(e, m, s_f32x8, z_f32x8);
       },
       [&](int64_t e, int m, const int64_t* p_lanes) {
         __m256 s_f32x8, z_f32x8;
@@ -297,6 +324,22 @@ int64_t minmax_avx2(const float* x, const QuantGeometry& geo, int64_t e0, int64_
           bad += popcount8(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v_f32x8, abs_mask), inf_f32x8, _CMP_NLT_UQ)));
           _mm256_storeu_ps(mins + p0 + j, _mm256_min_ps(_mm256_loadu_ps(mins + p0 + j), v_f32x8));
           _mm256_storeu_ps(maxs + p0 + j, _mm256_max_ps(_mm256_loadu_ps(maxs + p0 + j), v_f32x8));
+        }
+      },
+      [&](int64_t e, int m, int64_t pb, int64_t pos, int64_t unit) {
+        int64_t p = pb + pos / unit, left = unit - pos % unit;
+        for (int i = 0; i < m; ++i, --left) {
+          if (left == 0) {
+            ++p;
+            left = unit;
+          }
+          const float v = x[e + i];
+          if (!(__builtin_fabsf(v) < __builtin_inff())) {
+            ++bad;
+            continue;
+          }
+          if (v < mins[p]) mins[p] = v;
+          if (v > maxs[p]) maxs[p] = v;
         }
       },
       [&](int64_t e, int m, const int64_t* p_lanes) {

@@ -42,6 +42,24 @@ int64_t element_count(const QuantGeometry& g) {
 }
 
 // Everything quantize / dequantize / fake-quant share: geometry, element type range, parameters.
+// Every scale finite and > 0, every zero point inside [qmin, qmax]. Branch-free so the compiler vectorizes it:
+// per-group parameters can number half the elements.
+bool params_valid(const QuantArgs& a, int64_t params) {
+  int bad = 0;
+  constexpr float kMax = std::numeric_limits<float>::max();
+  for (int64_t p = 0; p < params; ++p) {
+    const float s = a.scales[p];
+    bad |= static_cast<int>(!(s > 0.0f)) | static_cast<int>(!(s <= kMax));  // NaN fails both
+  }
+  if (a.zero_points != nullptr) {
+    for (int64_t p = 0; p < params; ++p) {
+      const int32_t z = a.zero_points[p];
+      bad |= static_cast<int>(z < a.qmin) | static_cast<int>(z > a.qmax);
+    }
+  }
+  return bad == 0;
+}
+
 // Fake-quant has no storage type (needs_q false): its [qmin, qmax] may be any 8-bit range, i.e. within [−128, 255].
 Status check_args(const QuantArgs& a, bool needs_q, int64_t* count_out) {
   const int64_t count = element_count(a.geo);
@@ -53,13 +71,7 @@ Status check_args(const QuantArgs& a, bool needs_q, int64_t* count_out) {
   const int64_t params = quant_param_count(a.geo);
   if (params < 0) return Status::kInvalidArgument;
   if (count > 0 && (a.scales == nullptr || a.x == nullptr)) return Status::kInvalidArgument;
-  for (int64_t p = 0; p < params && count > 0; ++p) {
-    const float s = a.scales[p];
-    if (!(std::isfinite(s) && s > 0.0f)) return Status::kInvalidArgument;
-    if (a.zero_points != nullptr && (a.zero_points[p] < a.qmin || a.zero_points[p] > a.qmax)) {
-      return Status::kInvalidArgument;
-    }
-  }
+  if (count > 0 && !params_valid(a, params)) return Status::kInvalidArgument;
   if (!a.zero_points && (0 < a.qmin || 0 > a.qmax) && count > 0) return Status::kInvalidArgument;  // z = 0 must fit
   *count_out = count;
   return Status::kOk;

@@ -8,6 +8,8 @@
 // walk_params<W>(geo, e0, e1, run, contig, mixed) calls, in element order,
 //   run(e, k, p)            k > 0 a multiple of W: elements [e, e+k) all use parameter index p
 //   contig(e, k, p0)        k > 0 a multiple of W: element e+j uses p0 + j (per-channel on the last axis, groups of 1)
+//   blocked(e, m, pb, pos, unit)  0 < m ≤ W elements inside one block, e at position pos of it: element e+j uses
+//                           slot pb + (pos + j) / unit (the block's slots are consecutive runs of `unit` elements)
 //   mixed(e, m, p_lanes)    0 < m ≤ W elements [e, e+m), element e+i uses p_lanes[i]; lanes ≥ m repeat lane 0
 // Every chunk starts at an even offset from e0 (W is even), which the int4 nibble packing relies on.
 #pragma once
@@ -38,6 +40,14 @@ struct ParamCursor {
     }
   }
 
+  // Position of the current element inside its block: the row (group > 0, blocks of `channels` elements cut into
+  // groups) or the outer slice (group == 0, blocks of channels·inner elements cut into channels of `inner`).
+  int64_t pos_in_block() const {
+    if (g->group <= 0) return c * g->inner + (g->inner - left);
+    const int64_t run_len = (c == groups_per_row - 1) ? last_group_len : g->group;
+    return c * g->group + (run_len - left);
+  }
+
   // Moves k ≤ left elements forward.
   void advance(int64_t k) {
     left -= k;
@@ -54,12 +64,17 @@ struct ParamCursor {
   }
 };
 
-template <int W, typename RunFn, typename ContigFn, typename MixedFn>
+template <int W, typename RunFn, typename ContigFn, typename BlockedFn, typename MixedFn>
 void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn&& run, ContigFn&& contig,
-                 MixedFn&& mixed) {
+                 BlockedFn&& blocked, MixedFn&& mixed) {
   if (e0 >= e1) return;
   // inner == 1 with per-channel (p = c) or groups of 1 (p = e): consecutive elements use consecutive slots.
   const bool contiguous = geo.inner == 1 && (geo.group == 1 || (geo.group == 0 && geo.channels > 1));
+  // Blocks whose slots are consecutive runs of `unit` elements (see ParamCursor::pos_in_block). The ISA code turns
+  // (pos + j) / unit into lane indices with float arithmetic, exact while block_len < 2^22.
+  const int64_t unit = geo.group > 0 ? geo.group : geo.inner;
+  const int64_t block_len = geo.group > 0 ? geo.channels : geo.channels * geo.inner;
+  const bool blockwise = geo.channels > 1 && block_len < (int64_t{1} << 22);
   ParamCursor cur(geo, e0);
   int64_t e = e0;
   int64_t p_lanes[W];
@@ -81,7 +96,33 @@ void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn
       cur.advance(k);
       continue;
     }
+    if (blockwise && unit < 2 * W) {
+      // Short runs: walk the rest of the block in full chunks, lane slots computed by the ISA code.
+      const int64_t pos = cur.pos_in_block();
+      const int64_t span = n < block_len - pos ? n : block_len - pos;
+      if (span >= W) {
+        const int64_t p_block = cur.p - pos / unit;
+        int64_t off = 0;
+        for (; off + W <= span; off += W) blocked(e + off, W, p_block, pos + off, unit);
+        e += off;
+        if (e < e1) cur = ParamCursor(geo, e);
+        continue;
+      }
+    }
     const int m = static_cast<int>(n < W ? n : W);
+    if (blockwise) {
+      const int64_t pos = cur.pos_in_block();
+      if (pos + m <= block_len) {
+        blocked(e, m, cur.p - pos / unit, pos, unit);
+        e += m;
+        for (int64_t todo = m; todo > 0;) {
+          const int64_t take = cur.left < todo ? cur.left : todo;
+          cur.advance(take);
+          todo -= take;
+        }
+        continue;
+      }
+    }
     int lane = 0;
     while (lane < m) {
       const int64_t take_max = m - lane;
