@@ -234,7 +234,10 @@ function resolveParams(opts: Omit<QuantParams, 'dtype'>, dtype: QuantDtype | und
         'ERR_DISTIQ_SHAPE_MISMATCH',
       );
     }
-    for (let i = 0; i < scale.length; i++) checkScale(`scale[${i}]`, scale[i]!, scale[i]!);
+    for (let i = 0; i < scale.length; i++) {
+      const v = scale[i]!;
+      if (!(v > 0 && v < Infinity)) checkScale(`scale[${i}]`, v, v); // throws with the element's name
+    }
     scales = scale;
   } else {
     throw new DistiqTypeError(`The "scale" argument must be a number or a Float32Array. Received ${describe(scale)}`);
@@ -251,7 +254,10 @@ function resolveParams(opts: Omit<QuantParams, 'dtype'>, dtype: QuantDtype | und
         'ERR_DISTIQ_SHAPE_MISMATCH',
       );
     }
-    for (let i = 0; i < zp.length; i++) checkZeroPoint(`zeroPoint[${i}]`, zp[i]!, qmin, qmax);
+    for (let i = 0; i < zp.length; i++) {
+      const v = zp[i]!;
+      if (v < qmin || v > qmax) checkZeroPoint(`zeroPoint[${i}]`, v, qmin, qmax); // throws with the element's name
+    }
     zeroPoints = zp;
   } else if (zp !== undefined) {
     throw new DistiqTypeError(`The "zeroPoint" argument must be an integer or an Int32Array. Received ${describe(zp)}`);
