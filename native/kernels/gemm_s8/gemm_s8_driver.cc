@@ -10,9 +10,9 @@ namespace distiq {
 void weight_row_sums_s8(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums) noexcept {
   for (int64_t j = 0; j < n; ++j) {
     const int8_t* row = w + j * ldw;
-    int32_t s = 0;  // |Σ| ≤ 128·65536 = 2^23 for K within the limit; wider K is never packed
-    for (int64_t kk = 0; kk < k; ++kk) s += row[kk];
-    sums[j] = s;
+    uint32_t s = 0;  // modulo 2^32 like every gemm_s8 sum (exact: |Σ| ≤ 128·65536 = 2^23 within the K limit)
+    for (int64_t kk = 0; kk < k; ++kk) s += static_cast<uint32_t>(static_cast<int32_t>(row[kk]));
+    sums[j] = static_cast<int32_t>(s);
   }
 }
 
