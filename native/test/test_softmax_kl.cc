@@ -618,6 +618,9 @@ DQ_TEST("softmax_kl: invalid arguments give kInvalidArgument") {
       {"cols = 0", [](SoftmaxKlArgs& a) { a.cols = 0; }},
       {"rows < 0", [](SoftmaxKlArgs& a) { a.rows = -1; }},
       {"no loss output", [](SoftmaxKlArgs& a) { a.loss = nullptr; }},
+      {"grad overlaps student", [](SoftmaxKlArgs& a) { a.grad = const_cast<float*>(a.student) + 1; }},
+      {"loss overlaps top-k logits", [](SoftmaxKlArgs& a) { a.loss = const_cast<float*>(a.topk_logits) + 4; }},
+      {"loss overlaps grad", [](SoftmaxKlArgs& a) { a.loss = a.grad + 18; }},
   };
   for (const Bad& bad : bads) {
     for (Isa level : distiq::supported_isas()) {
@@ -690,6 +693,7 @@ DQ_TEST("softmax: softmax and log-softmax, every level vs ref, in place, non-fin
     std::fill(x.begin() + 40, x.end(), -kInf);
     DQ_CHECK(distiq::softmax(k, x.data(), 3, 20, out.data(), true) == Status::kNonFinite, k.name_softmax << " all -Inf");
     DQ_CHECK(distiq::softmax(k, x.data(), 3, 0, out.data(), true) == Status::kInvalidArgument, k.name_softmax << " cols 0");
+    DQ_CHECK(distiq::softmax(k, x.data(), 3, 20, x.data() + 1, true) == Status::kInvalidArgument, k.name_softmax << " partial overlap");
   }
 }
 

@@ -3,8 +3,12 @@
 //   ∂L/∂s = α·T·(softmax(s/T) − softmax(t/T)) + (1−α)·(softmax(s) − onehot(y))
 // in one pass over the row (online max / log-sum-exp), float32 in and out. The teacher is dense logits [rows, cols]
 // or sparse top-k (indices + logits [rows, k]): the teacher distribution is the softmax over the k given logits,
-// classes outside the top-k get probability 0 (see docs/formats.md). Without labels the CE term is omitted;
-// without a teacher the KL term is omitted, which makes the same kernel the plain cross-entropy.
+// classes outside the top-k get probability 0 (see docs/softmax-kl.md). Without labels the CE term is omitted;
+// without a teacher the KL term is omitted, which makes the same kernel the plain cross-entropy. A term whose
+// weight is 0 (α = 0 or α = 1) is skipped. −Inf logits are masked classes; NaN / +Inf logits, a row of all −Inf
+// logits, and s/T or t/T overflowing float make a row bad (loss and gradient NaN, status kNonFinite).
+// loss and grad must not overlap any input or each other (softmax_kl() checks; the kernels may use the gradient
+// row as scratch before writing it).
 //
 // Float paths use vectorized exp/log; they agree with the ref (libm) within the tolerance documented in
 // docs/softmax-kl.md. Rows are independent, so results do not depend on the thread count.
@@ -50,7 +54,11 @@ const SoftmaxKernel& softmax_avx2() noexcept;
 const SoftmaxKernel& softmax_avx512() noexcept;
 const SoftmaxKernel& softmax_neon() noexcept;
 
+// Validates (kInvalidArgument: shapes, T finite > 0, α ∈ [0, 1], finite grad_scale, topk ∈ [1, cols] for a
+// sparse teacher, dense xor sparse, labels and indices in range, overlapping outputs), splits rows over the pool,
+// and returns kNonFinite if any row was bad.
 Status softmax_kl(const SoftmaxKernel& kernel, const SoftmaxKlArgs& args) noexcept;
+// out may be x itself (in place) but must not partially overlap it.
 Status softmax(const SoftmaxKernel& kernel, const float* x, int64_t rows, int64_t cols, float* out, bool log) noexcept;
 
 }  // namespace distiq

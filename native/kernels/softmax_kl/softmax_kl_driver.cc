@@ -7,6 +7,7 @@
 // as kInvalidArgument; the kernels re-check them anyway (they never index outside a row) and count them as bad.
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cmath>
 #include <new>
 
@@ -23,7 +24,14 @@ bool shape_ok(int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) return false;
   if (rows == 0) return true;
   int64_t n = 0;
-  return cols >= 1 && !__builtin_mul_overflow(rows, cols, &n);
+  return cols >= 1 && !__builtin_mul_overflow(rows, cols, &n) && n <= (int64_t{1} << 60);  // bytes fit int64
+}
+
+// True when the byte ranges [a, a + an) and [b, b + bn) overlap (null or empty ranges never do).
+bool overlaps(const void* a, int64_t an, const void* b, int64_t bn) {
+  if (a == nullptr || b == nullptr || an <= 0 || bn <= 0) return false;
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + static_cast<uintptr_t>(bn) && pb < pa + static_cast<uintptr_t>(an);
 }
 
 Status check_kl_args(const SoftmaxKlArgs& a) {
@@ -41,6 +49,18 @@ Status check_kl_args(const SoftmaxKlArgs& a) {
   }
   if (a.rows == 0) return Status::kOk;
   if (a.student == nullptr || a.loss == nullptr) return Status::kInvalidArgument;
+  // Outputs never share memory with inputs or each other (the kernels use the gradient row as scratch).
+  const int64_t n = a.rows * a.cols * 4, nk = a.rows * a.topk * 4;
+  const struct {
+    const void* p;
+    int64_t bytes;
+  } inputs[] = {{a.student, n}, {a.teacher, n}, {a.topk_index, nk}, {a.topk_logits, nk}, {a.labels, a.rows * 4}};
+  for (const auto& in : inputs) {
+    if (overlaps(a.grad, n, in.p, in.bytes) || overlaps(a.loss, a.rows * 4, in.p, in.bytes)) {
+      return Status::kInvalidArgument;
+    }
+  }
+  if (overlaps(a.grad, n, a.loss, a.rows * 4)) return Status::kInvalidArgument;
   if (a.labels != nullptr) {
     for (int64_t r = 0; r < a.rows; ++r) {
       if (a.labels[r] < 0 || a.labels[r] >= a.cols) return Status::kInvalidArgument;
@@ -76,6 +96,7 @@ Status softmax(const SoftmaxKernel& kernel, const float* x, int64_t rows, int64_
   if (!shape_ok(rows, cols)) return Status::kInvalidArgument;
   if (rows == 0) return Status::kOk;
   if (x == nullptr || out == nullptr) return Status::kInvalidArgument;
+  if (out != x && overlaps(out, rows * cols * 4, x, rows * cols * 4)) return Status::kInvalidArgument;
   std::atomic<int64_t> bad{0};
   try {
     parallel_for(rows, grain_rows(cols), [&](int64_t r0, int64_t r1) {
