@@ -126,9 +126,9 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       if (kParkQ) block_mb[b0 / kBlock] = V::mul(bmt, inv_t);
     }
     // Re-read the block (from L1) to accumulate, prefetching two blocks ahead so that the first scan of a block
-    // (memory bound) overlaps the sums of an earlier one (compute bound). The block sums start from 0 and are added to the row sums afterwards, so
-    // no term is ever added to a sum of more than kBlock/kLanes + blocks terms (a peaked distribution would
-    // otherwise lose its long tail of tiny terms into the big one: up to cols/kLanes · eps/2 relative error).
+    // (memory bound) overlaps the sums of an earlier one (compute bound). Block sums start from 0 and are added to
+    // the row sums afterwards, so no term is ever added to a sum of more than kBlock/kLanes + blocks terms (a
+    // peaked row would otherwise lose its long tail of tiny terms into the big one: up to cols/kLanes · eps/2).
     F bza = zero, bz1 = zero, bzb = zero, bw = zero;
     for (int64_t i = b0; i < b1; i += V::kLanes) {
       if (i + kPrefetchRow < cols) {
@@ -214,7 +214,8 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   // weighted sum of the two terms then rounds once.
   double row_loss = 0.0;
   if (rp.use_kl) {
-    const double kl = static_cast<double>(cross) / sum_b + (static_cast<double>(ma) - mb) + (static_cast<double>(lz[0]) - lz[1]);
+    const double kl = static_cast<double>(cross) / sum_b + (static_cast<double>(ma) - mb) +
+                      (static_cast<double>(lz[0]) - lz[1]);
     row_loss += static_cast<double>(rp.alpha) * rp.temperature * rp.temperature * kl;
   }
   if (rp.use_ce) {
@@ -247,7 +248,9 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
     }
     if (ce) {
       F p1 = kCe1 ? V::mul(V::exp(V::sub(x, msv)), rz1) : p;
-      if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) p1 = V::sub_one_at(p1, static_cast<int>(y - i));
+      if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) {
+        p1 = V::sub_one_at(p1, static_cast<int>(y - i));  // − onehot(y)
+      }
       gi = V::add(gi, V::mul(cce, p1));
     }
     return gi;
