@@ -8,7 +8,8 @@
 // Checks: the active ISA level (EXPECT_ISA, when set) and the kernel names cpuInfo() reports; then one small
 // correctness check per kernel family at every level this CPU runs: int8 GEMM vs a JS reference exactly (u8×s8 and
 // s8×s8, zero points, K and N tails), fp32 GEMM vs a float64 JS product within tolerance, quantize → dequantize
-// round trip exact (int8 per-tensor, int4 per-channel), distillation loss finite with gradient rows summing to ≈ 0.
+// round trip exact (int8 per-tensor, int4 per-channel), distillation loss finite with gradient rows summing to ≈ 0,
+// and the int8 GEMM's Promise form (worker thread + native pool) against its sync form.
 // Prints one line per check and ends with "SMOKE OK ..." or "SMOKE FAILED ..." (exit status 1).
 'use strict';
 
@@ -161,25 +162,45 @@ function checkSoftmaxKl(level) {
     `gradient rows sum to ≈ 0 (worst |Σ| ${worst.toExponential(2)})`);
 }
 
+// The Promise form runs on a libuv worker thread and the native pool: same bits as the sync call.
+async function checkGemmS8Async(level) {
+  const r = rng(55);
+  const m = 33, n = 40, k = 70;
+  const a = Uint8Array.from({ length: m * k }, () => randInt(r, 0, 255));
+  const w = Int8Array.from({ length: n * k }, () => randInt(r, -128, 127));
+  const packed = native.packWeightsS8(w, n, k, k);
+  const sync = new Int32Array(m * n), viaPromise = new Int32Array(m * n);
+  native.gemmS8(a, m, k, 128, packed, -1, GemmOutKind.S32, sync, n, 1, null, null, false, 1, 0);
+  await native.gemmS8Async(a, m, k, 128, packed, -1, GemmOutKind.S32, viaPromise, n, 1, null, null, false, 1, 0);
+  check(viaPromise.every((v, i) => v === sync[i]), `[${level}] gemmS8Async ${m}x${n}x${k} equals the sync call`);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
-const levels = info.available;
-for (const level of levels) {
-  native._setIsa(level);
-  const active = distiq.cpuInfo().isa;
-  check(active === level, `_setIsa(${level}) → active ${active}`);
-  for (const fn of [checkGemmS8, checkGemmF32, checkQuant, checkSoftmaxKl]) {
-    try {
-      fn(level);
-    } catch (err) {
-      check(false, `[${level}] ${fn.name} threw ${err && err.stack ? err.stack : err}`);
+async function main() {
+  const levels = info.available;
+  for (const level of levels) {
+    native._setIsa(level);
+    const active = distiq.cpuInfo().isa;
+    check(active === level, `_setIsa(${level}) → active ${active}`);
+    for (const fn of [checkGemmS8, checkGemmS8Async, checkGemmF32, checkQuant, checkSoftmaxKl]) {
+      try {
+        await fn(level);
+      } catch (err) {
+        check(false, `[${level}] ${fn.name} threw ${err && err.stack ? err.stack : err}`);
+      }
     }
   }
-}
-native._setIsa(info.isa);
+  native._setIsa(info.isa);
 
-if (failures === 0) {
-  console.log(`SMOKE OK arch=${process.arch} isa=${info.isa} levels=${levels.join(',')} gemm_s8=${info.kernels.gemm_u8s8}`);
-} else {
-  console.log(`SMOKE FAILED: ${failures} check(s) failed (arch=${process.arch} isa=${info.isa})`);
-  process.exitCode = 1;
+  if (failures === 0) {
+    console.log(`SMOKE OK arch=${process.arch} isa=${info.isa} levels=${levels.join(',')} gemm_s8=${info.kernels.gemm_u8s8}`);
+  } else {
+    console.log(`SMOKE FAILED: ${failures} check(s) failed (arch=${process.arch} isa=${info.isa})`);
+    process.exitCode = 1;
+  }
 }
+
+main().catch((err) => {
+  console.log(`SMOKE FAILED: ${err && err.stack ? err.stack : err}`);
+  process.exitCode = 1;
+});
