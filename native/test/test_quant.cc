@@ -590,3 +590,38 @@ DQ_TEST("quant: drivers reject bad geometry and parameters with kInvalidArgument
   a = base(); a.geo.inner = 0; a.row_len = 1;
   DQ_CHECK(distiq::quantize(k, a) == Status::kOk, "empty");
 }
+
+DQ_TEST("quant: rows of ≥ 2^22 elements (walker falls back from block-wise lane slots) match ref") {
+  const QuantKernel& ref = ref_kernel();
+  dqtest::Rng rng(99);
+  const int64_t cols = 5 * 838863;  // ≥ 2^22: one per-group row, or one outer slice of 838863 channels × 5
+  std::vector<float> x(static_cast<size_t>(cols));
+  for (auto& v : x) v = rng.uniform(-3.0f, 3.0f);
+  for (const QuantKernel* k : simd_kernels()) {
+    for (int64_t group : {int64_t{3}, int64_t{0}}) {
+      QuantArgs a;
+      a.geo.outer = 1;
+      a.geo.channels = group > 0 ? cols : cols / 5;
+      a.geo.inner = group > 0 ? 1 : 5;
+      a.geo.group = group;
+      a.row_len = group > 0 ? cols : 5;
+      a.type = QType::kS4;
+      a.qmin = -8;
+      a.qmax = 7;
+      std::vector<float> scales(static_cast<size_t>(distiq::quant_param_count(a.geo)));
+      std::vector<int32_t> zps(scales.size());
+      for (auto& s : scales) s = rng.uniform(0.05f, 1.0f);
+      for (auto& z : zps) z = rng.uniform_int(-8, 7);
+      a.scales = scales.data();
+      a.zero_points = zps.data();
+      a.x = x.data();
+      const auto bytes = static_cast<size_t>(distiq::quant_storage_bytes(a.type, cols, a.row_len));
+      std::vector<uint8_t> q_ref(bytes), q_simd(bytes);
+      a.q = q_ref.data();
+      DQ_CHECK(distiq::quantize(ref, a) == Status::kOk, "");
+      a.q = q_simd.data();
+      DQ_CHECK(distiq::quantize(*k, a) == Status::kOk, "");
+      DQ_CHECK(q_ref == q_simd, k->name_quantize << " group " << group << " long row differs from ref");
+    }
+  }
+}
