@@ -362,6 +362,9 @@ function prepareDequantize(q: unknown, opts: DequantizeOptions): NativeDequantiz
  * (ERR_DISTIQ_NON_FINITE); ±Infinity saturates to qmin/qmax. Returns `out` (or a new array): Int8Array for int8,
  * Uint8Array for uint8 and the packed 4-bit types.
  */
+export function quantize(x: Float32Array, opts: QuantizeOptions & { dtype: 'int8' }): Int8Array;
+export function quantize(x: Float32Array, opts: QuantizeOptions & { dtype: 'uint8' | 'int4' | 'uint4' }): Uint8Array;
+export function quantize(x: Float32Array, opts: QuantizeOptions): QuantizedArray;
 export function quantize(x: Float32Array, opts: QuantizeOptions): QuantizedArray {
   const args = prepareQuantize(x, opts);
   native.quantize(...args);
@@ -369,6 +372,12 @@ export function quantize(x: Float32Array, opts: QuantizeOptions): QuantizedArray
 }
 
 /** Promise form of {@link quantize} (runs on the libuv pool; do not touch `x`/`out` until it settles). */
+export async function quantizeAsync(x: Float32Array, opts: QuantizeOptions & { dtype: 'int8' }): Promise<Int8Array>;
+export async function quantizeAsync(
+  x: Float32Array,
+  opts: QuantizeOptions & { dtype: 'uint8' | 'int4' | 'uint4' },
+): Promise<Uint8Array>;
+export async function quantizeAsync(x: Float32Array, opts: QuantizeOptions): Promise<QuantizedArray>;
 export async function quantizeAsync(x: Float32Array, opts: QuantizeOptions): Promise<QuantizedArray> {
   const stack = new Error().stack;
   const args = prepareQuantize(x, opts);
@@ -430,7 +439,9 @@ export function fakeQuantize(x: Float32Array, opts: FakeQuantizeOptions): { y: F
   } else if (opts.qmin === undefined || opts.qmax === undefined) {
     dtype = 'int8';
   }
-  const p = resolveParams(opts, dtype, -128, 255);
+  // With a dtype the range must fit it; without one, any range inside [-128, 255] (int8 ∪ uint8).
+  const [lo, hi] = opts.dtype !== undefined && dtype ? QUANT_RANGE[dtype] : [-128, 255];
+  const p = resolveParams(opts, dtype, lo, hi);
   expectShapeMatches('x', x.length, p.geo);
   let y: Float32Array;
   if (opts.out === undefined) {

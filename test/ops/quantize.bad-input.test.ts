@@ -120,6 +120,10 @@ describe('quantize family: bad input through the TS API', () => {
   });
 
   it('qmin > qmax, qmin/qmax outside the dtype', () => {
+    expectError(() => fakeQuantize(x12(), { shape: [12], dtype: 'int4', scale: 1, qmax: 100 }), DistiqRangeError,
+      'ERR_DISTIQ_INVALID_ARG_VALUE', /"qmax"/, /\[-8, 7\]/, /Received 100/);
+    expectError(() => fakeQuantize(x12(), { shape: [12], scale: 1, qmin: -129, qmax: 0 }), DistiqRangeError,
+      'ERR_DISTIQ_INVALID_ARG_VALUE', /"qmin"/, /\[-128, 255\]/, /Received -129/);
     expectError(() => quantize(x12(), { shape: [12], dtype: 'int8', scale: 1, qmin: 5, qmax: 4 }), DistiqRangeError,
       'ERR_DISTIQ_INVALID_ARG_VALUE', /"qmin"/, /<= qmax \(4\)/, /Received 5/);
     expectError(() => quantize(x12(), { shape: [12], dtype: 'int4', scale: 1, qmax: 8 }), DistiqRangeError,

@@ -402,6 +402,21 @@ describe('quantize: async = sync, threads, affineParams', () => {
     }
   });
 
+  it('fakeQuantize with an explicit range and no dtype (any range inside [-128, 255]) matches the TS reference', () => {
+    const rng = new Rng(21);
+    const x = rng.float32Array(301, -40, 300);
+    const layout: QuantLayout = { shape: [7, 43], granularity: 'per-channel', axis: 0 };
+    const g = refGeometry(layout);
+    const scale = Float32Array.from({ length: 7 }, () => rng.uniform(0.5, 2));
+    const zeroPoint = Int32Array.from({ length: 7 }, () => rng.int(-20, 200));
+    for (const level of levels) {
+      const { y, mask } = withIsa(level, () => fakeQuantize(x, { ...layout, scale, zeroPoint, qmin: -20, qmax: 200 }));
+      const want = refFakeQuantize(x, g, scale, zeroPoint, -20, 200);
+      expect(bits(y), level).toEqual(bits(want.y));
+      expect(Array.from(mask), level).toEqual(Array.from(want.mask));
+    }
+  });
+
   it('minMax + affineParams + quantize compose per channel', () => {
     const rng = new Rng(3);
     const w = rng.float32Array(16 * 40, -2, 2);
