@@ -3,9 +3,12 @@
 // Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
 //   v = roundscale(x / s, nearest-even) + z   (vdivps, no reciprocal; -ffp-contract=off keeps the add separate)
 //   max(v, qmin) returns qmin for NaN (the second operand), as the reference does; then min(·, qmax).
-// Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h). A run of ≥ 16 elements is
-// processed with broadcast parameters and full vectors; chunks that straddle runs (short groups, per-channel on
-// the last axis) get per-lane parameters gathered by the scalar walker.
+// Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h):
+//   - runs of ≥ 16 elements: broadcast parameters, full vectors;
+//   - consecutive slots (per-channel on the last axis, groups of 1): parameters loaded as vectors;
+//   - short runs inside one row / outer slice (small groups, small inner): lane slots from float index math
+//     (exact below 2^22), the few distinct parameters loaded once (masked) and spread with vpermps;
+//   - chunks that cross a row: per-lane parameters from the scalar walker.
 // Packing: 8-bit via vpmovdb (values are already clamped, so truncation is exact); int4 by OR-ing each odd lane
 // into bits 4..7 of its even neighbour inside a qword (srli_epi64 by 28) and vpmovqb.
 // Tails: masked loads and stores (k-masks) — never a read or write past e1 or the last byte of a row.
