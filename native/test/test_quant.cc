@@ -128,7 +128,8 @@ std::vector<Case> catalogue() {
     cases.push_back({{3, n}, 0});
     cases.push_back({{3, n}, 1, 1});  // per-channel, last axis
     cases.push_back({{n, 5}, 1, 0});  // per-channel, first axis
-    for (int64_t g : {1, 2, 3, 7, 32, 33}) cases.push_back({{2, n}, 2, 0, g});
+    // group sizes below, at and around the walker's thresholds (2W and 4W for W = 8 and 16)
+    for (int64_t g : {1, 2, 3, 7, 17, 32, 33, 47}) cases.push_back({{2, n}, 2, 0, g});
   }
   cases.push_back({{4, 37, 19}, 1, 1});  // middle axis
   cases.push_back({{2, 5, 64}, 1, 1});
@@ -591,7 +592,7 @@ DQ_TEST("quant: drivers reject bad geometry and parameters with kInvalidArgument
   DQ_CHECK(distiq::quantize(k, a) == Status::kOk, "empty");
 }
 
-DQ_TEST("quant: rows of ≥ 2^22 elements (walker falls back from block-wise lane slots) match ref") {
+DQ_TEST("quant: long rows and slices (≥ 2^22 elements, block-wise lane slots) match ref") {
   const QuantKernel& ref = ref_kernel();
   dqtest::Rng rng(99);
   const int64_t cols = 5 * 838863;  // ≥ 2^22: one per-group row, or one outer slice of 838863 channels × 5

@@ -110,29 +110,34 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
 
 // Drives full(j, s, z) over full 8-lane chunks and part(e, m, s, z) over chunks of m < 8 lanes (or lanes that
 // straddle parameter runs), with the (scale, zero point) vectors each chunk needs.
-// Lane parameters for a chunk inside one block (quant_walk.h): lane j uses slot pb + (pos + j) / unit.
-// The quotients come from float arithmetic — (pos + j + 0.5) · fl(1/unit) truncates to the exact quotient while
-// pos + j < 2^22 (the walker guarantees it) — and the ≤ 8 distinct slots are loaded once (masked, no overread)
-// and spread over the lanes with vpermps.
-void blocked_params(const QuantArgs& a, int m, int64_t pb, int64_t pos, float rcp, __m256* s_f32x8, __m256* z_f32x8) {
-  const __m256 iota_f32x8 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
-  const float first = static_cast<float>(pos) + 0.5f;
-  const int base = static_cast<int>(first * rcp);
-  const int last = static_cast<int>((static_cast<float>(pos + m - 1) + 0.5f) * rcp) - base;  // distinct slots − 1
-  const __m256 at_f32x8 = _mm256_add_ps(_mm256_set1_ps(first), iota_f32x8);
-  __m256i idx_i32x8 = _mm256_sub_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(at_f32x8, _mm256_set1_ps(rcp))),
-                                       _mm256_set1_epi32(base));
+// Lane parameters for a chunk inside one block (quant_walk.h): lane j uses slot p + (r + j) / unit, read from the
+// per-call table q_of[t] = t / unit; the ≤ 8 distinct parameters are loaded once (masked, no overread) and spread
+// over the lanes with vpermps.
+void blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const int32_t* q_of, __m256* s_f32x8,
+                    __m256* z_f32x8) {
+  const int last = q_of[r + m - 1];  // distinct slots − 1
+  __m256i idx_i32x8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q_of + r));
   idx_i32x8 = _mm256_min_epi32(idx_i32x8, _mm256_set1_epi32(last));  // lanes ≥ m repeat the last slot
   const __m256i k = lanes_mask(last + 1);
-  *s_f32x8 = _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.scales + pb + base, k), idx_i32x8);
+  *s_f32x8 = _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.scales + p, k), idx_i32x8);
   *z_f32x8 = a.zero_points ? _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
-                                 _mm256_maskload_epi32(a.zero_points + pb + base, k), idx_i32x8))
+                                 _mm256_maskload_epi32(a.zero_points + p, k), idx_i32x8))
                            : _mm256_setzero_ps();
 }
 
 template <typename Full, typename Part>
 void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
-  const float rcp = 1.0f / static_cast<float>(a.geo.group > 0 ? a.geo.group : a.geo.inner);
+  // q_of[t] = t / unit for every t a blocked chunk can ask for (r < unit < 4W, j < W); only used when unit < 4W.
+  const int64_t unit = a.geo.group > 0 ? a.geo.group : a.geo.inner;
+  alignas(64) int32_t q_of[5 * W];
+  for (int32_t t = 0, q = 0, left = static_cast<int32_t>(unit < 5 * W ? unit : 5 * W); t < 5 * W; ++t) {
+    if (left == 0) {
+      ++q;
+      left = static_cast<int32_t>(unit);
+    }
+    q_of[t] = q;
+    --left;
+  }
   walk_params<W>(
       a.geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
@@ -150,9 +155,9 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
           full(e + j, s_f32x8, z_f32x8);
         }
       },
-      [&](int64_t e, int m, int64_t pb, int64_t pos, int64_t) {
+      [&](int64_t e, int m, int64_t p, int64_t r, int64_t) {
         __m256 s_f32x8, z_f32x8;
-        blocked_params(a, m, pb, pos, rcp, &s_f32x8, &z_f32x8);
+        blocked_params(a, m, p, r, q_of, &s_f32x8, &z_f32x8);
         if (m == W) full(e, s_f32x8, z_f32x8);
         else part(e, m, s_f32x8, z_f32x8);
       },
@@ -329,8 +334,8 @@ int64_t minmax_avx2(const float* x, const QuantGeometry& geo, int64_t e0, int64_
           _mm256_storeu_ps(maxs + p0 + j, _mm256_max_ps(_mm256_loadu_ps(maxs + p0 + j), v_f32x8));
         }
       },
-      [&](int64_t e, int m, int64_t pb, int64_t pos, int64_t unit) {
-        int64_t p = pb + pos / unit, left = unit - pos % unit;
+      [&](int64_t e, int m, int64_t p0, int64_t r, int64_t unit) {
+        int64_t p = p0, left = unit - r;
         for (int i = 0; i < m; ++i, --left) {
           if (left == 0) {
             ++p;

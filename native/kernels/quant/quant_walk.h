@@ -8,8 +8,9 @@
 // walk_params<W>(geo, e0, e1, run, contig, mixed) calls, in element order,
 //   run(e, k, p)            k > 0 a multiple of W: elements [e, e+k) all use parameter index p
 //   contig(e, k, p0)        k > 0 a multiple of W: element e+j uses p0 + j (per-channel on the last axis, groups of 1)
-//   blocked(e, m, pb, pos, unit)  0 < m ≤ W elements inside one block, e at position pos of it: element e+j uses
-//                           slot pb + (pos + j) / unit (the block's slots are consecutive runs of `unit` elements)
+//   blocked(e, m, p, r, unit)  0 < m ≤ W elements inside one block whose slots are consecutive runs of
+//                           `unit` < 4W elements; e is at offset r < unit of the run of slot p: element e+j uses
+//                           p + (r + j) / unit
 //   mixed(e, m, p_lanes)    0 < m ≤ W elements [e, e+m), element e+i uses p_lanes[i]; lanes ≥ m repeat lane 0
 // Every chunk starts at an even offset from e0 (W is even), which the int4 nibble packing relies on.
 #pragma once
@@ -48,6 +49,12 @@ struct ParamCursor {
     return c * g->group + (run_len - left);
   }
 
+  // Offset of the current element inside its run (= pos_in_block() mod unit).
+  int64_t offset_in_run() const {
+    if (g->group <= 0) return g->inner - left;
+    return ((c == groups_per_row - 1) ? last_group_len : g->group) - left;
+  }
+
   // Moves k ≤ left elements forward.
   void advance(int64_t k) {
     left -= k;
@@ -70,11 +77,14 @@ void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn
   if (e0 >= e1) return;
   // inner == 1 with per-channel (p = c) or groups of 1 (p = e): consecutive elements use consecutive slots.
   const bool contiguous = geo.inner == 1 && (geo.group == 1 || (geo.group == 0 && geo.channels > 1));
-  // Blocks whose slots are consecutive runs of `unit` elements (see ParamCursor::pos_in_block). The ISA code turns
-  // (pos + j) / unit into lane indices with float arithmetic, exact while block_len < 2^22.
+  // Blocks whose slots are consecutive runs of `unit` elements (see ParamCursor::pos_in_block).
   const int64_t unit = geo.group > 0 ? geo.group : geo.inner;
   const int64_t block_len = geo.group > 0 ? geo.channels : geo.channels * geo.inner;
-  const bool blockwise = geo.channels > 1 && block_len < (int64_t{1} << 22);
+  // Runs shorter than 2W: whole blocks go chunk by chunk through `blocked`. Runs shorter than 4W: only the chunks
+  // that straddle runs do (the rest are `run`s). Longer runs: straddling chunks take the scalar `mixed` path.
+  const bool blockwise = geo.channels > 1 && unit < 2 * W;
+  const bool chunkwise = geo.channels > 1 && unit < 4 * W;
+  const int64_t step_q = W / unit, step_r = W % unit;  // how far W elements move the slot / the phase
   ParamCursor cur(geo, e0);
   int64_t e = e0;
   int64_t p_lanes[W];
@@ -96,32 +106,38 @@ void walk_params(const distiq::QuantGeometry& geo, int64_t e0, int64_t e1, RunFn
       cur.advance(k);
       continue;
     }
-    if (blockwise && unit < 2 * W) {
-      // Short runs: walk the rest of the block in full chunks, lane slots computed by the ISA code.
+    if (blockwise) {
+      // Short runs: walk the rest of the block in full chunks; the phase r = pos mod unit and the first lane's
+      // slot advance by constant steps, so no division per chunk.
       const int64_t pos = cur.pos_in_block();
       const int64_t span = n < block_len - pos ? n : block_len - pos;
       if (span >= W) {
-        const int64_t p_block = cur.p - pos / unit;
+        int64_t p_first = cur.p, r = cur.offset_in_run();
         int64_t off = 0;
-        for (; off + W <= span; off += W) blocked(e + off, W, p_block, pos + off, unit);
+        for (; off + W <= span; off += W) {
+          blocked(e + off, W, p_first, r, unit);
+          r += step_r;
+          p_first += step_q;
+          if (r >= unit) {
+            r -= unit;
+            ++p_first;
+          }
+        }
         e += off;
         if (e < e1) cur = ParamCursor(geo, e);
         continue;
       }
     }
     const int m = static_cast<int>(n < W ? n : W);
-    if (blockwise) {
-      const int64_t pos = cur.pos_in_block();
-      if (pos + m <= block_len) {
-        blocked(e, m, cur.p - pos / unit, pos, unit);
-        e += m;
-        for (int64_t todo = m; todo > 0;) {
-          const int64_t take = cur.left < todo ? cur.left : todo;
-          cur.advance(take);
-          todo -= take;
-        }
-        continue;
+    if (chunkwise && cur.pos_in_block() + m <= block_len) {
+      blocked(e, m, cur.p, cur.offset_in_run(), unit);
+      e += m;
+      for (int64_t todo = m; todo > 0;) {
+        const int64_t take = cur.left < todo ? cur.left : todo;
+        cur.advance(take);
+        todo -= take;
       }
+      continue;
     }
     int lane = 0;
     while (lane < m) {
