@@ -6,8 +6,9 @@
 // Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h):
 //   - runs of ≥ 16 elements: broadcast parameters, full vectors;
 //   - consecutive slots (per-channel on the last axis, groups of 1): parameters loaded as vectors;
-//   - short runs inside one row / outer slice (small groups, small inner): lane slots from float index math
-//     (exact below 2^22), the few distinct parameters loaded once (masked) and spread with vpermps;
+//   - short runs inside one row / outer slice (small groups, small inner): lane slots from a per-call table
+//     q_of[t] = t / unit indexed by the chunk's phase, the few distinct parameters loaded once (masked) and
+//     spread with vpermps;
 //   - chunks that cross a row: per-lane parameters from the scalar walker.
 // Packing: 8-bit via vpmovdb (values are already clamped, so truncation is exact); int4 by OR-ing each odd lane
 // into bits 4..7 of its even neighbour inside a qword (srli_epi64 by 28) and vpmovqb.
