@@ -71,7 +71,7 @@ QuantGeometry geometry_args(const Napi::CallbackInfo& info, size_t i, int64_t* c
     os << "The \"inner\" argument must be 1 when group > 0 (groups run along the last axis). Received " << g.inner;
     throw_range_error(env, os.str());
   }
-  if (g.group > 0 && g.group > g.channels) {
+  if (g.group > 0 && g.channels > 0 && g.group > g.channels) {
     std::ostringstream os;
     os << "The \"group\" argument must be in [1, channels] (channels = " << g.channels << "). Received " << g.group;
     throw_range_error(env, os.str());

@@ -417,6 +417,26 @@ describe('quantize: async = sync, threads, affineParams', () => {
     }
   });
 
+  it('empty tensors: every op returns empty outputs; min/max slots without elements stay ±Infinity', () => {
+    const layouts: QuantLayout[] = [
+      { shape: [3, 0], granularity: 'per-group', groupSize: 1 },
+      { shape: [0, 5], granularity: 'per-channel', axis: 1 },
+      { shape: [0] },
+    ];
+    for (const layout of layouts) {
+      for (const dtype of DTYPES) {
+        const q = quantize(new Float32Array(0), { ...layout, dtype, scale: 1 });
+        expect(q.length).toBe(0);
+        expect(dequantize(q, { ...layout, dtype, scale: 1 }).length).toBe(0);
+      }
+      const { y, mask } = fakeQuantize(new Float32Array(0), { ...layout, scale: 1 });
+      expect([y.length, mask.length]).toEqual([0, 0]);
+      const { min, max } = minMax(new Float32Array(0), layout);
+      expect(Array.from(min).every((v) => v === Infinity) && Array.from(max).every((v) => v === -Infinity)).toBe(true);
+      expect(min.length).toBe(quantGeometry(layout).params);
+    }
+  });
+
   it('minMax + affineParams + quantize compose per channel', () => {
     const rng = new Rng(3);
     const w = rng.float32Array(16 * 40, -2, 2);
