@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the C++ kernel library and its tests with CMake (driven by cmake-js, which needs no download for this
 // Node-free library) and runs them (npm run test:native).
-//   node scripts/test-native.js [--sanitize] [--isa <level>] [filter]
+//   node scripts/test-native.js [--sanitize] [--isa <level>] [--build-only] [filter]
 // --sanitize builds with -fsanitize=address,undefined in native/build-asan; --isa sets DISTIQ_ISA for the run.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -32,4 +32,4 @@ const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
 const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 run(process.execPath, [cmakeJs, 'compile', '--directory', 'native', '--out', buildDir, '--config', 'Release',
   '--parallel', jobs, `--CDDISTIQ_SANITIZE=${sanitize ? 'ON' : 'OFF'}`]);
-run(path.join(buildDir, 'distiq_tests'), filter, isa ? { DISTIQ_ISA: isa } : {});
+if (!argv.includes('--build-only')) run(path.join(buildDir, 'distiq_tests'), filter, isa ? { DISTIQ_ISA: isa } : {});
