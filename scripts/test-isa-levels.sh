@@ -20,7 +20,7 @@ for level in $levels; do
   DISTIQ_ISA=$level native/build/distiq_tests | tail -n 1 | sed "s/^/C++ tests ($level): /"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   if [ "$cxx_only" = 0 ]; then
-    DISTIQ_ISA=$level npx vitest run test/ops 2>&1 | grep -E '^ +(Tests|Test Files) ' | sed "s/^ */vitest ($level): /"
+    DISTIQ_ISA=$level NO_COLOR=1 npx vitest run test/ops 2>&1 | grep -E '^ +(Tests|Test Files) ' | sed "s/^ */vitest ($level): /"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   fi
 done
