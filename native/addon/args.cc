@@ -25,6 +25,13 @@ const char* typed_array_name(napi_typedarray_type t) {
   }
 }
 
+// True when the byte ranges [a, a+an) and [b, b+bn) overlap.
+bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
+  if (a == nullptr || b == nullptr || an == 0 || bn == 0) return false;
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + bn && pb < pa + an;
+}
+
 std::string describe(const Napi::Value& v) {
   if (v.IsEmpty() || v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -200,12 +207,6 @@ void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expec
        << formula << "), received " << actual;
     throw_range_error(env, os.str(), kErrShape);
   }
-}
-
-bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
-  if (a == nullptr || b == nullptr || an == 0 || bn == 0) return false;
-  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
-  return pa < pb + bn && pb < pa + an;
 }
 
 void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, size_t out_bytes, const char* in_name,

@@ -63,8 +63,7 @@ int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what);
 // Throws a RangeError "Expected <name>.length to be at least/equal <expected> (<formula>), received <actual>".
 void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const std::string& formula,
                    bool exact = false);
-// True when the byte ranges [a, a+an) and [b, b+bn) overlap.
-bool overlaps(const void* a, size_t an, const void* b, size_t bn);
+// Throws a RangeError when the byte ranges of `out` and `in` overlap.
 void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, size_t out_bytes, const char* in_name,
                        const void* in, size_t in_bytes);
 
