@@ -58,3 +58,9 @@ export type {
   LossReduction,
   TopKTeacher,
 } from './ops/softmax-kl';
+// Training engine (issue 4): tensors, layers, optimizers, data, formats.
+export { Tensor } from './tensor/tensor';
+export { formatShape, resolveShape, shapeEquals, shapeSize, stridesOf } from './tensor/shape';
+export type { Shape } from './tensor/shape';
+export { Rng } from './tensor/random';
+export type { RngState } from './tensor/random';
