@@ -64,3 +64,35 @@ export { formatShape, resolveShape, shapeEquals, shapeSize, stridesOf } from './
 export type { Shape } from './tensor/shape';
 export { Rng } from './tensor/random';
 export type { RngState } from './tensor/random';
+export { Module, Parameter } from './nn/module';
+export type { ModuleConfig } from './nn/module';
+export { Linear } from './nn/linear';
+export type { LinearOptions } from './nn/linear';
+export { Conv2d } from './nn/conv2d';
+export type { Conv2dOptions } from './nn/conv2d';
+export { AvgPool2d, MaxPool2d } from './nn/pool';
+export { GELU, ReLU, Tanh } from './nn/activations';
+export { Dropout } from './nn/dropout';
+export type { DropoutOptions } from './nn/dropout';
+export { Flatten, Sequential } from './nn/sequential';
+export { BatchNorm1d, BatchNorm2d, LayerNorm } from './nn/norm';
+export type { BatchNormOptions, LayerNormOptions } from './nn/norm';
+export { CosineLoss, CrossEntropyLoss, MSELoss } from './nn/loss';
+export type { Loss } from './nn/loss';
+export {
+  kaimingNormal,
+  kaimingUniform,
+  normalInit,
+  torchDefaultInit,
+  uniformInit,
+  xavierNormal,
+  xavierUniform,
+} from './nn/init';
+export { Optimizer, clipGradNorm } from './nn/optim/optimizer';
+export type { OptimizerState } from './nn/optim/optimizer';
+export { SGD } from './nn/optim/sgd';
+export type { SGDOptions } from './nn/optim/sgd';
+export { Adam, AdamW } from './nn/optim/adamw';
+export type { AdamOptions } from './nn/optim/adamw';
+export { LRScheduler, cosineLR, linearWarmup, stepLR } from './nn/optim/schedule';
+export type { LRFactor } from './nn/optim/schedule';

@@ -1,0 +1,93 @@
+/**
+ * Dropout (inverted): in training each element is kept with probability 1 − p and scaled by 1/(1 − p), else zeroed;
+ * in eval mode (or p = 0) it is the identity and returns its input. The decision for element i uses one 32-bit draw
+ * r of the layer's own xoshiro128** stream: keep ⇔ (r >>> 8) ≥ round(p·2^24), i.e. the uniform 24-bit draw of
+ * `Rng.uniform()` compared with p (p is rounded to a multiple of 2^-24). Draws are taken in element order, one per
+ * element per training forward, so a run is reproducible from the seed and the stream is checkpointed (`rng`).
+ */
+import { DistiqRangeError } from '../errors';
+import { Rng } from '../tensor/random';
+import { scratch, type Tensor } from '../tensor/tensor';
+import { expectFinite } from '../validate';
+import { Module, NO_GRAD, type ModuleConfig } from './module';
+
+export interface DropoutOptions {
+  /** The stream is forked from this generator (default: `new Rng(seed ?? 0)`). */
+  rng?: Rng;
+  seed?: number;
+}
+
+export class Dropout extends Module {
+  readonly p: number;
+  private readonly rng: Rng;
+  private readonly threshold: number;
+  private readonly scale: number;
+  private readonly yBuf = { buf: new Float32Array(0) };
+  private readonly dxBuf = { buf: new Float32Array(0) };
+  private readonly maskBuf = { buf: new Float32Array(0) };
+  private y: Tensor | null = null;
+  /** The last training mask: 0 or 1/(1 − p) per element; null after an identity forward. */
+  mask: Float32Array | null = null;
+
+  constructor(p = 0.5, options: DropoutOptions = {}) {
+    super();
+    expectFinite('p', p, { min: 0 });
+    if (!(p < 1)) throw new DistiqRangeError(`The "p" argument must be < 1. Received ${p}`);
+    this.p = p;
+    this.threshold = Math.round(p * 16777216);
+    this.scale = 1 / (1 - p);
+    this.rng = this.registerRng('rng', options.rng ? options.rng.fork() : new Rng(options.seed ?? 0));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.threshold === 0) {
+      this.mask = null;
+      this.y = x;
+      return x;
+    }
+    const n = x.size;
+    const y = scratch(this.yBuf, x.shape);
+    const mask = scratch(this.maskBuf, x.shape).data;
+    const xd = x.data, yd = y.data;
+    const th = this.threshold, scale = this.scale;
+    const g = this.rng;
+    // xoshiro128** inlined (same sequence as Rng.nextU32).
+    let s0 = g.s0, s1 = g.s1, s2 = g.s2, s3 = g.s3;
+    for (let i = 0; i < n; i++) {
+      const m5 = Math.imul(s1, 5);
+      const r = Math.imul((m5 << 7) | (m5 >>> 25), 9) >>> 8;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const k = r >= th ? scale : 0;
+      mask[i] = k;
+      yd[i] = xd[i]! * k;
+    }
+    g.s0 = s0;
+    g.s1 = s1;
+    g.s2 = s2;
+    g.s3 = s3;
+    this.mask = mask;
+    this.y = y;
+    return y;
+  }
+
+  backward(dy: Tensor, needInputGrad = true): Tensor {
+    this.expectGrad(dy, this.y);
+    if (!needInputGrad) return NO_GRAD;
+    const mask = this.mask;
+    if (mask === null) return dy;
+    const dx = scratch(this.dxBuf, dy.shape);
+    const d = dx.data, g = dy.data;
+    for (let i = 0, n = d.length; i < n; i++) d[i] = g[i]! * mask[i]!;
+    return dx;
+  }
+
+  config(): ModuleConfig {
+    return { type: 'Dropout', p: this.p };
+  }
+}
