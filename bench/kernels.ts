@@ -1,0 +1,818 @@
+/**
+ * `npm run bench:kernels [-- --quick]`: distiq's kernels against the peers a user would otherwise pick, measured in
+ * one process run, interleaved, median of >= 7 repetitions after warm-up, at 1 and 2 threads. Writes
+ * bench/results/kernels.json and regenerates bench/RESULTS.md. docs/benchmarks.md explains every row.
+ *
+ * Every case is verified once before it is timed: all contenders multiply the same matrices (the fills of
+ * bench/peers/README.md) and their sum(C) must equal the closed-form value; element-wise and softmax outputs are
+ * compared with distiq's. A peer that is missing is skipped with a one-line reason.
+ *
+ * The onednn-avx2 rows run in a child process of this script with DISTIQ_ISA=avx2 (distiq picks its ISA at load),
+ * against oneDNN capped with ONEDNN_MAX_CPU_ISA=AVX2.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import * as distiq from 'distiq';
+
+import { parseArgs, usage, UsageError, type BenchArgs } from './lib/args';
+import { floatArray, gemmData, Rand, sumOf, type GemmKind } from './lib/data';
+import { machineInfo } from './lib/machine';
+import { PeerPool, type PeerClient, type PeerKind, type PeerName } from './lib/peer-client';
+import { makeRow, Reporter, writeResults, type Metric, type Row } from './lib/report';
+import { measure, timeAsync, timeSync, type Contender, type Stats } from './lib/timing';
+import {
+  createSession,
+  dynamicQuantizeLinearGraph,
+  gemmGraph,
+  loadOrt,
+  makeRunner,
+  quantizeLinearGraph,
+  softmaxKlGraph,
+  type OrtPeer,
+  type OrtSession,
+} from './peers/ort';
+
+const { packWeights, gemmS8, gemmS8Async, gemmF32, quantize, minMax, affineParams, distillationLoss, setNumThreads, cpuInfo } = distiq;
+
+type Shape = readonly [m: number, n: number, k: number];
+
+const GEMM_SHAPES: readonly Shape[] = [
+  [1, 4096, 4096],
+  [16, 4096, 4096],
+  [128, 768, 3072],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [256, 1200, 784],
+];
+const QUICK_GEMM_SHAPES: readonly Shape[] = [
+  [1, 4096, 4096],
+  [128, 768, 3072],
+  [1024, 1024, 1024],
+];
+
+interface Ctx {
+  args: BenchArgs;
+  rep: Reporter;
+  ort: OrtPeer | { skipped: string };
+  peers: PeerPool;
+  /** Measured peaks in GOPS, keyed like `vnni_zmm.t1`. */
+  peaks: Map<string, number>;
+  /** Child mode: only the onednn-avx2 int8 rows. */
+  avx2Child: boolean;
+  targetMs: number;
+}
+
+/** A contender's outcome: timing stats, or why it did not run. */
+type Outcome = { stats: Stats; verified: boolean | undefined; note?: string } | { skipped: string };
+
+interface Entrant {
+  peer: string;
+  /** Builds and verifies the contender; returns a skip reason instead when it cannot run. */
+  prepare(): Promise<{ contender: Contender; verified?: boolean; note?: string; cleanup?: () => Promise<void> } | { skipped: string }>;
+}
+
+const shapeId = (s: Shape): string => `${s[0]}x${s[1]}x${s[2]}`;
+
+function selected(ctx: Ctx, id: string): boolean {
+  return ctx.args.only === null || ctx.args.only.test(id);
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/**
+ * Runs distiq and the entrants of one case interleaved; returns distiq's stats and each entrant's outcome.
+ * Entrants that fail to prepare are skipped; the rest are timed together.
+ */
+async function runCase(
+  ctx: Ctx,
+  distiqContender: Contender,
+  entrants: readonly Entrant[],
+): Promise<{ distiq: Stats; outcomes: Map<string, Outcome> }> {
+  const outcomes = new Map<string, Outcome>();
+  const contenders: Contender[] = [distiqContender];
+  const prepared: { peer: string; verified?: boolean; note?: string; cleanup?: () => Promise<void> }[] = [];
+  for (const e of entrants) {
+    let r: Awaited<ReturnType<Entrant['prepare']>>;
+    try {
+      r = await e.prepare();
+    } catch (err) {
+      r = { skipped: `${e.peer}: ${errText(err)}` };
+    }
+    if ('skipped' in r) {
+      outcomes.set(e.peer, r);
+      continue;
+    }
+    contenders.push({ name: e.peer, run: r.contender.run });
+    prepared.push({ peer: e.peer, ...(r.verified !== undefined ? { verified: r.verified } : {}), ...(r.note ? { note: r.note } : {}), ...(r.cleanup ? { cleanup: r.cleanup } : {}) });
+  }
+  const stats = await measure(contenders, { reps: ctx.args.reps, targetMs: ctx.targetMs });
+  for (const p of prepared) {
+    outcomes.set(p.peer, { stats: stats.get(p.peer)!, verified: p.verified, ...(p.note ? { note: p.note } : {}) });
+    if (p.cleanup) await p.cleanup().catch(() => undefined);
+  }
+  // Rows in the entrants' order, whatever prepared or was skipped.
+  const ordered = new Map<string, Outcome>();
+  for (const e of entrants) ordered.set(e.peer, outcomes.get(e.peer)!);
+  return { distiq: stats.get(distiqContender.name)!, outcomes: ordered };
+}
+
+/** Converts ns per execution to the metric's value. `work` is ops (gops/gflops), bytes (gbps), or unused. */
+function toMetric(metric: Metric, ns: number, work: number): number {
+  switch (metric) {
+    case 'gops':
+    case 'gflops':
+    case 'gbps':
+      return work / ns;
+    case 'ms':
+      return ns / 1e6;
+    case 'us':
+      return ns / 1e3;
+  }
+}
+
+/** Emits one row per entrant for a measured case. */
+function emitRows(
+  ctx: Ctx,
+  idBase: string,
+  metric: Metric,
+  work: number,
+  distiqStats: Stats,
+  outcomes: Map<string, Outcome>,
+  extra: (peer: string) => Record<string, unknown> = () => ({}),
+  peerWork: (peer: string) => number = () => work,
+): void {
+  const value = toMetric(metric, distiqStats.median, work);
+  for (const [peer, o] of outcomes) {
+    const base = { ...extra(peer), samples: distiqStats.samples };
+    if ('skipped' in o) {
+      ctx.rep.add(makeRow(`${idBase}.${peer}`, metric, value, peer, null, { ...base, skipped: o.skipped }));
+    } else {
+      const fields: Record<string, unknown> = { ...base, rel_iqr: Number(Math.max(distiqStats.relIqr, o.stats.relIqr).toFixed(3)) };
+      if (o.verified !== undefined) fields.verified = o.verified;
+      if (o.note) fields.note = [fields.note, o.note].filter(Boolean).join('; ');
+      ctx.rep.add(makeRow(`${idBase}.${peer}`, metric, value, peer, toMetric(metric, o.stats.median, peerWork(peer)), fields));
+    }
+  }
+}
+
+// ---- peers as entrants ------------------------------------------------------------------------------------------
+
+async function peerEntrant(ctx: Ctx, label: string, name: PeerName, c: { kind: PeerKind; m?: number; n?: number; k?: number; bytes?: number; threads: number }, expectedSum?: number): Promise<Entrant> {
+  return {
+    peer: label,
+    async prepare() {
+      const client = await ctx.peers.get(name);
+      if ('skipped' in client) return { skipped: client.skipped };
+      const h = await client.setup(c);
+      let verified: boolean | undefined;
+      let note: string | undefined;
+      if (expectedSum !== undefined) {
+        const sum = h.checksum ?? (await client.check(h.handle));
+        if (sum === undefined) note = `${label} reports no checksum: unverified`;
+        else verified = sum === expectedSum;
+        if (verified === false) note = `${label} sum(C) ${sum} != expected ${expectedSum}`;
+      }
+      return {
+        contender: { name: label, run: (iters) => client.run(h.handle, iters) },
+        ...(verified !== undefined ? { verified } : {}),
+        ...(note ? { note } : {}),
+        cleanup: () => client.free(h.handle),
+      };
+    },
+  };
+}
+
+function ortEntrant(
+  ctx: Ctx,
+  build: (ort: OrtPeer) => Promise<{ session: OrtSession; run: () => Promise<unknown>; verify: () => Promise<{ ok: boolean; note?: string }> }>,
+): Entrant {
+  return {
+    peer: 'ort',
+    async prepare() {
+      if ('skipped' in ctx.ort) return { skipped: ctx.ort.skipped };
+      const b = await build(ctx.ort);
+      const v = await b.verify();
+      return {
+        contender: { name: 'ort', run: timeAsync(b.run) },
+        verified: v.ok,
+        ...(v.note ? { note: v.note } : {}),
+        cleanup: () => b.session.release(),
+      };
+    },
+  };
+}
+
+// ---- int8 GEMM ----------------------------------------------------------------------------------------------------
+
+async function int8Gemm(ctx: Ctx, kind: 'gemm_u8s8' | 'gemm_s8s8', shape: Shape, threads: number): Promise<void> {
+  const idBase = `${kind}.${shapeId(shape)}.t${threads}`;
+  const peerNames = ctx.avx2Child ? ['onednn-avx2'] : ['ort', 'onednn'];
+  if (!peerNames.some((p) => selected(ctx, `${idBase}.${p}`))) return;
+  const [m, n, k] = shape;
+  const d = gemmData(kind, m, n, k);
+  setNumThreads(threads);
+  const packed = packWeights(d.w as Int8Array, n, k);
+  const out = new Int32Array(m * n);
+  const a = d.a as Uint8Array | Int8Array;
+  gemmS8(a, m, packed, { out });
+  const distiqOk = sumOf(out) === d.expectedSum;
+  const entrants: Entrant[] = [];
+  if (ctx.avx2Child) {
+    entrants.push(await peerEntrant(ctx, 'onednn-avx2', 'onednn-avx2', { kind, m, n, k, threads }, d.expectedSum));
+  } else {
+    entrants.push(
+      ortEntrant(ctx, async (o) => {
+        const session = await createSession(o, gemmGraph(kind === 'gemm_u8s8' ? 'u8s8' : 's8s8', m, n, k, d.w), threads);
+        const run = makeRunner(session, { A: new o.ort.Tensor(kind === 'gemm_u8s8' ? 'uint8' : 'int8', a, [m, k]) });
+        return {
+          session,
+          run,
+          verify: async () => {
+            const c = (await run()).C!.data as Int32Array;
+            let diff = 0;
+            for (let i = 0; i < c.length; i++) if (c[i] !== out[i]) diff++;
+            return diff === 0 && sumOf(c) === d.expectedSum ? { ok: true } : { ok: false, note: `ort C differs from distiq in ${diff} elements` };
+          },
+        };
+      }),
+    );
+    entrants.push(await peerEntrant(ctx, 'onednn', 'onednn', { kind, m, n, k, threads }, d.expectedSum));
+  }
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => gemmS8(a, m, packed, { out })) }, entrants);
+  const ops = 2 * m * n * k;
+  const peak = ctx.avx2Child ? undefined : ctx.peaks.get(`vnni_zmm.t${threads}`);
+  emitRows(ctx, idBase, 'gops', ops, ds, outcomes, () => {
+    const x: Record<string, unknown> = {};
+    if (peak !== undefined) x.pct_peak = Number(((100 * ops) / ds.median / peak).toFixed(1));
+    if (!distiqOk) x.note = `distiq sum(C) ${sumOf(out)} != expected ${d.expectedSum}`;
+    return x;
+  });
+}
+
+/** 1×64×64 u8s8 called from JS: µs per call, distiq vs ORT session.run(). */
+async function tinyGemm(ctx: Ctx): Promise<void> {
+  const id = 'gemm_u8s8.1x64x64.t1';
+  if (!selected(ctx, `${id}.ort`)) return;
+  const [m, n, k] = [1, 64, 64];
+  const d = gemmData('gemm_u8s8', m, n, k);
+  setNumThreads(1);
+  const packed = packWeights(d.w as Int8Array, n, k);
+  const out = new Int32Array(m * n);
+  const a = d.a as Uint8Array;
+  const entrant = ortEntrant(ctx, async (o) => {
+    const session = await createSession(o, gemmGraph('u8s8', m, n, k, d.w), 1);
+    const run = makeRunner(session, { A: new o.ort.Tensor('uint8', a, [m, k]) });
+    return { session, run, verify: async () => ({ ok: sumOf((await run()).C!.data as Int32Array) === d.expectedSum }) };
+  });
+  gemmS8(a, m, packed, { out });
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => gemmS8(a, m, packed, { out })) }, [entrant]);
+  emitRows(ctx, id, 'us', 0, ds, outcomes, () => (sumOf(out) === d.expectedSum ? { note: 'per call from JS, incl. argument checks' } : { note: 'distiq sum(C) wrong' }));
+}
+
+/** The onednn-avx2 rows: this script again, in a child process with DISTIQ_ISA=avx2. */
+async function avx2Child(ctx: Ctx): Promise<void> {
+  if (!cpuInfo().available.includes('avx2')) {
+    ctx.rep.say('skip onednn-avx2 rows: this CPU has no avx2 level');
+    return;
+  }
+  const outFile = path.join(os.tmpdir(), `distiq-bench-avx2-${process.pid}.json`);
+  const argv = [__filename, '--avx2-child', outFile, '--reps', String(ctx.args.reps), '--threads', ctx.args.threads.join(',')];
+  if (ctx.args.quick) argv.push('--quick');
+  if (ctx.args.only) argv.push('--only', ctx.args.only.source);
+  ctx.rep.say('onednn-avx2 rows: child process with DISTIQ_ISA=avx2 ...');
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, argv, { env: { ...process.env, DISTIQ_ISA: 'avx2' }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (c) => resolve(c ?? 1));
+    child.on('error', () => resolve(1));
+  });
+  if (code !== 0 || !fs.existsSync(outFile)) {
+    ctx.rep.say(`skip onednn-avx2 rows: the DISTIQ_ISA=avx2 child exited with ${code}`);
+    return;
+  }
+  const rows = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Row[];
+  fs.rmSync(outFile, { force: true });
+  ctx.rep.rows.push(...rows); // already printed by the child
+}
+
+// ---- fp32 GEMM ----------------------------------------------------------------------------------------------------
+
+async function f32Gemm(ctx: Ctx, shape: Shape, threads: number): Promise<void> {
+  const idBase = `gemm_f32.${shapeId(shape)}.t${threads}`;
+  if (!['ort', 'openblas', 'onednn'].some((p) => selected(ctx, `${idBase}.${p}`))) return;
+  const [m, n, k] = shape;
+  const d = gemmData('gemm_f32', m, n, k);
+  const a = d.a as Float32Array, w = d.w as Float32Array;
+  const out = new Float32Array(m * n);
+  setNumThreads(threads);
+  gemmF32(a, w, m, n, k, { transB: true, out });
+  const distiqOk = sumOf(out) === d.expectedSum;
+  const entrants: Entrant[] = [
+    ortEntrant(ctx, async (o) => {
+      const session = await createSession(o, gemmGraph('f32', m, n, k, w), threads);
+      const run = makeRunner(session, { A: new o.ort.Tensor('float32', a, [m, k]) });
+      return {
+        session,
+        run,
+        verify: async () => {
+          const c = (await run()).C!.data as Float32Array;
+          let diff = 0;
+          for (let i = 0; i < c.length; i++) if (c[i] !== out[i]) diff++;
+          return diff === 0 ? { ok: true } : { ok: false, note: `ort C differs from distiq in ${diff} elements` };
+        },
+      };
+    }),
+    await peerEntrant(ctx, 'openblas', 'openblas', { kind: 'gemm_f32', m, n, k, threads }, d.expectedSum),
+    await peerEntrant(ctx, 'onednn', 'onednn', { kind: 'gemm_f32', m, n, k, threads }, d.expectedSum),
+  ];
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => gemmF32(a, w, m, n, k, { transB: true, out })) }, entrants);
+  const flops = 2 * m * n * k;
+  const peak = ctx.peaks.get(`fma_zmm.t${threads}`);
+  emitRows(ctx, idBase, 'gflops', flops, ds, outcomes, () => {
+    const x: Record<string, unknown> = {};
+    if (peak !== undefined) x.pct_peak = Number(((100 * flops) / ds.median / peak).toFixed(1));
+    if (!distiqOk) x.note = `distiq sum(C) ${sumOf(out)} != expected ${d.expectedSum}`;
+    return x;
+  });
+}
+
+// ---- quantize -----------------------------------------------------------------------------------------------------
+
+function compareCodes(x: ArrayLike<number>, y: ArrayLike<number>): { diff: number; maxAbs: number } {
+  let diff = 0, maxAbs = 0;
+  for (let i = 0; i < x.length; i++) {
+    const e = Math.abs(x[i]! - y[i]!);
+    if (e !== 0) {
+      diff++;
+      if (e > maxAbs) maxAbs = e;
+    }
+  }
+  return { diff, maxAbs };
+}
+
+function codeCheck(what: string, c: { diff: number; maxAbs: number }, count: number): { ok: boolean; note?: string } {
+  if (c.diff === 0) return { ok: true };
+  const note = `${what}: ${c.diff} of ${count} codes differ (max ${c.maxAbs})`;
+  return { ok: c.maxAbs <= 1 && c.diff * 1e4 <= count, note };
+}
+
+async function quantizeStatic(ctx: Ctx, rows: number, cols: number, threads: number): Promise<void> {
+  const count = rows * cols;
+  const idBase = `quantize_s8.${count}.t${threads}`;
+  if (!['ort', 'stream'].some((p) => selected(ctx, `${idBase}.${p}`))) return;
+  const rng = new Rand(11);
+  const x = floatArray(count, rng, (r) => r.normal() * 2);
+  // Given per-channel scales (axis 0: one per row), from the row absmax, computed once outside timing.
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let mx = 0;
+    for (let i = r * cols; i < (r + 1) * cols; i++) mx = Math.max(mx, Math.abs(x[i]!));
+    scales[r] = Math.max(mx / 127, 1e-8);
+  }
+  setNumThreads(threads);
+  const out = new Int8Array(count);
+  const opts = { dtype: 'int8' as const, shape: [rows, cols], granularity: 'per-channel' as const, axis: 0, scale: scales, out };
+  quantize(x, opts);
+  const entrants: Entrant[] = [
+    ortEntrant(ctx, async (o) => {
+      const session = await createSession(o, quantizeLinearGraph(rows, cols, scales), threads);
+      const run = makeRunner(session, { X: new o.ort.Tensor('float32', x, [rows, cols]) });
+      return { session, run, verify: async () => codeCheck('ort vs distiq', compareCodes((await run()).Y!.data as Int8Array, out), count) };
+    }),
+    await peerEntrant(ctx, 'stream', 'machine', { kind: 'copy', bytes: count * 4, threads }),
+  ];
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => quantize(x, opts)) }, entrants);
+  const bytes = count * 4;
+  emitRows(
+    ctx,
+    idBase,
+    'gbps',
+    bytes,
+    ds,
+    outcomes,
+    (peer) => (peer === 'stream' ? { note: `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` } : { note: 'GB/s of float32 input; ORT QuantizeLinear per-axis' }),
+    (peer) => (peer === 'stream' ? 2 * bytes : bytes),
+  );
+}
+
+async function quantizeDynamic(ctx: Ctx, count: number, threads: number): Promise<void> {
+  const idBase = `quantize_s8_dynamic.${count}.t${threads}`;
+  if (!['ort', 'stream'].some((p) => selected(ctx, `${idBase}.${p}`))) return;
+  const rng = new Rand(12);
+  const x = floatArray(count, rng, (r) => r.normal() * 2 + 0.5);
+  setNumThreads(threads);
+  const out = new Uint8Array(count);
+  const layout = { shape: [count] };
+  // The fastest honest composition of the public API for ORT's DynamicQuantizeLinear semantics (per-tensor uint8
+  // asymmetric, range including 0): one min/max pass, the parameters, one quantize pass.
+  let last = { scale: 0, zeroPoint: 0 };
+  const run = (): void => {
+    const { min, max } = minMax(x, layout);
+    const p = affineParams(min, max, { dtype: 'uint8' });
+    quantize(x, { dtype: 'uint8', shape: layout.shape, scale: p.scale, zeroPoint: p.zeroPoint, out });
+    last = { scale: p.scale[0]!, zeroPoint: p.zeroPoint[0]! };
+  };
+  run();
+  const entrants: Entrant[] = [
+    ortEntrant(ctx, async (o) => {
+      const session = await createSession(o, dynamicQuantizeLinearGraph(count), threads);
+      const runOrt = makeRunner(session, { X: new o.ort.Tensor('float32', x, [count]) });
+      return {
+        session,
+        run: runOrt,
+        verify: async () => {
+          const r = await runOrt();
+          const s = (r.Y_scale!.data as Float32Array)[0]!, z = (r.Y_zero_point!.data as Uint8Array)[0]!;
+          const c = codeCheck('ort vs distiq', compareCodes(r.Y!.data as Uint8Array, out), count);
+          const paramsNote = s === last.scale && z === last.zeroPoint ? '' : `scale ${s} vs ${last.scale}, zero point ${z} vs ${last.zeroPoint}`;
+          const ok = c.ok && Math.abs(s - last.scale) <= 1e-6 * last.scale && Math.abs(z - last.zeroPoint) <= 1;
+          const note = [c.note, paramsNote].filter(Boolean).join('; ');
+          return note ? { ok, note } : { ok };
+        },
+      };
+    }),
+    await peerEntrant(ctx, 'stream', 'machine', { kind: 'copy', bytes: count * 4, threads }),
+  ];
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(run) }, entrants);
+  const bytes = count * 4;
+  emitRows(
+    ctx,
+    idBase,
+    'gbps',
+    bytes,
+    ds,
+    outcomes,
+    (peer) =>
+      peer === 'stream'
+        ? { note: `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` }
+        : { note: 'uint8 asymmetric per-tensor on both sides (DynamicQuantizeLinear semantics): minMax + affineParams + quantize' },
+    (peer) => (peer === 'stream' ? 2 * bytes : bytes),
+  );
+}
+
+// ---- softmax-KL ---------------------------------------------------------------------------------------------------
+
+/**
+ * The plain-JS peer: distillation loss (mean) and its gradient, float64 arithmetic on float32 arrays, maxima
+ * subtracted before every exp, each exp computed once (kept in per-row scratch).
+ */
+export function jsDistillationLoss(
+  s: Float32Array,
+  t: Float32Array,
+  labels: Int32Array,
+  rows: number,
+  cols: number,
+  temperature: number,
+  alpha: number,
+  grad: Float32Array,
+  scratch: Float64Array,
+): number {
+  const invT = 1 / temperature;
+  const ea = scratch.subarray(0, cols), eb = scratch.subarray(cols, 2 * cols), e1 = scratch.subarray(2 * cols, 3 * cols);
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let ms = -Infinity, mt = -Infinity;
+    for (let i = 0; i < cols; i++) {
+      if (s[o + i]! > ms) ms = s[o + i]!;
+      if (t[o + i]! > mt) mt = t[o + i]!;
+    }
+    const ma = ms * invT, mb = mt * invT;
+    let za = 0, zb = 0, z1 = 0, cross = 0;
+    for (let i = 0; i < cols; i++) {
+      const a = s[o + i]! * invT, b = t[o + i]! * invT;
+      const xa = Math.exp(a - ma), xb = Math.exp(b - mb), x1 = Math.exp(s[o + i]! - ms);
+      ea[i] = xa;
+      eb[i] = xb;
+      e1[i] = x1;
+      za += xa;
+      zb += xb;
+      z1 += x1;
+      cross += xb * (b - a);
+    }
+    const kl = cross / zb + (ma - mb) + Math.log(za) - Math.log(zb);
+    const y = labels[r]!;
+    const ce = ms + Math.log(z1) - s[o + y]!;
+    total += alpha * temperature * temperature * kl + (1 - alpha) * ce;
+    const gk = (alpha * temperature) / rows, gc = (1 - alpha) / rows;
+    for (let i = 0; i < cols; i++) {
+      grad[o + i] = gk * (ea[i]! / za - eb[i]! / zb) + gc * (e1[i]! / z1 - (i === y ? 1 : 0));
+    }
+  }
+  return total / rows;
+}
+
+function compareLossGrad(what: string, loss: number, grad: Float32Array, refLoss: number, refGrad: Float32Array): { ok: boolean; note?: string } {
+  let maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < grad.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(grad[i]! - refGrad[i]!));
+    maxRef = Math.max(maxRef, Math.abs(refGrad[i]!));
+  }
+  const lossRel = Math.abs(loss - refLoss) / Math.max(Math.abs(refLoss), 1e-30);
+  const ok = lossRel <= 1e-4 && maxDiff <= 1e-4 * maxRef + 1e-9;
+  return ok ? { ok } : { ok, note: `${what}: loss rel diff ${lossRel.toExponential(2)}, grad max diff ${maxDiff.toExponential(2)} (max |grad| ${maxRef.toExponential(2)})` };
+}
+
+async function softmaxKl(ctx: Ctx, rows: number, cols: number, threads: number): Promise<void> {
+  const idBase = `softmax_kl.${rows}x${cols}.t${threads}`;
+  if (!['js', 'ort'].some((p) => selected(ctx, `${idBase}.${p}`))) return;
+  const T = 2, alpha = 0.5;
+  const rng = new Rand(21);
+  const s = floatArray(rows * cols, rng, (r) => 3 * r.normal());
+  const t = floatArray(rows * cols, rng, (r) => 3 * r.normal());
+  const labels = Int32Array.from({ length: rows }, () => rng.int(0, cols - 1));
+  const grad = new Float32Array(rows * cols);
+  const rowLoss = new Float32Array(rows);
+  setNumThreads(threads);
+  const opts = { rows, cols, teacher: t, labels, temperature: T, alpha, grad, rowLoss };
+  const ref = distillationLoss(s, opts);
+  const refLoss = ref.loss;
+  const refGrad = grad.slice();
+  const jsGrad = new Float32Array(rows * cols);
+  const scratch = new Float64Array(3 * cols);
+  const jsEntrant: Entrant = {
+    peer: 'js',
+    async prepare() {
+      const loss = jsDistillationLoss(s, t, labels, rows, cols, T, alpha, jsGrad, scratch);
+      const v = compareLossGrad('js vs distiq', loss, jsGrad, refLoss, refGrad);
+      return {
+        contender: { name: 'js', run: timeSync(() => jsDistillationLoss(s, t, labels, rows, cols, T, alpha, jsGrad, scratch)) },
+        verified: v.ok,
+        note: ['plain JS, single-threaded', v.note].filter(Boolean).join('; '),
+      };
+    },
+  };
+  const ortE = ortEntrant(ctx, async (o) => {
+    const session = await createSession(o, softmaxKlGraph(rows, cols, T, alpha), threads);
+    const feeds = {
+      S: new o.ort.Tensor('float32', s, [rows, cols]),
+      Tt: new o.ort.Tensor('float32', t, [rows, cols]),
+      labels: new o.ort.Tensor('int64', BigInt64Array.from(labels, (v) => BigInt(v)), [rows]),
+    };
+    const run = makeRunner(session, feeds);
+    return {
+      session,
+      run,
+      verify: async () => {
+        const r = await run();
+        const v = compareLossGrad('ort vs distiq', (r.loss!.data as Float32Array)[0]!, r.grad!.data as Float32Array, refLoss, refGrad);
+        return { ok: v.ok, note: ['graph of 23 unfused ops (Softmax, LogSoftmax, OneHot, ReduceSum, ...)', v.note].filter(Boolean).join('; ') };
+      },
+    };
+  });
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => distillationLoss(s, opts)) }, [jsEntrant, ortE]);
+  emitRows(ctx, idBase, 'ms', 0, ds, outcomes);
+}
+
+// ---- int4 GEMV ----------------------------------------------------------------------------------------------------
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+async function gemvS4(ctx: Ctx): Promise<void> {
+  const id = 'gemv_s4.1x4096x4096.t1.int8';
+  if (!selected(ctx, id)) return;
+  const api = distiq as unknown as Record<string, unknown>;
+  const pack = api.packWeightsS4 as AnyFn | undefined;
+  const gemm = api.gemmS4 as AnyFn | undefined;
+  const [m, n, k, group] = [1, 4096, 4096, 32];
+  const metricOps = 2 * m * n * k;
+  if (typeof pack !== 'function' || typeof gemm !== 'function') {
+    ctx.rep.add(makeRow(id, 'gops', null, 'int8', null, { skipped: 'int4 GEMV not available (no packWeightsS4/gemmS4 export)' }));
+    return;
+  }
+  setNumThreads(1);
+  const rng = new Rand(31);
+  const wf = floatArray(n * k, rng, (r) => r.normal() * 0.05);
+  const x = floatArray(m * k, rng, (r) => r.normal());
+  // int8 side: per-channel symmetric codes of the same weights, activations quantized once (per-row absmax).
+  const w8 = new Int8Array(n * k);
+  const wScale = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let mx = 0;
+    for (let q = 0; q < k; q++) mx = Math.max(mx, Math.abs(wf[j * k + q]!));
+    wScale[j] = mx / 127;
+    for (let q = 0; q < k; q++) w8[j * k + q] = Math.max(-127, Math.min(127, Math.round(wf[j * k + q]! / wScale[j]!)));
+  }
+  let ax = 0;
+  for (let q = 0; q < k; q++) ax = Math.max(ax, Math.abs(x[q]!));
+  const a8 = new Int8Array(k).map((_, q) => Math.round((x[q]! * 127) / ax));
+  const packed8 = packWeights(w8, n, k);
+  const y8 = new Float32Array(n);
+  let packed4: unknown;
+  const y4 = new Float32Array(n);
+  let call4: () => unknown;
+  try {
+    packed4 = pack(wf, n, k, { group });
+    call4 = () => gemm(x, m, packed4, { out: y4 });
+    call4();
+  } catch (err) {
+    ctx.rep.add(makeRow(id, 'gops', null, 'int8', null, { skipped: `int4 GEMV API differs from the expected packWeightsS4(w, n, k, {group}) / gemmS4(x, m, packed, {out}): ${errText(err)}` }));
+    return;
+  }
+  const int8: Entrant = {
+    peer: 'int8',
+    async prepare() {
+      gemmS8(a8, m, packed8, { output: 'float32', aScale: ax / 127, wScale, out: y8 });
+      return { contender: { name: 'int8', run: timeSync(() => gemmS8(a8, m, packed8, { output: 'float32', aScale: ax / 127, wScale, out: y8 })) } };
+    },
+  };
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(call4) }, [int8]);
+  // Sanity: both approximate x·Wᵀ; their outputs agree to quantization error.
+  let num = 0, den = 0;
+  for (let j = 0; j < n; j++) {
+    num += (y4[j]! - y8[j]!) ** 2;
+    den += y8[j]! ** 2;
+  }
+  const rel = Math.sqrt(num / Math.max(den, 1e-30));
+  emitRows(ctx, 'gemv_s4.1x4096x4096.t1', 'gops', metricOps, ds, outcomes, () => ({
+    note: `int4 g=${group} (x quantized per call) vs int8 per-channel GEMV (float32 out); outputs rel. diff ${rel.toFixed(3)}`,
+    verified: rel < 0.2,
+  }));
+}
+
+// ---- peaks and event loop -----------------------------------------------------------------------------------------
+
+async function peaks(ctx: Ctx): Promise<void> {
+  const kinds: { kind: PeerKind; key: string; metric: Metric }[] = [
+    { kind: 'peak_vnni_zmm', key: 'vnni_zmm', metric: 'gops' },
+    { kind: 'peak_vnni_ymm', key: 'vnni_ymm', metric: 'gops' },
+    { kind: 'peak_fma_zmm', key: 'fma_zmm', metric: 'gflops' },
+  ];
+  const client = await ctx.peers.get('machine');
+  if ('skipped' in client) {
+    ctx.rep.say(`skip peak rows (and % of peak): ${client.skipped}`);
+    return;
+  }
+  for (const { kind, key, metric } of kinds) {
+    for (const threads of ctx.args.threads) {
+      const id = threads === 1 ? `peak.${key}` : `peak.${key}.t${threads}`;
+      try {
+        const h = await client.setup({ kind, threads });
+        if (h.opsPerIter === undefined) throw new Error('the machine peer reported no ops_per_iter');
+        const stats = await measure([{ name: key, run: (iters) => client.run(h.handle, iters) }], { reps: ctx.args.reps, targetMs: ctx.targetMs });
+        await client.free(h.handle);
+        const gops = h.opsPerIter / stats.get(key)!.median;
+        ctx.peaks.set(`${key}.t${threads}`, gops);
+        if (selected(ctx, id)) ctx.rep.add(makeRow(id, metric, gops, 'none', null, { threads, ...(h.impl ? { note: h.impl } : {}) }));
+      } catch (err) {
+        ctx.rep.say(`skip ${id}: ${errText(err)}`);
+      }
+    }
+  }
+}
+
+async function eventLoop(ctx: Ctx): Promise<void> {
+  const id = 'event_loop.gemm_s8_async.p99';
+  if (!selected(ctx, id)) return;
+  const [m, n, k] = [256, 1024, 1024];
+  const d = gemmData('gemm_u8s8', m, n, k);
+  setNumThreads(Math.max(...ctx.args.threads));
+  const packed = packWeights(d.w as Int8Array, n, k);
+  const out = new Int32Array(m * n);
+  await gemmS8Async(d.a as Uint8Array, m, packed, { out });
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = process.hrtime.bigint();
+  let calls = 0;
+  while (Number(process.hrtime.bigint() - t0) < 1e9) {
+    await gemmS8Async(d.a as Uint8Array, m, packed, { out });
+    calls++;
+  }
+  h.disable();
+  const p99 = h.percentile(99) / 1e6;
+  ctx.rep.add(
+    makeRow(id, 'ms', p99, 'none', null, {
+      note: `${calls} gemmS8Async ${m}x${n}x${k} calls back to back for 1 s, ${Math.max(...ctx.args.threads)} threads; max lag ${(h.max / 1e6).toFixed(2)} ms`,
+      verified: sumOf(out) === d.expectedSum,
+    }),
+  );
+}
+
+// ---- main ---------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${usage('bench:kernels')}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.rest.includes('--help') || args.rest.includes('-h')) {
+    process.stdout.write(`${usage('bench:kernels')}\n`);
+    return 0;
+  }
+  const childAt = args.rest.indexOf('--avx2-child');
+  const childOut = childAt >= 0 ? args.rest[childAt + 1] : undefined;
+  const unknown = args.rest.filter((a, i) => !(i === childAt || (childAt >= 0 && i === childAt + 1)));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${usage('bench:kernels')}\n`);
+    return 2;
+  }
+  const rep = new Reporter();
+  const ctx: Ctx = {
+    args,
+    rep,
+    ort: childOut ? { skipped: 'not used in the avx2 child' } : loadOrt(),
+    peers: new PeerPool(),
+    peaks: new Map(),
+    avx2Child: childOut !== undefined,
+    targetMs: args.quick ? 30 : 60,
+  };
+  const shapes = args.quick ? QUICK_GEMM_SHAPES : GEMM_SHAPES;
+  const t0 = Date.now();
+
+  if (ctx.avx2Child) {
+    const info = cpuInfo();
+    if (info.isa !== 'avx2') throw new Error(`the avx2 child runs at ISA ${info.isa}, not avx2 (DISTIQ_ISA not honoured?)`);
+    rep.say(`[avx2 child] distiq ISA ${info.isa}, int8 kernels ${info.kernels.gemm_u8s8} / ${info.kernels.gemm_s8s8}`);
+    const childShapes = args.quick ? [[1024, 1024, 1024] as Shape] : shapes;
+    for (const kind of ['gemm_u8s8', 'gemm_s8s8'] as const) {
+      for (const shape of childShapes) for (const t of args.quick ? [1] : args.threads) await int8Gemm(ctx, kind, shape, t);
+    }
+    fs.writeFileSync(childOut!, JSON.stringify(rep.rows));
+    await ctx.peers.closeAll();
+    return 0;
+  }
+
+  const machine = machineInfo();
+  rep.say(`distiq kernels benchmark${args.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ISA ${machine.isa}, Node ${machine.node}`);
+  rep.say(`median of >= ${args.reps} interleaved repetitions; threads ${args.threads.join(', ')}`);
+  rep.say('onnxruntime-node: ' + ('skipped' in ctx.ort ? `skipped: ${ctx.ort.skipped}` : ctx.ort.version));
+
+  const section = async (title: string, body: () => Promise<void>): Promise<void> => {
+    rep.say(`\n== ${title}`);
+    try {
+      await body();
+    } catch (err) {
+      rep.say(`!! ${title} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 1;
+    }
+  };
+
+  await section('machine peaks', () => peaks(ctx));
+  await section('int8 GEMM u8s8 / s8s8 vs onnxruntime MatMulInteger and oneDNN', async () => {
+    for (const kind of ['gemm_u8s8', 'gemm_s8s8'] as const) {
+      const ks = args.quick && kind === 'gemm_s8s8' ? [[512, 512, 512] as Shape] : shapes;
+      for (const shape of ks) for (const t of args.threads) await int8Gemm(ctx, kind, shape, t);
+    }
+  });
+  await section('int8 GEMM 1x64x64 from JS', () => tinyGemm(ctx));
+  await section('int8 GEMM at DISTIQ_ISA=avx2 vs oneDNN capped at AVX2', () => avx2Child(ctx));
+  await section('fp32 GEMM vs onnxruntime MatMul, OpenBLAS, oneDNN', async () => {
+    const fs32 = args.quick ? [[128, 768, 3072] as Shape, [512, 512, 512] as Shape] : shapes;
+    for (const shape of fs32) for (const t of args.threads) await f32Gemm(ctx, shape, t);
+  });
+  await section('quantize f32 -> int8', async () => {
+    const sizes: [number, number][] = args.quick ? [[4096, 4096]] : [[4096, 4096], [1024, 1024]];
+    for (const [r, c] of sizes) {
+      for (const t of args.quick ? [1] : args.threads) {
+        await quantizeStatic(ctx, r, c, t);
+        await quantizeDynamic(ctx, r * c, t);
+      }
+    }
+  });
+  await section('softmax-KL loss + gradient', async () => {
+    for (const [r, c] of [[4096, 10], [256, 32000]] as const) for (const t of args.quick ? [1] : args.threads) await softmaxKl(ctx, r, c, t);
+  });
+  await section('int4 GEMV', () => gemvS4(ctx));
+  await section('event loop during async GEMM', () => eventLoop(ctx));
+
+  const peers = await ctx.peers.infos();
+  if (!('skipped' in ctx.ort)) peers.ort = { lib: `onnxruntime-node ${ctx.ort.version}` };
+  await ctx.peers.closeAll();
+  const minutes = (Date.now() - t0) / 60000;
+  rep.say(`\n${rep.rows.length} rows in ${minutes.toFixed(1)} min`);
+  if (args.write && args.only === null) {
+    const file = writeResults({
+      name: args.quick ? 'kernels-quick' : 'kernels',
+      date: new Date().toISOString(),
+      machine,
+      rows: rep.rows,
+      peers,
+      settings: { quick: args.quick, reps: args.reps, threads: args.threads.join(',') },
+    });
+    rep.say(`wrote ${path.relative(process.cwd(), file)} and bench/RESULTS.md`);
+  } else if (args.write) {
+    rep.say('--only given: results not written (a partial run would replace the full table)');
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = process.exitCode || code;
+  },
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

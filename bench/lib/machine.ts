@@ -1,0 +1,56 @@
+/** What the results were measured on: the `machine` object of every bench/results/*.json. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+import { cpuInfo } from 'distiq';
+
+export interface MachineInfo {
+  /** CPU model name. */
+  cpu: string;
+  /** Logical CPUs the OS reports. */
+  cores: number;
+  /** distiq's active ISA level (the best one unless DISTIQ_ISA caps it). */
+  isa: string;
+  /** Node version, e.g. "v20.20.2". */
+  node: string;
+  /** Extra facts that matter when reading the numbers. */
+  os?: string;
+  memory_gib?: number;
+  hypervisor?: boolean;
+  /** Every level distiq can run here. */
+  isa_available?: string[];
+}
+
+function cpuModel(): string {
+  const fromOs = os.cpus()[0]?.model?.trim();
+  if (fromOs) return fromOs;
+  try {
+    return cpuInfo().brand || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function underHypervisor(): boolean | undefined {
+  try {
+    return /^flags\s*:.*\bhypervisor\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function machineInfo(): MachineInfo {
+  const info = cpuInfo();
+  const m: MachineInfo = {
+    cpu: cpuModel(),
+    cores: os.cpus().length,
+    isa: info.isa,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${process.arch}`,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    isa_available: info.available,
+  };
+  const hv = underHypervisor();
+  if (hv !== undefined) m.hypervisor = hv;
+  return m;
+}
