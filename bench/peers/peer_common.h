@@ -12,7 +12,13 @@
 // peer_info(Reply&) and peer_make_case(const Request&) and calls run_peer_loop().
 #pragma once
 
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
+#include <thread>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -178,7 +184,10 @@ class Reply {
     char b[40];
     if (!std::isfinite(v)) std::snprintf(b, sizeof b, "null");
     else if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) std::snprintf(b, sizeof b, "%.0f", v);
-    else std::snprintf(b, sizeof b, "%.17g", v);
+    else {  // shortest of %.15g / %.17g that reads back exactly
+      std::snprintf(b, sizeof b, "%.15g", v);
+      if (std::strtod(b, nullptr) != v) std::snprintf(b, sizeof b, "%.17g", v);
+    }
     fields_.emplace_back(key, b);
     return *this;
   }
@@ -256,6 +265,40 @@ inline bool is_gemm_kind(const std::string& kind) {
   return kind == "gemm_u8s8" || kind == "gemm_s8s8" || kind == "gemm_f32";
 }
 
+// Worker threads of OpenMP (libgomp spins ~GOMP_SPINCOUNT pauses after a parallel region) and of OpenBLAS
+// (busy-waits up to 2^28 cycles after a call) keep burning a core after the timed batch. In an interleaved bench
+// that steals CPU from the next measurement of the OTHER library. So `run` replies only once every thread but the
+// main one has gone idle: on-CPU time from /proc/self/task/*/schedstat grows by < 10 % of a core over two
+// consecutive 1 ms windows (at most `max_ms`). Returns the ms waited (reported as "settle_ms").
+inline double other_threads_cpu_ns() {
+  const long self = syscall(SYS_gettid);
+  double total = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return -1;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.' || std::atol(e->d_name) == self) continue;
+    std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/schedstat");
+    double ns = 0;
+    if (f >> ns) total += ns;
+  }
+  closedir(dir);
+  return total;
+}
+
+inline double settle_threads(double max_ms = 300) {
+  const double t0 = now_ns();
+  double prev = other_threads_cpu_ns();
+  if (prev < 0) return 0;
+  int quiet = 0;
+  while (quiet < 2 && now_ns() - t0 < max_ms * 1e6) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const double cur = other_threads_cpu_ns();
+    quiet = cur - prev < 0.1e6 ? quiet + 1 : 0;
+    prev = cur;
+  }
+  return (now_ns() - t0) / 1e6;
+}
+
 // Provided by each driver.
 void peer_info(Reply& r);
 std::unique_ptr<Case> peer_make_case(const Request& q, const std::string& kind, int threads);
@@ -292,6 +335,7 @@ inline int run_peer_loop() {
         if (op == "run") {
           const int64_t iters = q.get_int("iters", 1, int64_t{1} << 40, 0);
           r.set_num("ns_per_iter", it->second->time_iters(iters));
+          r.set_num("settle_ms", settle_threads());
         } else if (op == "check") {
           const double c = it->second->checksum();
           if (std::isnan(c)) throw std::runtime_error("handle \"" + handle + "\" has no output to check");
