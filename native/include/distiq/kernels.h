@@ -3,6 +3,7 @@
 #pragma once
 
 #include "distiq/gemm_f32.h"
+#include "distiq/gemm_s4.h"
 #include "distiq/gemm_s8.h"
 #include "distiq/isa.h"
 #include "distiq/quant.h"
@@ -18,6 +19,7 @@ struct KernelTable {
   const GemmF32Kernel* gemm_f32;
   const QuantKernel* quant;
   const SoftmaxKernel* softmax;
+  const GemmS4Kernel* gemm_s4;
 };
 
 // The table for an ISA cap. `level` must be supported by this CPU (isa_supported); tables are built once.
