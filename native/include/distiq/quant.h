@@ -46,7 +46,16 @@ struct QuantArgs {
   void* q = nullptr;         // quantized data: int8_t / uint8_t / packed nibbles
   float* y = nullptr;        // fake-quant output
   uint8_t* mask = nullptr;   // fake-quant STE mask (1 = gradient passes), or null
+  // Set by the drivers, never by callers: RN(1/s) per slot, present only when every scale lies in
+  // [kQuantExactMinScale, kQuantExactMaxScale]. With it, the x86 / NEON kernels compute RN(x / s) without a divider
+  // (reciprocal product + two FMA remainder corrections, Markstein; exact, see docs/quantization.md); without it
+  // they divide. Either way the bits equal the reference's.
+  const float* inv_scales = nullptr;
 };
+
+// The scale range of the divider-free quotient (2^−100 and 2^100; see docs/quantization.md for why it is exact).
+constexpr float kQuantExactMinScale = 7.8886090522101181e-31f;  // 2^-100
+constexpr float kQuantExactMaxScale = 1.2676506002282294e30f;   // 2^100
 
 // One ISA's quantization kernels. Each processes the flat element range [e0, e1); the driver only cuts at
 // multiples of `row_len` for int4 (so no two ranges share a byte) and merges min/max partials in a fixed order.

@@ -34,15 +34,36 @@ __mmask16 lanes_mask(int m) { return static_cast<__mmask16>((1u << m) - 1u); }
 
 float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
 
-// Per-lane (scale, zero point) vectors for a mixed chunk.
-void lane_params(const QuantArgs& a, const int64_t* p_lanes, __m512* s_f32x16, __m512* z_f32x16) {
-  alignas(64) float s[W], z[W];
+// One chunk's parameter vectors: scale, RN(1/scale) (only with QuantArgs::inv_scales, else 0), zero point.
+struct Params16 {
+  __m512 s, r, z;
+};
+
+// Per-lane parameters for a mixed chunk.
+Params16 lane_params(const QuantArgs& a, const int64_t* p_lanes) {
+  alignas(64) float s[W], r[W], z[W];
   for (int i = 0; i < W; ++i) {
     s[i] = a.scales[p_lanes[i]];
+    r[i] = a.inv_scales ? a.inv_scales[p_lanes[i]] : 0.0f;
     z[i] = zero_point_f(a, p_lanes[i]);
   }
-  *s_f32x16 = _mm512_load_ps(s);
-  *z_f32x16 = _mm512_load_ps(z);
+  return {_mm512_load_ps(s), _mm512_load_ps(r), _mm512_load_ps(z)};
+}
+
+// RN(x / s) without the divider, for s in [2^−100, 2^100] and r = RN(1/s) (docs/quantization.md, "Division"):
+//   x is first clamped to ±4096·s (NaN passes: min/max return their second operand for NaN): beyond it x/s
+//   saturates every zero point and range alike, and ±Inf never meets the FMAs (Inf − Inf would be NaN);
+//   q0 = x·r is within 1.5 ulp of x/s; one remainder step q1 = q0 + RN(x − q0·s)·r makes it faithful (< 1 ulp);
+//   a second one, q2 = RN(q1 + RN(x − q1·s)·r), is RN(x/s) by Markstein's theorem (r within ½ ulp of 1/s, q1
+//   faithful, the remainder x − q1·s exact — no underflow when |x/s| ≥ 1/4 in that scale range; below 1/4 every
+//   step stays below 1/2 in magnitude, so the rounded integer is 0 exactly as the reference's).
+__m512 div_exact(__m512 x_f32x16, __m512 s_f32x16, __m512 r_f32x16) {
+  const __m512 lim_f32x16 = _mm512_mul_ps(s_f32x16, _mm512_set1_ps(4096.0f));
+  const __m512 neg_lim_f32x16 = _mm512_mul_ps(s_f32x16, _mm512_set1_ps(-4096.0f));
+  const __m512 xc_f32x16 = _mm512_max_ps(neg_lim_f32x16, _mm512_min_ps(lim_f32x16, x_f32x16));
+  const __m512 q0_f32x16 = _mm512_mul_ps(xc_f32x16, r_f32x16);
+  const __m512 q1_f32x16 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0_f32x16, s_f32x16, xc_f32x16), r_f32x16, q0_f32x16);
+  return _mm512_fmadd_ps(_mm512_fnmadd_ps(q1_f32x16, s_f32x16, xc_f32x16), r_f32x16, q1_f32x16);
 }
 
 // The quantizer's float pipeline: returns clamp(nearbyint(x / s) + z, qmin, qmax); reports NaN and in-range lanes.
@@ -51,10 +72,12 @@ struct Quantizer {
   explicit Quantizer(const QuantArgs& a)
       : qmin_f32x16(_mm512_set1_ps(static_cast<float>(a.qmin))), qmax_f32x16(_mm512_set1_ps(static_cast<float>(a.qmax))) {}
 
-  __m512 apply(__m512 x_f32x16, __m512 s_f32x16, __m512 z_f32x16, __mmask16* nan, __mmask16* in_range) const {
-    __m512 v_f32x16 = _mm512_div_ps(x_f32x16, s_f32x16);
+  // kExact: RN(x / s) by div_exact (QuantArgs::inv_scales present), else by vdivps. Same bits either way.
+  template <bool kExact>
+  __m512 apply(__m512 x_f32x16, const Params16& pr, __mmask16* nan, __mmask16* in_range) const {
+    __m512 v_f32x16 = kExact ? div_exact(x_f32x16, pr.s, pr.r) : _mm512_div_ps(x_f32x16, pr.s);
     v_f32x16 = _mm512_roundscale_ps(v_f32x16, kRound);
-    v_f32x16 = _mm512_add_ps(v_f32x16, z_f32x16);
+    v_f32x16 = _mm512_add_ps(v_f32x16, pr.z);
     *nan = _mm512_cmp_ps_mask(v_f32x16, v_f32x16, _CMP_UNORD_Q);
     if (in_range != nullptr) {
       *in_range = _mm512_cmp_ps_mask(v_f32x16, qmin_f32x16, _CMP_GE_OQ) &
@@ -99,20 +122,26 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
 // Lane parameters for a chunk inside one block (quant_walk.h): lane j uses slot p + (r + j) / unit, read from the
 // per-call table q_of[t] = t / unit; the ≤ 16 distinct parameters are loaded once (masked, no overread) and spread
 // over the lanes with vpermps.
-void blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const int32_t* q_of, __m512* s_f32x16,
-                    __m512* z_f32x16) {
+template <bool kExact>
+Params16 blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const int32_t* q_of) {
   const int last = q_of[r + m - 1];  // distinct slots − 1
   __m512i idx_i32x16 = _mm512_loadu_si512(q_of + r);
   idx_i32x16 = _mm512_min_epi32(idx_i32x16, _mm512_set1_epi32(last));  // lanes ≥ m repeat the last slot
   const __mmask16 k = lanes_mask(last + 1);
-  *s_f32x16 = _mm512_permutexvar_ps(idx_i32x16, _mm512_maskz_loadu_ps(k, a.scales + p));
-  *z_f32x16 = a.zero_points ? _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(
-                                  idx_i32x16, _mm512_maskz_loadu_epi32(k, a.zero_points + p)))
-                            : _mm512_setzero_ps();
+  Params16 pr;
+  pr.s = _mm512_permutexvar_ps(idx_i32x16, _mm512_maskz_loadu_ps(k, a.scales + p));
+  pr.r = kExact ? _mm512_permutexvar_ps(idx_i32x16, _mm512_maskz_loadu_ps(k, a.inv_scales + p)) : _mm512_setzero_ps();
+  pr.z = a.zero_points ? _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(
+                             idx_i32x16, _mm512_maskz_loadu_epi32(k, a.zero_points + p)))
+                       : _mm512_setzero_ps();
+  return pr;
 }
 
-template <typename Full, typename Part>
-void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+// kExact: also provide RN(1/s) (Params16::r) from QuantArgs::inv_scales, for Quantizer::apply<true>.
+// span(e, k, params_at) takes the long stretches (runs of one slot, consecutive slots): k a multiple of W, and
+// params_at(j) gives the parameters of the full vector at element j (constant for a run), so a span can unroll.
+template <bool kExact, typename Full, typename Part, typename Span>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part, Span&& span) {
   // q_of[t] = t / unit for every t a blocked chunk can ask for (r < unit < 4W, j < W); only used when unit < 4W.
   const int64_t unit = a.geo.group > 0 ? a.geo.group : a.geo.inner;
   alignas(64) int32_t q_of[5 * W];
@@ -127,68 +156,148 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
   walk_params<W>(
       a.geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
-        const __m512 s_f32x16 = _mm512_set1_ps(a.scales[p]);
-        const __m512 z_f32x16 = _mm512_set1_ps(zero_point_f(a, p));
-        for (int64_t j = e; j < e + k; j += W) full(j, s_f32x16, z_f32x16);
+        const Params16 pr{_mm512_set1_ps(a.scales[p]), _mm512_set1_ps(kExact ? a.inv_scales[p] : 0.0f),
+                          _mm512_set1_ps(zero_point_f(a, p))};
+        span(e, k, [&](int64_t) { return pr; });
       },
       [&](int64_t e, int64_t k, int64_t p0) {
-        for (int64_t j = 0; j < k; j += W) {
-          const __m512 s_f32x16 = _mm512_loadu_ps(a.scales + p0 + j);
-          const __m512 z_f32x16 = a.zero_points ? _mm512_cvtepi32_ps(_mm512_loadu_si512(a.zero_points + p0 + j))
-                                                : _mm512_setzero_ps();
-          full(e + j, s_f32x16, z_f32x16);
-        }
+        span(e, k, [&](int64_t j) {
+          const int64_t p = p0 + (j - e);
+          return Params16{_mm512_loadu_ps(a.scales + p), kExact ? _mm512_loadu_ps(a.inv_scales + p) : _mm512_setzero_ps(),
+                          a.zero_points ? _mm512_cvtepi32_ps(_mm512_loadu_si512(a.zero_points + p)) : _mm512_setzero_ps()};
+        });
       },
       [&](int64_t e, int m, int64_t p, int64_t r, int64_t) {
-        __m512 s_f32x16, z_f32x16;
-        blocked_params(a, m, p, r, q_of, &s_f32x16, &z_f32x16);
-        if (m == W) full(e, s_f32x16, z_f32x16);
-        else part(e, m, s_f32x16, z_f32x16);
+        const Params16 pr = blocked_params<kExact>(a, m, p, r, q_of);
+        if (m == W) full(e, pr);
+        else part(e, m, pr);
       },
-      [&](int64_t e, int m, const int64_t* p_lanes) {
-        __m512 s_f32x16, z_f32x16;
-        lane_params(a, p_lanes, &s_f32x16, &z_f32x16);
-        part(e, m, s_f32x16, z_f32x16);
-      });
+      [&](int64_t e, int m, const int64_t* p_lanes) { part(e, m, lane_params(a, p_lanes)); });
 }
 
-int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
+template <bool kExact, typename Full, typename Part>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  for_each_chunk<kExact>(a, e0, e1, full, part, [&](int64_t e, int64_t k, auto&& params_at) {
+    for (int64_t j = e; j < e + k; j += W) full(j, params_at(j));
+  });
+}
+
+// The 8-bit codes of the divider-free path, before the clamp: nearbyint(RN(x / s)) + z as int32.
+//   - x is clamped to ±4096·s as in div_exact (a NaN x stays NaN);
+//   - q = RN(x / s) as in div_exact;
+//   - nearbyint: |q| ≤ 4096 + ε, so q + 1.5·2^23 lies in [2^23, 2^24) where the float grid is the integers: the
+//     add rounds q to an integer, ties to even (1.5·2^23 is even), and the integer sits in the low mantissa bits:
+//     bits(q + 1.5·2^23) − bits(1.5·2^23) = nearbyint(q). The zero point is folded into that subtraction.
+//   - nan = fma(q, 0, nan) turns NaN for good as soon as one lane is NaN (q is finite otherwise): no per-vector
+//     mask count; the caller counts NaN lanes only when that happened.
+// A NaN lane yields an arbitrary code (the contract leaves the output unspecified when the status is kNonFinite).
+constexpr float kMagic = 12582912.0f;  // 1.5·2^23
+constexpr int32_t kMagicBits = 0x4B400000;
+
+__m512i codes_exact(__m512 x_f32x16, const Params16& pr, __m512i mz_i32x16, __m512* nan_f32x16) {
+  // (vrangeps would clamp in one instruction, but it turns a quiet NaN into the limit.)
+  const __m512 lim_f32x16 = _mm512_mul_ps(pr.s, _mm512_set1_ps(4096.0f));
+  const __m512 neg_lim_f32x16 = _mm512_mul_ps(pr.s, _mm512_set1_ps(-4096.0f));
+  const __m512 xc_f32x16 = _mm512_max_ps(neg_lim_f32x16, _mm512_min_ps(lim_f32x16, x_f32x16));
+  const __m512 q0_f32x16 = _mm512_mul_ps(xc_f32x16, pr.r);
+  const __m512 q1_f32x16 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0_f32x16, pr.s, xc_f32x16), pr.r, q0_f32x16);
+  const __m512 q2_f32x16 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q1_f32x16, pr.s, xc_f32x16), pr.r, q1_f32x16);
+  *nan_f32x16 = _mm512_fmadd_ps(q2_f32x16, _mm512_setzero_ps(), *nan_f32x16);
+  const __m512 t_f32x16 = _mm512_add_ps(q2_f32x16, _mm512_set1_ps(kMagic));
+  return _mm512_sub_epi32(_mm512_castps_si512(t_f32x16), mz_i32x16);
+}
+
+// bits(1.5·2^23) − z per lane (z as int32; the float zero point of Params16 holds the same integer).
+__m512i magic_minus_z(const Params16& pr) {
+  return _mm512_sub_epi32(_mm512_set1_epi32(kMagicBits), _mm512_cvtps_epi32(pr.z));
+}
+
+// Number of NaN lanes in x[e0, e1) (only called once a NaN was seen).
+int64_t count_nans(const float* x, int64_t e0, int64_t e1) {
+  int64_t n = 0;
+  for (int64_t e = e0; e < e1; ++e) n += x[e] != x[e] ? 1 : 0;
+  return n;
+}
+
+// 8-bit quantize through codes_exact: spans in blocks of 4 vectors, packed with saturating packs and clamped as
+// bytes (saturating to the type's range first does not change a clamp to a narrower [qmin, qmax]).
+int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const bool sign = is_signed(a.type);
+  const float* x = a.x;
+  int8_t* q = static_cast<int8_t*>(a.q);
+  const __m512i qmin_i32x16 = _mm512_set1_epi32(a.qmin), qmax_i32x16 = _mm512_set1_epi32(a.qmax);
+  const __m512i qmin_i8x64 = _mm512_set1_epi8(static_cast<char>(a.qmin));
+  const __m512i qmax_i8x64 = _mm512_set1_epi8(static_cast<char>(a.qmax));
+  // After packs_epi32 + packs_epi16 dword 4L + v holds elements 4L..4L+3 of vector v: put it at dword 4v + L.
+  const __m512i order_i32x16 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  __m512 nan_f32x16 = _mm512_setzero_ps();
+  auto one = [&](int64_t j, const Params16& pr, __mmask16 k) {
+    const __m512i c_i32x16 = codes_exact(_mm512_maskz_loadu_ps(k, x + j), pr, magic_minus_z(pr), &nan_f32x16);
+    _mm512_mask_cvtepi32_storeu_epi8(q + j, k, _mm512_min_epi32(_mm512_max_epi32(c_i32x16, qmin_i32x16), qmax_i32x16));
+  };
+  for_each_chunk<true>(
+      a, e0, e1, [&](int64_t j, const Params16& pr) { one(j, pr, 0xFFFF); },
+      [&](int64_t e, int m, const Params16& pr) { one(e, pr, lanes_mask(m)); },
+      [&](int64_t e, int64_t k, auto&& params_at) {
+        int64_t j = e;
+        for (; j + 4 * W <= e + k; j += 4 * W) {
+          const Params16 p0 = params_at(j), p1 = params_at(j + W), p2 = params_at(j + 2 * W), p3 = params_at(j + 3 * W);
+          const __m512i c0 = codes_exact(_mm512_loadu_ps(x + j), p0, magic_minus_z(p0), &nan_f32x16);
+          const __m512i c1 = codes_exact(_mm512_loadu_ps(x + j + W), p1, magic_minus_z(p1), &nan_f32x16);
+          const __m512i c2 = codes_exact(_mm512_loadu_ps(x + j + 2 * W), p2, magic_minus_z(p2), &nan_f32x16);
+          const __m512i c3 = codes_exact(_mm512_loadu_ps(x + j + 3 * W), p3, magic_minus_z(p3), &nan_f32x16);
+          const __m512i w01 = _mm512_packs_epi32(c0, c1), w23 = _mm512_packs_epi32(c2, c3);
+          __m512i b = sign ? _mm512_packs_epi16(w01, w23) : _mm512_packus_epi16(w01, w23);
+          b = _mm512_permutexvar_epi32(order_i32x16, b);
+          b = sign ? _mm512_min_epi8(_mm512_max_epi8(b, qmin_i8x64), qmax_i8x64)
+                   : _mm512_min_epu8(_mm512_max_epu8(b, qmin_i8x64), qmax_i8x64);
+          _mm512_storeu_si512(q + j, b);
+        }
+        for (; j < e + k; j += W) one(j, params_at(j), 0xFFFF);
+      });
+  // NaN + anything is NaN: one NaN lane leaves a NaN in nan_f32x16.
+  if (_mm512_cmp_ps_mask(nan_f32x16, nan_f32x16, _CMP_UNORD_Q) == 0) return 0;
+  return count_nans(x, e0, e1);
+}
+
+template <bool kExact>
+int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     int8_t* q = static_cast<int8_t*>(a.q);
-    for_each_chunk(
+    for_each_chunk<kExact>(
         a, e0, e1,
-        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t j, const Params16& pr) {
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount16(nan);
           _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v_f32x16)));
         },
-        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
           nans += popcount16(nan & k);
           _mm512_mask_cvtepi32_storeu_epi8(q + e, k, _mm512_cvtps_epi32(v_f32x16));
         });
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    for_each_chunk(
+    for_each_chunk<kExact>(
         a, s0, s1,
-        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t j, const Params16& pr) {
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount16(nan);
           const __m128i b_u8x16 = _mm512_cvtepi64_epi8(nibble_pairs(_mm512_cvtps_epi32(v_f32x16)));
           _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (j - s0) / 2), b_u8x16);
         },
-        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
           nans += popcount16(nan & k);
           // Lanes ≥ m become 0, so an odd row's pad nibble is written as 0.
           const __m512i q_i32x16 = _mm512_maskz_mov_epi32(k, _mm512_cvtps_epi32(v_f32x16));
@@ -197,6 +306,11 @@ int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
         });
   });
   return nans;
+}
+
+int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
+  if (a.inv_scales == nullptr) return quantize_impl<false>(a, e0, e1);
+  return is_4bit(a.type) ? quantize_impl<true>(a, e0, e1) : quantize8_exact(a, e0, e1);
 }
 
 __m512 affine(__m512i q_i32x16, __m512 s_f32x16, __m512 z_f32x16) {
@@ -209,60 +323,65 @@ void dequantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   if (!is_4bit(a.type)) {
     const int8_t* q = static_cast<const int8_t*>(a.q);
     auto widen = [sign](__m128i b_i8x16) { return sign ? _mm512_cvtepi8_epi32(b_i8x16) : _mm512_cvtepu8_epi32(b_i8x16); };
-    for_each_chunk(
+    for_each_chunk<false>(
         a, e0, e1,
-        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t j, const Params16& pr) {
           const __m512i q_i32x16 = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j)));
-          _mm512_storeu_ps(y + j, affine(q_i32x16, s_f32x16, z_f32x16));
+          _mm512_storeu_ps(y + j, affine(q_i32x16, pr.s, pr.z));
         },
-        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           const __m512i q_i32x16 = widen(_mm_maskz_loadu_epi8(k, q + e));
-          _mm512_mask_storeu_ps(y + e, k, affine(q_i32x16, s_f32x16, z_f32x16));
+          _mm512_mask_storeu_ps(y + e, k, affine(q_i32x16, pr.s, pr.z));
         });
     return;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
-    for_each_chunk(
+    for_each_chunk<false>(
         a, s0, s1,
-        [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t j, const Params16& pr) {
           const __m128i b_u8x8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + (j - s0) / 2));
-          _mm512_storeu_ps(y + j, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), s_f32x16, z_f32x16));
+          _mm512_storeu_ps(y + j, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), pr.s, pr.z));
         },
-        [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
+        [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           const __mmask16 bytes = static_cast<__mmask16>((1u << ((m + 1) / 2)) - 1u);
           const __m128i b_u8x8 = _mm_maskz_loadu_epi8(bytes, in + (e - s0) / 2);
-          _mm512_mask_storeu_ps(y + e, k, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), s_f32x16, z_f32x16));
+          _mm512_mask_storeu_ps(y + e, k, affine(unpack_nibbles(_mm512_cvtepu8_epi64(b_u8x8), sign), pr.s, pr.z));
         });
   });
 }
 
-int64_t fake_quant_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
+template <bool kExact>
+int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m128i one_u8x16 = _mm_set1_epi8(1);
-  for_each_chunk(
+  for_each_chunk<kExact>(
       a, e0, e1,
-      [&](int64_t j, __m512 s_f32x16, __m512 z_f32x16) {
+      [&](int64_t j, const Params16& pr) {
         __mmask16 nan, in_range;
-        const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), s_f32x16, z_f32x16, &nan, &in_range);
+        const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, &in_range);
         nans += popcount16(nan);
-        _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, z_f32x16), s_f32x16));
+        _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, pr.z), pr.s));
         if (mask) _mm_storeu_si128(reinterpret_cast<__m128i*>(mask + j), _mm_maskz_mov_epi8(in_range, one_u8x16));
       },
-      [&](int64_t e, int m, __m512 s_f32x16, __m512 z_f32x16) {
+      [&](int64_t e, int m, const Params16& pr) {
         const __mmask16 k = lanes_mask(m);
         __mmask16 nan, in_range;
-        const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), s_f32x16, z_f32x16, &nan, &in_range);
+        const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, &in_range);
         nans += popcount16(nan & k);
-        _mm512_mask_storeu_ps(y + e, k, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, z_f32x16), s_f32x16));
+        _mm512_mask_storeu_ps(y + e, k, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, pr.z), pr.s));
         if (mask) _mm_mask_storeu_epi8(mask + e, k, _mm_maskz_mov_epi8(in_range, one_u8x16));
       });
   return nans;
+}
+
+int64_t fake_quant_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
+  return a.inv_scales ? fake_quant_impl<true>(a, e0, e1) : fake_quant_impl<false>(a, e0, e1);
 }
 
 int64_t minmax_avx512(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {

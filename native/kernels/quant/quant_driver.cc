@@ -77,6 +77,26 @@ Status check_args(const QuantArgs& a, bool needs_q, int64_t* count_out) {
   return Status::kOk;
 }
 
+// QuantArgs::inv_scales for the divider-free quotient: RN(1/s) per slot, when every scale lies in the exact range
+// and the reciprocals cost at most a quarter of a division per element (params ≤ count / 4; otherwise, e.g.
+// groups of 1–3, the kernels divide). Whatever a caller put there is ignored.
+QuantArgs with_reciprocals(const QuantArgs& args, int64_t count, std::vector<float>* store) {
+  QuantArgs a = args;
+  a.inv_scales = nullptr;
+  const int64_t params = quant_param_count(a.geo);
+  if (params <= 0 || params > count / 4) return a;
+  int outside = 0;
+  for (int64_t p = 0; p < params; ++p) {
+    const float s = a.scales[p];
+    outside |= static_cast<int>(!(s >= kQuantExactMinScale)) | static_cast<int>(!(s <= kQuantExactMaxScale));
+  }
+  if (outside != 0) return a;
+  store->resize(static_cast<size_t>(params));
+  for (int64_t p = 0; p < params; ++p) (*store)[static_cast<size_t>(p)] = 1.0f / a.scales[p];
+  a.inv_scales = store->data();
+  return a;
+}
+
 // Runs fn(e0, e1) over [0, count), cutting only at multiples of `unit` elements.
 template <typename Fn>
 void split(int64_t count, int64_t unit, Fn&& fn) {
@@ -108,8 +128,10 @@ Status quantize(const QuantKernel& kernel, const QuantArgs& args) noexcept {
   if (args.q == nullptr) return Status::kInvalidArgument;
   std::atomic<int64_t> nans{0};
   try {
+    std::vector<float> inv;
+    const QuantArgs a = with_reciprocals(args, count, &inv);
     split(count, is_4bit(args.type) ? args.row_len : 1, [&](int64_t e0, int64_t e1) {
-      const int64_t n = kernel.quantize(args, e0, e1);
+      const int64_t n = kernel.quantize(a, e0, e1);
       if (n != 0) nans.fetch_add(n, std::memory_order_relaxed);
     });
   } catch (const std::bad_alloc&) {
@@ -141,8 +163,10 @@ Status fake_quantize(const QuantKernel& kernel, const QuantArgs& args) noexcept 
   if (args.y == nullptr) return Status::kInvalidArgument;
   std::atomic<int64_t> nans{0};
   try {
+    std::vector<float> inv;
+    const QuantArgs a = with_reciprocals(args, count, &inv);
     split(count, 1, [&](int64_t e0, int64_t e1) {
-      const int64_t n = kernel.fake_quant(args, e0, e1);
+      const int64_t n = kernel.fake_quant(a, e0, e1);
       if (n != 0) nans.fetch_add(n, std::memory_order_relaxed);
     });
   } catch (const std::bad_alloc&) {
