@@ -106,3 +106,18 @@ export { encodeNpy, parseNpy, readNpy, writeNpy } from './data/npy';
 export type { NpyArray, NpyData } from './data/npy';
 export { FASHION_MNIST_DIR, digits, fashionMnist } from './data/builtin';
 export type { BuiltinOptions, FashionMnist } from './data/builtin';
+export { buildModule } from './nn/build';
+export {
+  MAX_HEADER_BYTES,
+  decodeSafetensors,
+  encodeSafetensors,
+  f16ToF32,
+  f32ToF16,
+  readSafetensors,
+} from './io/safetensors';
+export type { SafeTensor, SafetensorsData, SafetensorsDtype, SafetensorsFile } from './io/safetensors';
+export { writeFileAtomic } from './io/atomic';
+export { loadCheckpoint, loadModel, saveCheckpoint, saveModel } from './io/model-file';
+export type { CheckpointParts } from './io/model-file';
+export { evaluate, fit } from './train/fit';
+export type { EpochMetrics, EvalResult, FitOptions, FitResult } from './train/fit';

@@ -48,7 +48,14 @@ export class CrossEntropyLoss implements Loss<Int32Array> {
     }
     const grad = scratch(this.gradBuf, [N, C]);
     if (this.rowLoss.length !== N) this.rowLoss = new Float32Array(N);
-    const { loss } = distillationLoss(logits.data, { rows: N, cols: C, labels, alpha: 0, grad: grad.data, rowLoss: this.rowLoss });
+    let loss: number;
+    try {
+      ({ loss } = distillationLoss(logits.data, { rows: N, cols: C, labels, alpha: 0, grad: grad.data, rowLoss: this.rowLoss }));
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== 'ERR_DISTIQ_NON_FINITE') throw err;
+      throw new DistiqRangeError(`CrossEntropyLoss: the logits are not finite (${(err as Error).message.replace(/"student"/g, '"logits"')})`, 'ERR_DISTIQ_NON_FINITE');
+    }
     this.grad = grad;
     return expectFiniteLoss('CrossEntropyLoss', loss);
   }
