@@ -41,14 +41,33 @@ __m256i lanes_mask(int m) {
 
 float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
 
-void lane_params(const QuantArgs& a, const int64_t* p_lanes, __m256* s_f32x8, __m256* z_f32x8) {
-  alignas(32) float s[W], z[W];
+// One chunk's parameter vectors: scale, RN(1/scale) (only with QuantArgs::inv_scales, else 0), zero point.
+struct Params8 {
+  __m256 s, r, z;
+};
+
+// Per-lane parameters for a mixed chunk.
+Params8 lane_params(const QuantArgs& a, const int64_t* p_lanes) {
+  alignas(32) float s[W], r[W], z[W];
   for (int i = 0; i < W; ++i) {
     s[i] = a.scales[p_lanes[i]];
+    r[i] = a.inv_scales ? a.inv_scales[p_lanes[i]] : 0.0f;
     z[i] = zero_point_f(a, p_lanes[i]);
   }
-  *s_f32x8 = _mm256_load_ps(s);
-  *z_f32x8 = _mm256_load_ps(z);
+  return {_mm256_load_ps(s), _mm256_load_ps(r), _mm256_load_ps(z)};
+}
+
+// RN(x / s) without the divider, for s in [2^−100, 2^100] and r = RN(1/s); the same steps as quant_avx512.cc's
+// div_exact (the argument: docs/quantization.md, "Division without the divider"):
+//   x clamped to ±4096·s (NaN passes: min/max return their second operand for NaN), q0 = x·r,
+//   q1 = q0 + RN(x − q0·s)·r (faithful), q2 = RN(q1 + RN(x − q1·s)·r) = RN(x / s) (Markstein).
+__m256 div_exact(__m256 x_f32x8, __m256 s_f32x8, __m256 r_f32x8) {
+  const __m256 lim_f32x8 = _mm256_mul_ps(s_f32x8, _mm256_set1_ps(4096.0f));
+  const __m256 neg_lim_f32x8 = _mm256_mul_ps(s_f32x8, _mm256_set1_ps(-4096.0f));
+  const __m256 xc_f32x8 = _mm256_max_ps(neg_lim_f32x8, _mm256_min_ps(lim_f32x8, x_f32x8));
+  const __m256 q0_f32x8 = _mm256_mul_ps(xc_f32x8, r_f32x8);
+  const __m256 q1_f32x8 = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0_f32x8, s_f32x8, xc_f32x8), r_f32x8, q0_f32x8);
+  return _mm256_fmadd_ps(_mm256_fnmadd_ps(q1_f32x8, s_f32x8, xc_f32x8), r_f32x8, q1_f32x8);
 }
 
 // The quantizer's float pipeline: returns clamp(nearbyint(x / s) + z, qmin, qmax); NaN lanes as a bitmask.
@@ -57,10 +76,12 @@ struct Quantizer {
   explicit Quantizer(const QuantArgs& a)
       : qmin_f32x8(_mm256_set1_ps(static_cast<float>(a.qmin))), qmax_f32x8(_mm256_set1_ps(static_cast<float>(a.qmax))) {}
 
-  __m256 apply(__m256 x_f32x8, __m256 s_f32x8, __m256 z_f32x8, int* nan_bits, __m256* in_range) const {
-    __m256 v_f32x8 = _mm256_div_ps(x_f32x8, s_f32x8);
+  // kExact: RN(x / s) by div_exact (QuantArgs::inv_scales present), else by vdivps. Same bits either way.
+  template <bool kExact>
+  __m256 apply(__m256 x_f32x8, const Params8& pr, int* nan_bits, __m256* in_range) const {
+    __m256 v_f32x8 = kExact ? div_exact(x_f32x8, pr.s, pr.r) : _mm256_div_ps(x_f32x8, pr.s);
     v_f32x8 = _mm256_round_ps(v_f32x8, kRound);
-    v_f32x8 = _mm256_add_ps(v_f32x8, z_f32x8);
+    v_f32x8 = _mm256_add_ps(v_f32x8, pr.z);
     *nan_bits = _mm256_movemask_ps(_mm256_cmp_ps(v_f32x8, v_f32x8, _CMP_UNORD_Q));
     if (in_range != nullptr) {
       *in_range = _mm256_and_ps(_mm256_cmp_ps(v_f32x8, qmin_f32x8, _CMP_GE_OQ), _mm256_cmp_ps(v_f32x8, qmax_f32x8, _CMP_LE_OQ));
@@ -114,20 +135,26 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
 // Lane parameters for a chunk inside one block (quant_walk.h): lane j uses slot p + (r + j) / unit, read from the
 // per-call table q_of[t] = t / unit; the ≤ 8 distinct parameters are loaded once (masked, no overread) and spread
 // over the lanes with vpermps.
-void blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const int32_t* q_of, __m256* s_f32x8,
-                    __m256* z_f32x8) {
+template <bool kExact>
+Params8 blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const int32_t* q_of) {
   const int last = q_of[r + m - 1];  // distinct slots − 1
   __m256i idx_i32x8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q_of + r));
   idx_i32x8 = _mm256_min_epi32(idx_i32x8, _mm256_set1_epi32(last));  // lanes ≥ m repeat the last slot
   const __m256i k = lanes_mask(last + 1);
-  *s_f32x8 = _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.scales + p, k), idx_i32x8);
-  *z_f32x8 = a.zero_points ? _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
-                                 _mm256_maskload_epi32(a.zero_points + p, k), idx_i32x8))
-                           : _mm256_setzero_ps();
+  Params8 pr;
+  pr.s = _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.scales + p, k), idx_i32x8);
+  pr.r = kExact ? _mm256_permutevar8x32_ps(_mm256_maskload_ps(a.inv_scales + p, k), idx_i32x8) : _mm256_setzero_ps();
+  pr.z = a.zero_points ? _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
+                             _mm256_maskload_epi32(a.zero_points + p, k), idx_i32x8))
+                       : _mm256_setzero_ps();
+  return pr;
 }
 
-template <typename Full, typename Part>
-void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+// kExact: also provide RN(1/s) (Params8::r) from QuantArgs::inv_scales, for Quantizer::apply<true>.
+// span(e, k, params_at) takes the long stretches (runs of one slot, consecutive slots): k a multiple of W, and
+// params_at(j) gives the parameters of the full vector at element j (constant for a run), so a span can unroll.
+template <bool kExact, typename Full, typename Part, typename Span>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part, Span&& span) {
   // q_of[t] = t / unit for every t a blocked chunk can ask for (r < unit < 4W, j < W); only used when unit < 4W.
   const int64_t unit = a.geo.group > 0 ? a.geo.group : a.geo.inner;
   alignas(64) int32_t q_of[5 * W];
@@ -142,51 +169,122 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
   walk_params<W>(
       a.geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
-        const __m256 s_f32x8 = _mm256_set1_ps(a.scales[p]);
-        const __m256 z_f32x8 = _mm256_set1_ps(zero_point_f(a, p));
-        for (int64_t j = e; j < e + k; j += W) full(j, s_f32x8, z_f32x8);
+        const Params8 pr{_mm256_set1_ps(a.scales[p]), _mm256_set1_ps(kExact ? a.inv_scales[p] : 0.0f),
+                         _mm256_set1_ps(zero_point_f(a, p))};
+        span(e, k, [&](int64_t) { return pr; });
       },
       [&](int64_t e, int64_t k, int64_t p0) {
-        for (int64_t j = 0; j < k; j += W) {
-          const __m256 s_f32x8 = _mm256_loadu_ps(a.scales + p0 + j);
-          const __m256 z_f32x8 =
-              a.zero_points
-                  ? _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.zero_points + p0 + j)))
-                  : _mm256_setzero_ps();
-          full(e + j, s_f32x8, z_f32x8);
-        }
+        span(e, k, [&](int64_t j) {
+          const int64_t p = p0 + (j - e);
+          return Params8{
+              _mm256_loadu_ps(a.scales + p), kExact ? _mm256_loadu_ps(a.inv_scales + p) : _mm256_setzero_ps(),
+              a.zero_points ? _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.zero_points + p)))
+                            : _mm256_setzero_ps()};
+        });
       },
       [&](int64_t e, int m, int64_t p, int64_t r, int64_t) {
-        __m256 s_f32x8, z_f32x8;
-        blocked_params(a, m, p, r, q_of, &s_f32x8, &z_f32x8);
-        if (m == W) full(e, s_f32x8, z_f32x8);
-        else part(e, m, s_f32x8, z_f32x8);
+        const Params8 pr = blocked_params<kExact>(a, m, p, r, q_of);
+        if (m == W) full(e, pr);
+        else part(e, m, pr);
       },
-      [&](int64_t e, int m, const int64_t* p_lanes) {
-        __m256 s_f32x8, z_f32x8;
-        lane_params(a, p_lanes, &s_f32x8, &z_f32x8);
-        part(e, m, s_f32x8, z_f32x8);
-      });
+      [&](int64_t e, int m, const int64_t* p_lanes) { part(e, m, lane_params(a, p_lanes)); });
 }
 
-int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+template <bool kExact, typename Full, typename Part>
+void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Part&& part) {
+  for_each_chunk<kExact>(a, e0, e1, full, part, [&](int64_t e, int64_t k, auto&& params_at) {
+    for (int64_t j = e; j < e + k; j += W) full(j, params_at(j));
+  });
+}
+
+// The 8-bit codes of the divider-free path before the clamp, nearbyint(RN(x / s)) + z as int32 — the steps of
+// quant_avx512.cc's codes_exact: q = div_exact(x); q + 1.5·2^23 rounds to an integer (ties to even) held in the
+// low mantissa bits, minus bits(1.5·2^23) − z; nan = fma(q, 0, nan) becomes NaN once a lane is NaN.
+constexpr float kMagic = 12582912.0f;  // 1.5·2^23
+constexpr int32_t kMagicBits = 0x4B400000;
+
+__m256i codes_exact(__m256 x_f32x8, const Params8& pr, __m256* nan_f32x8) {
+  const __m256 q_f32x8 = div_exact(x_f32x8, pr.s, pr.r);
+  *nan_f32x8 = _mm256_fmadd_ps(q_f32x8, _mm256_setzero_ps(), *nan_f32x8);
+  const __m256i t_i32x8 = _mm256_castps_si256(_mm256_add_ps(q_f32x8, _mm256_set1_ps(kMagic)));
+  return _mm256_sub_epi32(t_i32x8, _mm256_sub_epi32(_mm256_set1_epi32(kMagicBits), _mm256_cvtps_epi32(pr.z)));
+}
+
+int64_t count_nans(const float* x, int64_t e0, int64_t e1) {
+  int64_t n = 0;
+  for (int64_t e = e0; e < e1; ++e) n += x[e] != x[e] ? 1 : 0;
+  return n;
+}
+
+// 8-bit quantize through codes_exact: spans in blocks of 4 vectors, packed with saturating packs and clamped as
+// bytes (saturating to the type's range first does not change a clamp to a narrower [qmin, qmax]).
+int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const bool sign = is_signed(a.type);
+  const float* x = a.x;
+  uint8_t* q = static_cast<uint8_t*>(a.q);
+  const __m256i qmin_i32x8 = _mm256_set1_epi32(a.qmin), qmax_i32x8 = _mm256_set1_epi32(a.qmax);
+  const __m256i qmin_i8x32 = _mm256_set1_epi8(static_cast<char>(a.qmin));
+  const __m256i qmax_i8x32 = _mm256_set1_epi8(static_cast<char>(a.qmax));
+  // After packs_epi32 + packs_epi16 dword 4L + v (L = 128-bit lane) holds elements 4L..4L+3 of vector v: move it
+  // to dword 2v + L.
+  const __m256i order_i32x8 = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256 nan_f32x8 = _mm256_setzero_ps();
+  auto clamp = [&](__m256i c_i32x8) { return _mm256_min_epi32(_mm256_max_epi32(c_i32x8, qmin_i32x8), qmax_i32x8); };
+  for_each_chunk<true>(
+      a, e0, e1,
+      [&](int64_t j, const Params8& pr) {
+        const __m256i c_i32x8 = clamp(codes_exact(_mm256_loadu_ps(x + j), pr, &nan_f32x8));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(c_i32x8, sign));
+      },
+      [&](int64_t e, int m, const Params8& pr) {
+        const __m256i c_i32x8 = clamp(codes_exact(_mm256_maskload_ps(x + e, lanes_mask(m)), pr, &nan_f32x8));
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), pack_bytes(c_i32x8, sign));
+        std::memcpy(q + e, tmp, static_cast<size_t>(m));
+      },
+      [&](int64_t e, int64_t k, auto&& params_at) {
+        int64_t j = e;
+        for (; j + 4 * W <= e + k; j += 4 * W) {
+          const __m256i c0 = codes_exact(_mm256_loadu_ps(x + j), params_at(j), &nan_f32x8);
+          const __m256i c1 = codes_exact(_mm256_loadu_ps(x + j + W), params_at(j + W), &nan_f32x8);
+          const __m256i c2 = codes_exact(_mm256_loadu_ps(x + j + 2 * W), params_at(j + 2 * W), &nan_f32x8);
+          const __m256i c3 = codes_exact(_mm256_loadu_ps(x + j + 3 * W), params_at(j + 3 * W), &nan_f32x8);
+          const __m256i w01 = _mm256_packs_epi32(c0, c1), w23 = _mm256_packs_epi32(c2, c3);
+          __m256i b = sign ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
+          b = _mm256_permutevar8x32_epi32(b, order_i32x8);
+          b = sign ? _mm256_min_epi8(_mm256_max_epi8(b, qmin_i8x32), qmax_i8x32)
+                   : _mm256_min_epu8(_mm256_max_epu8(b, qmin_i8x32), qmax_i8x32);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j), b);
+        }
+        for (; j < e + k; j += W) {
+          const __m256i c_i32x8 = clamp(codes_exact(_mm256_loadu_ps(x + j), params_at(j), &nan_f32x8));
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(c_i32x8, sign));
+        }
+      });
+  // NaN + anything is NaN: one NaN lane leaves a NaN in nan_f32x8.
+  if (_mm256_movemask_ps(_mm256_cmp_ps(nan_f32x8, nan_f32x8, _CMP_UNORD_Q)) == 0) return 0;
+  return count_nans(x, e0, e1);
+}
+
+template <bool kExact>
+int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   const bool sign = is_signed(a.type);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     uint8_t* q = static_cast<uint8_t*>(a.q);
-    for_each_chunk(
+    for_each_chunk<kExact>(
         a, e0, e1,
-        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t j, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount8(nan);
           _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
         },
-        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t e, int m, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, lanes_mask(m)), s_f32x8, z_f32x8, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, lanes_mask(m)), pr, &nan, nullptr);
           nans += popcount8(nan & ((1 << m) - 1));
           alignas(16) uint8_t tmp[16];
           _mm_store_si128(reinterpret_cast<__m128i*>(tmp), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
@@ -195,19 +293,19 @@ int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    for_each_chunk(
+    for_each_chunk<kExact>(
         a, s0, s1,
-        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t j, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount8(nan);
           const uint32_t b = pack_nibbles(_mm256_cvtps_epi32(v_f32x8));
           std::memcpy(out + (j - s0) / 2, &b, 4);
         },
-        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t e, int m, const Params8& pr) {
           const __m256i k = lanes_mask(m);
           int nan;
-          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), s_f32x8, z_f32x8, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, k), pr, &nan, nullptr);
           nans += popcount8(nan & ((1 << m) - 1));
           // Lanes ≥ m become 0, so an odd row's pad nibble is written as 0.
           const uint32_t b = pack_nibbles(_mm256_and_si256(_mm256_cvtps_epi32(v_f32x8), k));
@@ -215,6 +313,11 @@ int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
         });
   });
   return nans;
+}
+
+int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+  if (a.inv_scales == nullptr) return quantize_impl<false>(a, e0, e1);
+  return is_4bit(a.type) ? quantize_impl<true>(a, e0, e1) : quantize8_exact(a, e0, e1);
 }
 
 __m256 affine(__m256i q_i32x8, __m256 s_f32x8, __m256 z_f32x8) {
@@ -227,63 +330,64 @@ void dequantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   if (!is_4bit(a.type)) {
     const uint8_t* q = static_cast<const uint8_t*>(a.q);
     auto widen = [sign](__m128i b_u8x8) { return sign ? _mm256_cvtepi8_epi32(b_u8x8) : _mm256_cvtepu8_epi32(b_u8x8); };
-    for_each_chunk(
+    for_each_chunk<false>(
         a, e0, e1,
-        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t j, const Params8& pr) {
           const __m256i q_i32x8 = widen(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + j)));
-          _mm256_storeu_ps(y + j, affine(q_i32x8, s_f32x8, z_f32x8));
+          _mm256_storeu_ps(y + j, affine(q_i32x8, pr.s, pr.z));
         },
-        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t e, int m, const Params8& pr) {
           alignas(16) uint8_t tmp[16] = {};
           std::memcpy(tmp, q + e, static_cast<size_t>(m));
           const __m256i q_i32x8 = widen(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
-          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(q_i32x8, s_f32x8, z_f32x8));
+          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(q_i32x8, pr.s, pr.z));
         });
     return;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, const uint8_t* in) {
-    for_each_chunk(
+    for_each_chunk<false>(
         a, s0, s1,
-        [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t j, const Params8& pr) {
           uint32_t b;
           std::memcpy(&b, in + (j - s0) / 2, 4);
-          _mm256_storeu_ps(y + j, affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
+          _mm256_storeu_ps(y + j, affine(unpack_nibbles(b, sign), pr.s, pr.z));
         },
-        [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
+        [&](int64_t e, int m, const Params8& pr) {
           uint32_t b = 0;
           std::memcpy(&b, in + (e - s0) / 2, static_cast<size_t>((m + 1) / 2));
-          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(unpack_nibbles(b, sign), s_f32x8, z_f32x8));
+          _mm256_maskstore_ps(y + e, lanes_mask(m), affine(unpack_nibbles(b, sign), pr.s, pr.z));
         });
   });
 }
 
-int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+template <bool kExact>
+int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m256i one_i32x8 = _mm256_set1_epi32(1);
-  for_each_chunk(
+  for_each_chunk<kExact>(
       a, e0, e1,
-      [&](int64_t j, __m256 s_f32x8, __m256 z_f32x8) {
+      [&](int64_t j, const Params8& pr) {
         int nan;
         __m256 in_range;
-        const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), s_f32x8, z_f32x8, &nan, &in_range);
+        const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, &in_range);
         nans += popcount8(nan);
-        _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
+        _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, pr.z), pr.s));
         if (mask) {
           const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
           _mm_storel_epi64(reinterpret_cast<__m128i*>(mask + j), pack_bytes(bit_i32x8, false));
         }
       },
-      [&](int64_t e, int m, __m256 s_f32x8, __m256 z_f32x8) {
+      [&](int64_t e, int m, const Params8& pr) {
         const __m256i k = lanes_mask(m);
         int nan;
         __m256 in_range;
-        const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), s_f32x8, z_f32x8, &nan, &in_range);
+        const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, k), pr, &nan, &in_range);
         nans += popcount8(nan & ((1 << m) - 1));
-        _mm256_maskstore_ps(y + e, k, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, z_f32x8), s_f32x8));
+        _mm256_maskstore_ps(y + e, k, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, pr.z), pr.s));
         if (mask) {
           alignas(16) uint8_t tmp[16];
           const __m256i bit_i32x8 = _mm256_and_si256(_mm256_castps_si256(in_range), one_i32x8);
@@ -292,6 +396,10 @@ int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
         }
       });
   return nans;
+}
+
+int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
+  return a.inv_scales ? fake_quant_impl<true>(a, e0, e1) : fake_quant_impl<false>(a, e0, e1);
 }
 
 float reduce_min(__m256 v_f32x8) {
