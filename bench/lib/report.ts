@@ -7,7 +7,8 @@
  *     "rows": [ { "id", "metric", "value", "peer", "peer_value", "advantage", ...extra } ] }
  *
  * `advantage` > 1 means distiq is better: distiq/peer for throughput metrics (gops, gflops, gbps), peer/distiq for
- * time metrics (ms, us). A row without a peer (`peer: "none"`) has peer_value and advantage null; a row whose
+ * time metrics (ms, us). Extras shown in the tables: pct_peak (distiq's % of the measured peak), speedup_vs_t1
+ * (distiq at this thread count / at 1 thread), verified (false: the outputs differed), skipped, note. A row without a peer (`peer: "none"`) has peer_value and advantage null; a row whose
  * peer was unavailable has peer_value null and a `skipped` reason.
  */
 import * as fs from 'node:fs';
@@ -92,7 +93,8 @@ function fmt(x: unknown): string {
 function extrasText(row: Row): string {
   const parts: string[] = [];
   if (typeof row.pct_peak === 'number') parts.push(`${row.pct_peak.toFixed(0)}% of peak`);
-  if (row.verified === false) parts.push('UNVERIFIED');
+  if (typeof row.speedup_vs_t1 === 'number') parts.push(`${row.speedup_vs_t1.toFixed(2)}× t1`);
+  if (row.verified === false) parts.push('OUTPUT DIFFERS');
   if (typeof row.skipped === 'string') parts.push(`skipped: ${row.skipped}`);
   if (typeof row.note === 'string') parts.push(row.note);
   return parts.join('; ');
@@ -198,7 +200,9 @@ export function resultMarkdown(r: BenchResult): string {
     '',
   ];
   if (r.peers && Object.keys(r.peers).length > 0) {
-    lines.push('Peers: ' + Object.entries(r.peers).map(([name, info]) => `${name} (${Object.values(info).join(', ')})`).join('; '), '');
+    const describePeer = ([name, info]: [string, Record<string, string>]): string =>
+      `${name}: ${info.lib ?? 'unknown'}${info.isa ? ` (${info.isa})` : ''}`;
+    lines.push(`Peers: ${Object.entries(r.peers).map(describePeer).join('; ')}`, '');
   }
   lines.push('| id | metric | distiq | peer | peer value | advantage | notes |', '| --- | --- | ---: | --- | ---: | ---: | --- |');
   for (const row of r.rows) {
