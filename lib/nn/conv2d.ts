@@ -103,7 +103,8 @@ export class Conv2d extends Module {
     for (let n = 0; n < N; n++) {
       const cn = cols.subarray(n * K * P, (n + 1) * K * P);
       const gn = g.subarray(n * Co * P, (n + 1) * Co * P);
-      gemmF32(gn, cn, Co, K, P, { transB: true, beta: 1, out: this.weight.grad });
+      const w = this.weight;
+      gemmF32(gn, cn, Co, K, P, { transB: true, beta: n === 0 ? w.gradBeta() : 1, out: w.grad });
       if (this.bias) {
         const db = this.bias.grad;
         for (let o = 0; o < Co; o++) {

@@ -63,10 +63,12 @@ export class Linear extends Module {
     const x = this.x!;
     const inF = this.inFeatures, outF = this.outFeatures;
     const rows = x.size / inF;
-    gemmF32(dy.data, x.data, outF, inF, rows, { transA: true, beta: 1, out: this.weight.grad });
+    const w = this.weight;
+    gemmF32(dy.data, x.data, outF, inF, rows, { transA: true, beta: w.gradBeta(), out: w.grad });
     if (this.bias) {
       if (this.ones.length < rows) this.ones = new Float32Array(rows).fill(1);
-      gemmF32(this.ones, dy.data, 1, outF, rows, { beta: 1, out: this.bias.grad });
+      const b = this.bias;
+      gemmF32(this.ones, dy.data, 1, outF, rows, { beta: b.gradBeta(), out: b.grad });
     }
     if (!needInputGrad) return NO_GRAD;
     const dx = scratch(this.dxBuf, x.shape);

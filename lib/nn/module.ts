@@ -13,17 +13,50 @@ import { Rng, type RngState } from '../tensor/random';
 import { formatShape, shapeSize, type Shape } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 
-/** A trainable tensor with its gradient (same shape, accumulated by backward passes). */
+/**
+ * A trainable tensor with its gradient (same shape, accumulated by backward passes).
+ *
+ * `zeroGrad()` is lazy: it marks the gradient as zero without touching memory; the next reader of `grad` gets it
+ * zero-filled, and a layer about to overwrite the whole gradient asks `gradBeta()` instead (0 when the gradient is
+ * marked zero, so a GEMM can write it with β = 0 and skip both the memset and the read of the old values; else 1).
+ */
 export class Parameter {
   readonly data: Float32Array;
-  readonly grad: Float32Array;
   readonly shape: readonly number[];
+  private readonly g: Float32Array;
+  private zeroed = false;
 
   constructor(shape: Shape) {
     const n = shapeSize(shape);
     this.data = new Float32Array(n);
-    this.grad = new Float32Array(n);
+    this.g = new Float32Array(n);
     this.shape = Object.freeze(shape.slice());
+  }
+
+  /** The accumulated gradient (zero-filled first if `zeroGrad()` marked it). */
+  get grad(): Float32Array {
+    if (this.zeroed) {
+      this.g.fill(0);
+      this.zeroed = false;
+    }
+    return this.g;
+  }
+
+  /** Marks the gradient as zero (O(1)). */
+  zeroGrad(): void {
+    this.zeroed = true;
+  }
+
+  /**
+   * For a writer that overwrites every element of the gradient with `β·grad + update`: returns 0 when the gradient is
+   * marked zero (and clears the mark, so the caller must write all of it), else 1.
+   */
+  gradBeta(): 0 | 1 {
+    if (this.zeroed) {
+      this.zeroed = false;
+      return 0;
+    }
+    return 1;
   }
 
   get size(): number {
@@ -182,7 +215,7 @@ export abstract class Module {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad.fill(0);
+    for (const p of this.parameters()) p.zeroGrad();
   }
 
   /** Number of trainable scalars. */

@@ -57,6 +57,22 @@ describe('Module', () => {
     expect(d.layers.every((l) => !l.training)).toBe(true);
   });
 
+  it('zeroGrad is lazy: readers see zeros, whole-gradient writers get beta 0', () => {
+    const l = new Linear(3, 2, { rng: new Rng(4) });
+    const x = Tensor.from([1, 2, 3], [1, 3]), dy = Tensor.from([1, -1], [1, 2]);
+    l.forward(x); l.backward(dy);
+    const once = Array.from(l.weight.grad);
+    l.weight.grad.fill(123);
+    l.zeroGrad();
+    expect(l.weight.gradBeta()).toBe(0);
+    expect(l.weight.gradBeta()).toBe(1);
+    l.zeroGrad();
+    expect(Array.from(l.bias!.grad)).toEqual([0, 0]);
+    l.forward(x); l.backward(dy);
+    expect(Array.from(l.weight.grad)).toEqual(once);
+    expect(Array.from(l.bias!.grad)).toEqual([1, -1]);
+  });
+
   it('skips input gradients the caller does not need', () => {
     const m = new Sequential(new Dropout(0.1), new Linear(3, 2));
     m.forward(Tensor.zeros([2, 3]));

@@ -22,7 +22,7 @@ function adamStep(
   p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number,
   t: number, decoupled: number, l2: number,
 ): void {
-  const bc1 = 1 - Math.pow(b1, t), bc2 = Math.sqrt(1 - Math.pow(b2, t));
+  const bc1 = 1 - Math.pow(b1, t), invBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
   const stepSize = lr / bc1, decay = 1 - decoupled, c1 = 1 - b1, c2 = 1 - b2;
   for (let i = 0, n = p.length; i < n; i++) {
     let pi = p[i]! * decay;
@@ -31,7 +31,7 @@ function adamStep(
     const vi = b2 * v[i]! + c2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    pi -= (stepSize * mi) / (Math.sqrt(vi) / bc2 + eps);
+    pi -= (stepSize * mi) / (Math.sqrt(vi) * invBc2 + eps);
     p[i] = pi;
   }
 }

@@ -34,7 +34,7 @@ export abstract class Optimizer {
   abstract step(): void;
 
   zeroGrad(): void {
-    for (const p of this.params) p.grad.fill(0);
+    for (const p of this.params) p.zeroGrad();
   }
 
   /** The per-parameter buffers of this optimizer (created lazily by subclasses). */
