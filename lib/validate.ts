@@ -41,28 +41,51 @@ export function expectTypedArray<T extends AnyTypedArray>(
   value: unknown,
   ...ctors: TypedArrayCtor<T>[]
 ): asserts value is T {
-  if (ctors.some((c) => value instanceof (c as unknown as new () => object))) return;
+  for (let i = 0; i < ctors.length; i++) {
+    if (value instanceof (ctors[i] as unknown as new () => object)) return;
+  }
+  throwNotTypedArray(name, value, ctors);
+}
+
+function throwNotTypedArray(name: string, value: unknown, ctors: readonly { readonly name: string }[]): never {
   const names = ctors.map((c) => c.name);
   const expected = names.length === 1 ? `${article(names[0]!)} ${names[0]}` : `one of ${names.join(', ')}`;
   throw new DistiqTypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
 }
 
+/** True when `value` is an integer Number in [min, max] (the check of expectInteger, for hot paths). */
+export function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && value >= min && value <= max && Math.floor(value) === value;
+}
+
 /** Throws unless `value` is an integer in [min, max]. */
 export function expectInteger(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+  // min/max are within the safe range at every call site, so an in-range integer is a safe integer.
+  if (!isIntegerIn(value, min, max) || !Number.isSafeInteger(value)) throwNotInteger(name, value, min, max);
+}
+
+function throwNotInteger(name: string, value: unknown, min: number, max: number): never {
   if (typeof value !== 'number') {
     throw new DistiqTypeError(`The "${name}" argument must be an integer. Received ${describe(value)}`);
   }
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new DistiqRangeError(`The "${name}" argument must be an integer in [${min}, ${max}]. Received ${value}`);
-  }
+  throw new DistiqRangeError(`The "${name}" argument must be an integer in [${min}, ${max}]. Received ${value}`);
 }
 
 /** Throws unless `value` is a finite number (optionally within [min, max], or > min when `exclusiveMin`). */
 export function expectFinite(
   name: string,
   value: unknown,
-  opts: { min?: number; max?: number; exclusiveMin?: boolean } = {},
+  opts?: { min?: number; max?: number; exclusiveMin?: boolean },
 ): asserts value is number {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (opts === undefined) return;
+    const { min, max, exclusiveMin } = opts;
+    if ((min === undefined || (exclusiveMin ? value > min : value >= min)) && (max === undefined || value <= max)) return;
+  }
+  throwNotFinite(name, value, opts ?? {});
+}
+
+function throwNotFinite(name: string, value: unknown, opts: { min?: number; max?: number; exclusiveMin?: boolean }): never {
   if (typeof value !== 'number') {
     throw new DistiqTypeError(`The "${name}" argument must be a number. Received ${describe(value)}`);
   }
@@ -73,9 +96,7 @@ export function expectFinite(
   if (min !== undefined && (exclusiveMin ? !(value > min) : !(value >= min))) {
     throw new DistiqRangeError(`The "${name}" argument must be ${exclusiveMin ? '>' : '>='} ${min}. Received ${value}`);
   }
-  if (max !== undefined && !(value <= max)) {
-    throw new DistiqRangeError(`The "${name}" argument must be <= ${max}. Received ${value}`);
-  }
+  throw new DistiqRangeError(`The "${name}" argument must be <= ${max}. Received ${value}`);
 }
 
 export function expectBoolean(name: string, value: unknown): asserts value is boolean {
@@ -85,7 +106,7 @@ export function expectBoolean(name: string, value: unknown): asserts value is bo
 }
 
 export function expectOneOf<T extends string>(name: string, value: unknown, options: readonly T[]): asserts value is T {
-  if (typeof value !== 'string' || !options.includes(value as T)) {
+  if (typeof value !== 'string' || options.indexOf(value as T) < 0) {
     throw new DistiqRangeError(
       `The "${name}" argument must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}. Received ${describe(value)}`,
     );
@@ -95,6 +116,10 @@ export function expectOneOf<T extends string>(name: string, value: unknown, opti
 /** Throws ERR_DISTIQ_SHAPE_MISMATCH unless `actual === expected` (or `>=` when `atLeast`). */
 export function expectLength(name: string, actual: number, expected: number, formula: string, atLeast = false): void {
   if (atLeast ? actual >= expected : actual === expected) return;
+  throwLength(name, actual, expected, formula, atLeast);
+}
+
+function throwLength(name: string, actual: number, expected: number, formula: string, atLeast: boolean): never {
   throw new DistiqRangeError(
     `Expected ${name}.length ${atLeast ? 'to be at least' : 'to equal'} ${expected} (${formula}), received ${actual}`,
     'ERR_DISTIQ_SHAPE_MISMATCH',

@@ -13,8 +13,8 @@
  * - `'uint8'` / `'int8'`: `clamp(roundHalfEven(y / outScale) + outZeroPoint)` to the type's range.
  * `wScale` is one number (per-tensor) or a Float32Array of n (per-channel); every path gives the same bits.
  */
-import { DistiqRangeError, DistiqTypeError, withCallerStack, type DistiqErrorCode } from '../errors';
-import { GemmOutKind, native } from '../native';
+import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
+import { GemmOutKind, native, type NativePackedWeightsS8 } from '../native';
 import { describe, expectAllFinite, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
 import { nativeHandle, PackedWeights } from './packed-weights';
 
@@ -76,28 +76,43 @@ export interface GemmS8Int8Options extends GemmS8ScaleOptions {
 
 export type GemmS8Options = GemmS8Int32Options | GemmS8Float32Options | GemmS8Uint8Options | GemmS8Int8Options;
 
-type NativeGemmS8Args = Parameters<typeof native.gemmS8>;
 type OutArray = Int32Array | Float32Array | Uint8Array | Int8Array;
+type OutCtor = { new (n: number): OutArray; name: string };
 
-const OUTPUTS: Record<GemmS8Output, { kind: GemmOutKind; ctor: { new (n: number): OutArray; name: string } }> = {
-  int32: { kind: GemmOutKind.S32, ctor: Int32Array },
-  float32: { kind: GemmOutKind.F32, ctor: Float32Array },
-  uint8: { kind: GemmOutKind.U8, ctor: Uint8Array },
-  int8: { kind: GemmOutKind.S8, ctor: Int8Array },
-};
+/** The checked arguments of one call, in the native order (one object shape for every call). */
+interface GemmS8Call {
+  a: Uint8Array | Int8Array;
+  m: number;
+  lda: number;
+  za: number;
+  handle: NativePackedWeightsS8;
+  zw: number;
+  kind: GemmOutKind;
+  c: OutArray;
+  ldc: number;
+  aScale: number;
+  /** A per-channel (or 1-element) Float32Array from the caller, or null for a per-tensor number. */
+  wScale: Float32Array | null;
+  /** The per-tensor scale when wScale is null. */
+  wScaleValue: number;
+  bias: Float32Array | null;
+  relu: boolean;
+  outScale: number;
+  outZp: number;
+}
 
 /** A scale: finite and > 0, and still so once rounded to float32. */
 function expectScale(name: string, value: unknown): number {
-  expectFinite(name, value, { min: 0, exclusiveMin: true });
-  const f = Math.fround(value);
-  if (!(f > 0) || !Number.isFinite(f)) {
-    throw new DistiqRangeError(`The "${name}" argument must be a finite number > 0 as a float32. Received ${value}`);
+  if (typeof value === 'number') {
+    const f = Math.fround(value);
+    if (f > 0 && f < Infinity) return f; // the common case: one comparison pair, no allocation
   }
-  return f;
+  expectFinite(name, value, { min: 0, exclusiveMin: true });
+  throw new DistiqRangeError(`The "${name}" argument must be a finite number > 0 as a float32. Received ${value}`);
 }
 
 function sharesMemory(x: ArrayBufferView, xBytes: number, y: ArrayBufferView, yBytes: number): boolean {
-  if (x.buffer !== y.buffer || xBytes === 0 || yBytes === 0) return false;
+  if (xBytes === 0 || yBytes === 0 || x.buffer !== y.buffer) return false;
   const x0 = x.byteOffset, y0 = y.byteOffset;
   return x0 < y0 + yBytes && y0 < x0 + xBytes;
 }
@@ -111,39 +126,46 @@ function extent(name: string, rows: number, cols: number, ld: number): number {
   return e;
 }
 
-/**
- * Native errors carry the same codes as the TS checks; give them the TS classes too, so callers see one error type
- * whichever layer caught the problem (e.g. ERR_DISTIQ_PACKED_MISMATCH is only known natively).
- */
-function fromNative(err: unknown): unknown {
-  if (err instanceof DistiqRangeError || err instanceof DistiqTypeError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('ERR_DISTIQ_')) return err;
-  const message = (err as Error).message;
-  if (err instanceof RangeError) return new DistiqRangeError(message, code as DistiqErrorCode);
-  if (err instanceof TypeError) return new DistiqTypeError(message, code as DistiqErrorCode);
-  return err;
+function outputKind(requested: unknown): { kind: GemmOutKind; ctor: OutCtor } {
+  switch (requested) {
+    case undefined:
+    case null:
+    case 'int32':
+      return INT32;
+    case 'float32':
+      return FLOAT32;
+    case 'uint8':
+      return UINT8;
+    case 'int8':
+      return INT8;
+  }
+  throw new DistiqRangeError(
+    `The "output" option must be one of "int32", "float32", "uint8", "int8". Received ${describe(requested)}`,
+  );
 }
+const INT32 = { kind: GemmOutKind.S32, ctor: Int32Array as OutCtor };
+const FLOAT32 = { kind: GemmOutKind.F32, ctor: Float32Array as OutCtor };
+const UINT8 = { kind: GemmOutKind.U8, ctor: Uint8Array as OutCtor };
+const INT8 = { kind: GemmOutKind.S8, ctor: Int8Array as OutCtor };
 
-function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): NativeGemmS8Args {
-  expectTypedArray<Uint8Array | Int8Array>('a', a, Uint8Array, Int8Array);
+/**
+ * Every check of the public contract, in one pass over the options with no allocation on the valid path (except
+ * C when `out` is absent). The native binding re-checks all of it.
+ */
+function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): GemmS8Call {
+  if (!(a instanceof Uint8Array) && !(a instanceof Int8Array)) expectTypedArray<Uint8Array | Int8Array>('a', a, Uint8Array, Int8Array);
   expectInteger('m', m);
   const handle = nativeHandle('packed', packed);
   if (opts === null || typeof opts !== 'object' || ArrayBuffer.isView(opts)) {
     throw new DistiqTypeError(`The "opts" argument must be an object. Received ${describe(opts)}`);
   }
   const o = opts as GemmS8Uint8Options & { output?: unknown; out?: unknown; outZeroPoint?: unknown };
-  const { n, k } = handle;
+  // The wrapper's own frozen copies of the handle's dims (reading the native accessors costs a call each).
+  const { n, k } = packed as PackedWeights;
   const signed = a instanceof Int8Array;
 
-  const requested: unknown = o.output ?? 'int32';
-  if (typeof requested !== 'string' || !Object.prototype.hasOwnProperty.call(OUTPUTS, requested)) {
-    throw new DistiqRangeError(
-      `The "output" option must be one of "int32", "float32", "uint8", "int8". Received ${describe(requested)}`,
-    );
-  }
-  const output = requested as GemmS8Output;
-  const { kind, ctor } = OUTPUTS[output];
+  const output = o.output;
+  const { kind, ctor } = outputKind(output);
 
   const za = o.aZeroPoint ?? 0;
   expectInteger('aZeroPoint', za, signed ? -128 : 0, signed ? 127 : 255);
@@ -160,10 +182,11 @@ function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): Native
 
   // Epilogue options (ignored by 'int32', but still checked when given).
   const aScale = expectScale('aScale', o.aScale ?? 1);
-  let wScale: Float32Array;
+  let wScale: Float32Array | null = null;
+  let wScaleValue = 1;
   const ws = o.wScale ?? 1;
   if (typeof ws === 'number') {
-    wScale = Float32Array.of(expectScale('wScale', ws));
+    wScaleValue = expectScale('wScale', ws);
   } else {
     expectTypedArray('wScale', ws, Float32Array);
     if (ws.length !== 1 && ws.length !== n) {
@@ -185,34 +208,48 @@ function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): Native
   expectBoolean('relu', relu);
   const outScale = expectScale('outScale', o.outScale ?? 1);
   const outZp = o.outZeroPoint ?? 0;
-  if (output === 'uint8') expectInteger('outZeroPoint', outZp, 0, 255);
-  else if (output === 'int8') expectInteger('outZeroPoint', outZp, -128, 127);
+  if (kind === GemmOutKind.U8) expectInteger('outZeroPoint', outZp, 0, 255);
+  else if (kind === GemmOutKind.S8) expectInteger('outZeroPoint', outZp, -128, 127);
   else expectInteger('outZeroPoint', outZp, -(2 ** 31), 2 ** 31 - 1);
 
   const cNeed = extent('out', m, n, ldc);
   let c: OutArray;
-  if (o.out === undefined) {
+  const out = o.out;
+  if (out === undefined) {
     const size = m * ldc;
     if (!Number.isSafeInteger(size)) {
       throw new DistiqRangeError(`The size of "out" (${m} x ${ldc}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
     }
     c = new ctor(size);
   } else {
-    expectTypedArray('out', o.out, ctor as unknown as { new (n: number): OutArray; name: string });
-    c = o.out as OutArray;
+    if (!(out instanceof ctor)) expectTypedArray('out', out, ctor);
+    c = out as OutArray;
     expectLength('out', c.length, cNeed, '(m-1)*ldc+n', true);
     const cBytes = cNeed * c.BYTES_PER_ELEMENT;
     if (sharesMemory(c, cBytes, a, aNeed)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "a"');
     }
-    if (output !== 'int32' && sharesMemory(c, cBytes, wScale, wScale.length * 4)) {
+    if (kind !== GemmOutKind.S32 && wScale !== null && sharesMemory(c, cBytes, wScale, wScale.length * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "wScale"');
     }
-    if (output !== 'int32' && bias !== null && sharesMemory(c, cBytes, bias, bias.length * 4)) {
+    if (kind !== GemmOutKind.S32 && bias !== null && sharesMemory(c, cBytes, bias, bias.length * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "bias"');
     }
   }
-  return [a, m, lda, za, handle, zw, kind, c, ldc, aScale, wScale, bias, relu, outScale, outZp];
+  return { a, m, lda, za, handle, zw, kind, c, ldc, aScale, wScale, wScaleValue, bias, relu, outScale, outZp };
+}
+
+// The per-tensor scale of synchronous calls: written right before the native call (no user code runs in between)
+// and read by it, so one array serves every call. Async calls get their own.
+const SCALE = new Float32Array(1);
+
+/** The wScale the native call takes: the caller's array, or the per-tensor number in a 1-element array. */
+function nativeScale(p: GemmS8Call, sync: boolean): Float32Array | null {
+  if (p.wScale !== null) return p.wScale;
+  if (p.kind === GemmOutKind.S32) return null; // the int32 output never reads it
+  if (!sync) return Float32Array.of(p.wScaleValue);
+  SCALE[0] = p.wScaleValue;
+  return SCALE;
 }
 
 /**
@@ -226,13 +263,14 @@ export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeigh
 export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeights, opts: GemmS8Uint8Options): Uint8Array;
 export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeights, opts: GemmS8Int8Options): Int8Array;
 export function gemmS8(a: Uint8Array | Int8Array, m: number, packed: PackedWeights, opts: GemmS8Options = {}): OutArray {
-  const args = prepare(a, m, packed, opts);
+  const p = prepare(a, m, packed, opts);
+  const wScale = nativeScale(p, true);
   try {
-    native.gemmS8(...args);
+    native.gemmS8(p.a, p.m, p.lda, p.za, p.handle, p.zw, p.kind, p.c, p.ldc, p.aScale, wScale, p.bias, p.relu, p.outScale, p.outZp);
   } catch (err) {
     throw fromNative(err);
   }
-  return args[7];
+  return p.c;
 }
 
 /**
@@ -249,12 +287,14 @@ export async function gemmS8Async(
   packed: PackedWeights,
   opts: GemmS8Options = {},
 ): Promise<OutArray> {
-  const args = prepare(a, m, packed, opts);
-  const stack = new Error().stack;
+  const p = prepare(a, m, packed, opts);
+  const site = callSite();
   try {
-    await native.gemmS8Async(...args);
+    await native.gemmS8Async(
+      p.a, p.m, p.lda, p.za, p.handle, p.zw, p.kind, p.c, p.ldc, p.aScale, nativeScale(p, false), p.bias, p.relu, p.outScale, p.outZp,
+    );
   } catch (err) {
-    throw withCallerStack(fromNative(err), stack);
+    throw fromNativeAsync(err, site);
   }
-  return args[7];
+  return p.c;
 }

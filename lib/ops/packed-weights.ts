@@ -4,7 +4,7 @@
  * collected (their size is reported to the GC, so large models still trigger collection).
  */
 import { native, type NativePackedWeightsS8 } from '../native';
-import { DistiqRangeError, DistiqTypeError } from '../errors';
+import { DistiqRangeError, DistiqTypeError, fromNative } from '../errors';
 import { describe, expectInteger, expectLength, expectTypedArray } from '../validate';
 
 /** The int8 GEMM's K limit: beyond it an int32 sum of 8-bit products could overflow. */
@@ -14,8 +14,6 @@ export interface PackWeightsOptions {
   /** Row stride of `w` in elements (default k). */
   ldw?: number;
 }
-
-const handles = new WeakMap<PackedWeights, NativePackedWeightsS8>();
 
 /** Weights W [n, k] (a Linear weight: one row per output channel) packed for one ISA's int8 GEMM kernel. */
 export class PackedWeights {
@@ -27,13 +25,15 @@ export class PackedWeights {
   readonly layout: string;
   /** Native bytes held (row sums + panels). */
   readonly byteLength: number;
+  // The native handle. A private field rather than a WeakMap: the brand check and the read are a few ns per call.
+  readonly #handle: NativePackedWeightsS8;
 
   private constructor(handle: NativePackedWeightsS8) {
+    this.#handle = handle;
     this.n = handle.n;
     this.k = handle.k;
     this.layout = handle.layout;
     this.byteLength = handle.byteLength;
-    handles.set(this, handle);
     Object.freeze(this);
   }
 
@@ -41,11 +41,16 @@ export class PackedWeights {
   static fromNative(handle: NativePackedWeightsS8): PackedWeights {
     return new PackedWeights(handle);
   }
+
+  /** @internal The native handle of `x`, or undefined when `x` is not a PackedWeights. */
+  static handleOf(x: unknown): NativePackedWeightsS8 | undefined {
+    return typeof x === 'object' && x !== null && #handle in x ? (x as PackedWeights).#handle : undefined;
+  }
 }
 
 /** @internal The native handle behind `packed`, or a DistiqTypeError naming `name`. */
 export function nativeHandle(name: string, packed: unknown): NativePackedWeightsS8 {
-  const handle = packed instanceof PackedWeights ? handles.get(packed) : undefined;
+  const handle = PackedWeights.handleOf(packed);
   if (handle === undefined) {
     throw new DistiqTypeError(
       `The "${name}" argument must be a PackedWeights (from packWeights()). Received ${describe(packed)}`,
@@ -80,5 +85,11 @@ export function packWeights(w: Int8Array, n: number, k: number, opts: PackWeight
     throw new DistiqRangeError(`The size of "w" (${n} rows of stride ${ldw}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
   }
   expectLength('w', w.length, need, '(n-1)*ldw+k', true);
-  return PackedWeights.fromNative(native.packWeightsS8(w, n, k, ldw));
+  let handle: NativePackedWeightsS8;
+  try {
+    handle = native.packWeightsS8(w, n, k, ldw);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return PackedWeights.fromNative(handle);
 }

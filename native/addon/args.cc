@@ -6,7 +6,6 @@
 #include <sstream>
 
 namespace distiq::addon {
-namespace {
 
 const char* typed_array_name(napi_typedarray_type t) {
   switch (t) {
@@ -24,6 +23,8 @@ const char* typed_array_name(napi_typedarray_type t) {
     default: return "TypedArray";
   }
 }
+
+namespace {
 
 // True when the byte ranges [a, a+an) and [b, b+bn) overlap.
 bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
@@ -49,29 +50,77 @@ std::string describe(const Napi::Value& v) {
   return "value";
 }
 
+[[noreturn]] void throw_not_typed(napi_env env, napi_value v, const char* name, napi_typedarray_type want,
+                                  bool optional) {
+  throw_type_error(env, std::string("The \"") + name + "\" argument must be a" +
+                            (want == napi_int8_array || want == napi_int32_array ? "n " : " ") +
+                            typed_array_name(want) + (optional ? " or null" : "") + ". Received " +
+                            describe(Napi::Value(env, v)));
+}
+
+bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+}
+
+// One napi_get_typedarray_info call on the happy path (it fails, without a pending exception, for non-arrays).
 template <typename T>
-Array<T> typed(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type want, bool optional) {
-  Napi::Value v = info[i];
+Array<T> typed(napi_env env, napi_value v, const char* name, napi_typedarray_type want, bool optional) {
   Array<T> out;
-  if (optional && (v.IsUndefined() || v.IsNull())) return out;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want) {
-    throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be a" +
-                                     (want == napi_int8_array || want == napi_int32_array ? "n " : " ") +
-                                     typed_array_name(want) + (optional ? " or null" : "") + ". Received " +
-                                     describe(v));
-  }
-  Napi::TypedArray arr = v.As<Napi::TypedArray>();
-  void* data = nullptr;
-  size_t length = 0;
   napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset = 0;
-  const napi_status st = napi_get_typedarray_info(info.Env(), arr, &type, &length, &data, &buffer, &offset);
-  if (st != napi_ok) throw_type_error(info.Env(), std::string("Could not read the \"") + name + "\" typed array");
-  out.data = static_cast<T*>(data);  // N-API already applies byteOffset
-  out.length = data == nullptr ? 0 : length;  // a detached buffer has no data
-  out.value = v;
-  return out;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) == napi_ok && type == want) {
+    out.data = static_cast<T*>(data);           // N-API already applies byteOffset
+    out.length = data == nullptr ? 0 : length;  // a detached buffer has no data
+    out.value = Napi::Value(env, v);
+    return out;
+  }
+  if (optional && is_nullish(env, v)) return out;
+  throw_not_typed(env, v, name, want, optional);
+}
+
+[[noreturn]] void throw_not_integer(napi_env env, napi_value v, const char* name, int64_t lo, int64_t hi) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    throw_type_error(env, std::string("The \"") + name + "\" argument must be an integer. Received " +
+                              describe(Napi::Value(env, v)));
+  }
+  std::ostringstream os;
+  os << "The \"" << name << "\" argument must be an integer in [" << lo << ", " << hi << "]. Received " << d;
+  throw_range_error(env, os.str());
+}
+
+int64_t integer(napi_env env, napi_value v, const char* name, int64_t lo, int64_t hi) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) == napi_ok && d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) {
+    const auto i = static_cast<int64_t>(d);  // in range, so defined
+    if (static_cast<double>(i) == d) return i;
+  }
+  throw_not_integer(env, v, name, lo, hi);
+}
+
+double number(napi_env env, napi_value v, const char* name, bool allow_non_finite) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    throw_type_error(env, std::string("The \"") + name + "\" argument must be a number. Received " +
+                              describe(Napi::Value(env, v)));
+  }
+  if (!allow_non_finite && !std::isfinite(d)) {
+    std::ostringstream os;
+    os << "The \"" << name << "\" argument must be a finite number. Received " << d;
+    throw_range_error(env, os.str(), kErrNonFinite);
+  }
+  return d;
+}
+
+bool boolean(napi_env env, napi_value v, const char* name) {
+  bool b = false;
+  if (napi_get_value_bool(env, v, &b) != napi_ok) {
+    throw_type_error(env, std::string("The \"") + name + "\" argument must be a boolean. Received " +
+                              describe(Napi::Value(env, v)));
+  }
+  return b;
 }
 
 }  // namespace
@@ -114,35 +163,91 @@ Napi::Error status_error(Napi::Env env, Status status, const std::string& what) 
 
 void throw_status(Napi::Env env, Status status, const std::string& what) { throw status_error(env, status, what); }
 
-void expect_count(const Napi::CallbackInfo& info, size_t count, const char* fn) {
-  if (info.Length() != count) {
-    std::ostringstream os;
-    os << fn << " expects " << count << " arguments, received " << info.Length();
-    throw_type_error(info.Env(), os.str());
+Args::Args(napi_env env, napi_callback_info cb) : env_(env) {
+  if (napi_get_cb_info(env, cb, &argc_, argv_, nullptr, &data_) != napi_ok) {
+    throw_error(Napi::Env(env), "Could not read the call's arguments", kErrInternal);
   }
 }
 
-Array<float> f32_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<float>(info, i, name, napi_float32_array, false);
+napi_value Args::raw(size_t i) const {
+  if (i < kMax) return argv_[i];  // napi_get_cb_info filled the slots past argc with undefined
+  napi_value undefined = nullptr;
+  napi_get_undefined(env_, &undefined);
+  return undefined;
 }
-Array<int8_t> i8_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<int8_t>(info, i, name, napi_int8_array, false);
+
+namespace detail {
+
+napi_value settle_exception(napi_env env, const Napi::Error* error) {
+  if (error != nullptr) {
+    error->ThrowAsJavaScriptException();
+  } else {
+    Napi::Error e = Napi::Error::New(Napi::Env(env), "out of memory");
+    e.Set("code", Napi::String::New(Napi::Env(env), kErrOom));
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;
 }
-Array<uint8_t> u8_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<uint8_t>(info, i, name, napi_uint8_array, false);
+
+Napi::Function make_function(Napi::Env env, const char* name, napi_callback cb, void* data) {
+  napi_value fn = nullptr;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn) != napi_ok) {
+    throw_error(env, std::string("Could not create the binding ") + name, kErrInternal);
+  }
+  return Napi::Function(env, fn);
 }
-Array<int32_t> i32_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<int32_t>(info, i, name, napi_int32_array, false);
+
+}  // namespace detail
+
+namespace {
+[[noreturn]] void throw_count(Napi::Env env, size_t count, size_t got, const char* fn) {
+  std::ostringstream os;
+  os << fn << " expects " << count << " arguments, received " << got;
+  throw_type_error(env, os.str());
 }
-Array<float> optional_f32_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<float>(info, i, name, napi_float32_array, true);
+}  // namespace
+
+void expect_count(const Napi::CallbackInfo& info, size_t count, const char* fn) {
+  if (info.Length() != count) throw_count(info.Env(), count, info.Length(), fn);
 }
-Array<int32_t> optional_i32_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<int32_t>(info, i, name, napi_int32_array, true);
+void expect_count(const Args& info, size_t count, const char* fn) {
+  if (info.Length() != count) throw_count(info.Env(), count, info.Length(), fn);
 }
-Array<uint8_t> optional_u8_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<uint8_t>(info, i, name, napi_uint8_array, true);
-}
+
+// Each helper has a CallbackInfo and an Args form over the same one-value check.
+#define DQ_ARRAY_HELPERS(Info)                                                                     \
+  Array<float> f32_array(Info info, size_t i, const char* name) {                                 \
+    return typed<float>(info.Env(), info[i], name, napi_float32_array, false);                    \
+  }                                                                                                \
+  Array<int8_t> i8_array(Info info, size_t i, const char* name) {                                 \
+    return typed<int8_t>(info.Env(), info[i], name, napi_int8_array, false);                      \
+  }                                                                                                \
+  Array<uint8_t> u8_array(Info info, size_t i, const char* name) {                                \
+    return typed<uint8_t>(info.Env(), info[i], name, napi_uint8_array, false);                    \
+  }                                                                                                \
+  Array<int32_t> i32_array(Info info, size_t i, const char* name) {                               \
+    return typed<int32_t>(info.Env(), info[i], name, napi_int32_array, false);                    \
+  }                                                                                                \
+  Array<float> optional_f32_array(Info info, size_t i, const char* name) {                        \
+    return typed<float>(info.Env(), info[i], name, napi_float32_array, true);                     \
+  }                                                                                                \
+  Array<int32_t> optional_i32_array(Info info, size_t i, const char* name) {                      \
+    return typed<int32_t>(info.Env(), info[i], name, napi_int32_array, true);                     \
+  }                                                                                                \
+  Array<uint8_t> optional_u8_array(Info info, size_t i, const char* name) {                       \
+    return typed<uint8_t>(info.Env(), info[i], name, napi_uint8_array, true);                     \
+  }                                                                                                \
+  int64_t int_arg(Info info, size_t i, const char* name, int64_t lo, int64_t hi) {                \
+    return integer(info.Env(), info[i], name, lo, hi);                                             \
+  }                                                                                                \
+  double number_arg(Info info, size_t i, const char* name, bool allow_non_finite) {               \
+    return number(info.Env(), info[i], name, allow_non_finite);                                    \
+  }                                                                                                \
+  bool bool_arg(Info info, size_t i, const char* name) { return boolean(info.Env(), info[i], name); }
+
+DQ_ARRAY_HELPERS(const Napi::CallbackInfo&)
+DQ_ARRAY_HELPERS(const Args&)
+#undef DQ_ARRAY_HELPERS
 
 napi_typedarray_type typed_array_type(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = info[i];
@@ -152,40 +257,16 @@ napi_typedarray_type typed_array_type(const Napi::CallbackInfo& info, size_t i, 
   return v.As<Napi::TypedArray>().TypedArrayType();
 }
 
-int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) {
-    throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be an integer. Received " + describe(v));
+AnyArray any_typed_array(const Args& info, size_t i, const char* name) {
+  AnyArray out;
+  const napi_value v = info.raw(i);
+  if (napi_get_typedarray_info(info.Env(), v, &out.type, &out.length, &out.data, nullptr, nullptr) != napi_ok) {
+    throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be a TypedArray. Received " +
+                                     describe(info[i]));
   }
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-    std::ostringstream os;
-    os << "The \"" << name << "\" argument must be an integer in [" << lo << ", " << hi << "]. Received " << d;
-    throw_range_error(info.Env(), os.str());
-  }
-  return static_cast<int64_t>(d);
-}
-
-double number_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool allow_non_finite) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) {
-    throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be a number. Received " + describe(v));
-  }
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!allow_non_finite && !std::isfinite(d)) {
-    std::ostringstream os;
-    os << "The \"" << name << "\" argument must be a finite number. Received " << d;
-    throw_range_error(info.Env(), os.str(), kErrNonFinite);
-  }
-  return d;
-}
-
-bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsBoolean()) {
-    throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be a boolean. Received " + describe(v));
-  }
-  return v.As<Napi::Boolean>().Value();
+  if (out.data == nullptr) out.length = 0;  // detached
+  out.value = info[i];
+  return out;
 }
 
 int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what) {
@@ -199,6 +280,11 @@ int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what) {
 }
 
 void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const std::string& formula,
+                   bool exact) {
+  expect_length(env, name, actual, expected, formula.c_str(), exact);
+}
+
+void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const char* formula,
                    bool exact) {
   const bool ok = exact ? static_cast<int64_t>(actual) == expected : static_cast<int64_t>(actual) >= expected;
   if (!ok) {

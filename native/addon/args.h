@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <new>
 #include <string>
 
 #include "distiq/types.h"
@@ -39,7 +40,51 @@ struct Array {
   bool present() const { return data != nullptr || length != 0 || !value.IsEmpty(); }
 };
 
+// The arguments of a binding registered with fast_function(): read once into a stack array (Napi::CallbackInfo
+// heap-allocates beyond 6 arguments) and exposing the subset of CallbackInfo the bindings use, so every helper
+// below has an overload for either. Missing arguments read as undefined.
+class Args {
+ public:
+  static constexpr size_t kMax = 16;
+  Args(napi_env env, napi_callback_info cb);
+  Napi::Env Env() const { return Napi::Env(env_); }
+  size_t Length() const { return argc_; }
+  void* Data() const { return data_; }
+  Napi::Value operator[](size_t i) const { return Napi::Value(env_, raw(i)); }
+  napi_value raw(size_t i) const;
+
+ private:
+  napi_env env_;
+  size_t argc_ = kMax;
+  napi_value argv_[kMax];
+  void* data_ = nullptr;
+};
+
+namespace detail {
+// Runs F, turning a thrown Napi::Error (or std::bad_alloc) into a pending JS exception, as node-addon-api does.
+napi_value settle_exception(napi_env env, const Napi::Error* error);
+template <Napi::Value (*F)(const Args&)>
+napi_value fast_callback(napi_env env, napi_callback_info cb) {
+  try {
+    const Args args(env, cb);
+    return F(args);
+  } catch (const Napi::Error& e) {
+    return settle_exception(env, &e);
+  } catch (const std::bad_alloc&) {
+    return settle_exception(env, nullptr);
+  }
+}
+Napi::Function make_function(Napi::Env env, const char* name, napi_callback cb, void* data);
+}  // namespace detail
+
+// A JS function calling F(args) directly through N-API (no CallbackInfo, no std::function): the hot bindings use it.
+template <Napi::Value (*F)(const Args&)>
+Napi::Function fast_function(Napi::Env env, const char* name, void* data = nullptr) {
+  return detail::make_function(env, name, &detail::fast_callback<F>, data);
+}
+
 void expect_count(const Napi::CallbackInfo& info, size_t count, const char* fn);
+void expect_count(const Args& info, size_t count, const char* fn);
 
 Array<float> f32_array(const Napi::CallbackInfo& info, size_t i, const char* name);
 Array<int8_t> i8_array(const Napi::CallbackInfo& info, size_t i, const char* name);
@@ -58,9 +103,33 @@ int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int6
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool allow_non_finite = false);
 bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
+// The same checks on one value; each costs one N-API call when the argument is valid.
+Array<float> f32_array(const Args& info, size_t i, const char* name);
+Array<int8_t> i8_array(const Args& info, size_t i, const char* name);
+Array<uint8_t> u8_array(const Args& info, size_t i, const char* name);
+Array<int32_t> i32_array(const Args& info, size_t i, const char* name);
+Array<float> optional_f32_array(const Args& info, size_t i, const char* name);
+Array<int32_t> optional_i32_array(const Args& info, size_t i, const char* name);
+Array<uint8_t> optional_u8_array(const Args& info, size_t i, const char* name);
+int64_t int_arg(const Args& info, size_t i, const char* name, int64_t lo, int64_t hi);
+double number_arg(const Args& info, size_t i, const char* name, bool allow_non_finite = false);
+bool bool_arg(const Args& info, size_t i, const char* name);
+// A TypedArray of any element type: its type, first element (byteOffset applied; null when detached) and length.
+struct AnyArray {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  size_t length = 0;  // elements
+  Napi::Value value;
+};
+AnyArray any_typed_array(const Args& info, size_t i, const char* name);
+// "Int8Array", "Float32Array", … for messages.
+const char* typed_array_name(napi_typedarray_type t);
+
 // a·b with overflow → RangeError naming `what`.
 int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what);
 // Throws a RangeError "Expected <name>.length to be at least/equal <expected> (<formula>), received <actual>".
+void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const char* formula,
+                   bool exact = false);
 void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const std::string& formula,
                    bool exact = false);
 // Throws a RangeError when the byte ranges of `out` and `in` overlap.

@@ -47,7 +47,7 @@ void expect_ld(Napi::Env env, const char* name, int64_t ld, int64_t row, const c
   }
 }
 
-float float_scale(const Napi::CallbackInfo& info, size_t i, const char* name) {
+float float_scale(const Args& info, size_t i, const char* name) {
   const double d = number_arg(info, i, name);
   const float f = static_cast<float>(d);
   if (!std::isfinite(f)) {
@@ -58,7 +58,7 @@ float float_scale(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return f;
 }
 
-GemmF32Call parse(const Napi::CallbackInfo& info, const char* fn) {
+GemmF32Call parse(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 13, fn);
   GemmF32Call call;
@@ -106,14 +106,14 @@ GemmF32Call parse(const Napi::CallbackInfo& info, const char* fn) {
   return call;
 }
 
-Napi::Value GemmF32(const Napi::CallbackInfo& info) {
+Napi::Value GemmF32(const Args& info) {
   const GemmF32Call call = parse(info, "gemmF32");
   const Status s = gemm_f32(*active_kernels().gemm_f32, call.args);
   if (s != Status::kOk) throw_status(info.Env(), s, "gemmF32");
   return info.Env().Undefined();
 }
 
-Napi::Value GemmF32Async(const Napi::CallbackInfo& info) {
+Napi::Value GemmF32Async(const Args& info) {
   const GemmF32Call call = parse(info, "gemmF32Async");
   const GemmF32Kernel* kernel = active_kernels().gemm_f32;  // the level active at call time
   const GemmF32Args args = call.args;
@@ -127,8 +127,8 @@ Napi::Value GemmF32Async(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_gemm_f32(Napi::Env env, Napi::Object exports) {
-  exports.Set("gemmF32", Napi::Function::New(env, GemmF32, "gemmF32"));
-  exports.Set("gemmF32Async", Napi::Function::New(env, GemmF32Async, "gemmF32Async"));
+  exports.Set("gemmF32", fast_function<GemmF32>(env, "gemmF32"));
+  exports.Set("gemmF32Async", fast_function<GemmF32Async>(env, "gemmF32Async"));
 }
 
 }  // namespace distiq::addon

@@ -33,7 +33,10 @@ struct FamilyData {
   Napi::FunctionReference packed_ctor;
 };
 
-const FamilyData& family(const Napi::CallbackInfo& info) { return *static_cast<FamilyData*>(info.Data()); }
+template <typename Info>
+const FamilyData& family(const Info& info) {
+  return *static_cast<const FamilyData*>(info.Data());
+}
 
 // Elements of a row-major matrix with `rows` rows of `cols` elements and stride `ld`: (rows − 1)·ld + cols.
 int64_t stored_extent(Napi::Env env, int64_t rows, int64_t cols, int64_t ld, const char* what) {
@@ -54,7 +57,7 @@ void expect_ld(Napi::Env env, const char* name, int64_t ld, int64_t row, const c
 }
 
 // A scale: a finite Number that stays finite and > 0 once rounded to float32.
-float positive_scale(const Napi::CallbackInfo& info, size_t i, const char* name) {
+float positive_scale(const Args& info, size_t i, const char* name) {
   const double d = number_arg(info, i, name);
   const float f = static_cast<float>(d);
   if (!std::isfinite(f) || !(f > 0.0f)) {
@@ -94,23 +97,6 @@ struct GemmS8Call {
   Napi::Value a, packed_obj, c, w_scale, bias;  // kept alive by the async form
 };
 
-const char* typed_array_name(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "TypedArray";
-  }
-}
-
 const char* out_type_name(GemmOut out) {
   switch (out) {
     case GemmOut::kS32: return "Int32Array";
@@ -129,32 +115,28 @@ napi_typedarray_type out_type(GemmOut out) {
   }
 }
 
-void parse(const Napi::CallbackInfo& info, const char* fn, GemmS8Call& call) {
+void parse(const Args& info, const char* fn, GemmS8Call& call) {
   Napi::Env env = info.Env();
   expect_count(info, 15, fn);
   GemmS8Args& g = call.args;
 
   // A: the element type chooses u8×s8 or s8×s8.
-  const napi_typedarray_type a_type = typed_array_type(info, 0, "a");
-  const void* a_data = nullptr;
-  size_t a_length = 0;
-  if (a_type == napi_uint8_array) {
-    const Array<uint8_t> a = u8_array(info, 0, "a");
-    a_data = a.data, a_length = a.length, call.a = a.value;
-  } else if (a_type == napi_int8_array) {
-    const Array<int8_t> a = i8_array(info, 0, "a");
-    a_data = a.data, a_length = a.length, call.a = a.value;
-  } else {
+  const AnyArray a = any_typed_array(info, 0, "a");
+  const napi_typedarray_type a_type = a.type;
+  if (a_type != napi_uint8_array && a_type != napi_int8_array) {
     throw_type_error(env, std::string("The \"a\" argument must be a Uint8Array (u8×s8) or an Int8Array (s8×s8). ") +
                               "Received " +
                               typed_array_name(a_type));
   }
+  const void* a_data = a.data;
+  const size_t a_length = a.length;
+  call.a = a.value;
   g.a_signed = a_type == napi_int8_array;
   g.m = int_arg(info, 1, "m", 0, kMaxDim);
   g.lda = int_arg(info, 2, "lda", 0, kMaxDim);
   g.za = static_cast<int32_t>(g.a_signed ? int_arg(info, 3, "za", -128, 127) : int_arg(info, 3, "za", 0, 255));
 
-  PackedWeightsS8* packed = unwrap_packed_s8(info, 4, "packed", family(info).packed_ctor);
+  PackedWeightsS8* packed = unwrap_packed_s8(env, info.raw(4), "packed", family(info).packed_ctor);
   call.packed = packed->view();
   call.packed_obj = info[4];
   const int64_t n = call.packed.n, k = call.packed.k;
@@ -169,26 +151,17 @@ void parse(const Napi::CallbackInfo& info, const char* fn, GemmS8Call& call) {
   g.zw = static_cast<int32_t>(int_arg(info, 5, "zw", -128, 127));
   g.out = static_cast<GemmOut>(int_arg(info, 6, "outKind", 0, 3));
 
-  const napi_typedarray_type c_type = typed_array_type(info, 7, "c");
+  const AnyArray c = any_typed_array(info, 7, "c");
+  const napi_typedarray_type c_type = c.type;
   if (c_type != out_type(g.out)) {
     throw_type_error(env, std::string("The \"c\" argument must be ") +
                               (g.out == GemmOut::kS32 || g.out == GemmOut::kS8 ? "an " : "a ") +
                               out_type_name(g.out) + " for outKind " + std::to_string(static_cast<int>(g.out)) +
                               ". Received " + typed_array_name(c_type));
   }
-  Napi::TypedArray c_arr = info[7].As<Napi::TypedArray>();
-  size_t c_length = 0;
-  void* c_data = nullptr;
-  {
-    napi_typedarray_type t;
-    napi_value buffer;
-    size_t offset = 0;
-    if (napi_get_typedarray_info(env, c_arr, &t, &c_length, &c_data, &buffer, &offset) != napi_ok) {
-      throw_type_error(env, "Could not read the \"c\" typed array");
-    }
-    if (c_data == nullptr) c_length = 0;
-  }
-  call.c = info[7];
+  const size_t c_length = c.length;
+  void* c_data = c.data;
+  call.c = c.value;
   g.ldc = int_arg(info, 8, "ldc", 0, kMaxDim);
   g.a_scale = positive_scale(info, 9, "aScale");
 
@@ -250,7 +223,7 @@ void parse(const Napi::CallbackInfo& info, const char* fn, GemmS8Call& call) {
   call.bias = bias.value;
 }
 
-Napi::Value GemmS8(const Napi::CallbackInfo& info) {
+Napi::Value GemmS8(const Args& info) {
   GemmS8Call call;
   parse(info, "gemmS8", call);
   call.args.w = &call.packed;
@@ -259,7 +232,7 @@ Napi::Value GemmS8(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value GemmS8Async(const Napi::CallbackInfo& info) {
+Napi::Value GemmS8Async(const Args& info) {
   auto call = std::make_shared<GemmS8Call>();
   parse(info, "gemmS8Async", *call);
   // The closure owns plain data only (args + packed view + kernel); JS values stay on this thread in keep().
@@ -288,8 +261,8 @@ void init_gemm_s8(Napi::Env env, Napi::Object exports) {
   data->packed_ctor = Napi::Persistent(PackedWeightsS8::define(env));
   env.AddCleanupHook([data] { delete data; });
   exports.Set("packWeightsS8", Napi::Function::New(env, PackWeightsS8, "packWeightsS8", data));
-  exports.Set("gemmS8", Napi::Function::New(env, GemmS8, "gemmS8", data));
-  exports.Set("gemmS8Async", Napi::Function::New(env, GemmS8Async, "gemmS8Async", data));
+  exports.Set("gemmS8", fast_function<GemmS8>(env, "gemmS8", data));
+  exports.Set("gemmS8Async", fast_function<GemmS8Async>(env, "gemmS8Async", data));
 }
 
 }  // namespace distiq::addon

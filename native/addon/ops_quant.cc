@@ -59,7 +59,7 @@ void qtype_range(QType t, int32_t* lo, int32_t* hi) {
 }
 
 // outer, channels, inner, group at info[i..i+3]; returns the element count.
-QuantGeometry geometry_args(const Napi::CallbackInfo& info, size_t i, int64_t* count) {
+QuantGeometry geometry_args(const Args& info, size_t i, int64_t* count) {
   Napi::Env env = info.Env();
   QuantGeometry g;
   g.outer = int_arg(info, i, "outer", 0, kMaxDim);
@@ -81,12 +81,12 @@ QuantGeometry geometry_args(const Napi::CallbackInfo& info, size_t i, int64_t* c
   return g;
 }
 
-QType qtype_arg(const Napi::CallbackInfo& info, size_t i) {
+QType qtype_arg(const Args& info, size_t i) {
   return static_cast<QType>(int_arg(info, i, "qtype", 0, 3));
 }
 
 // qmin/qmax inside [lo, hi] and ordered.
-void range_args(const Napi::CallbackInfo& info, size_t i, int32_t lo, int32_t hi, const char* what, int32_t* qmin,
+void range_args(const Args& info, size_t i, int32_t lo, int32_t hi, const char* what, int32_t* qmin,
                 int32_t* qmax) {
   *qmin = static_cast<int32_t>(int_arg(info, i, "qmin", lo, hi));
   *qmax = static_cast<int32_t>(int_arg(info, i + 1, "qmax", lo, hi));
@@ -98,7 +98,7 @@ void range_args(const Napi::CallbackInfo& info, size_t i, int32_t lo, int32_t hi
 }
 
 // scales (finite, > 0) and optional zero points (inside [qmin, qmax]), both of quant_param_count(geo) elements.
-void param_args(const Napi::CallbackInfo& info, size_t i, const QuantGeometry& g, int32_t qmin, int32_t qmax,
+void param_args(const Args& info, size_t i, const QuantGeometry& g, int32_t qmin, int32_t qmax,
                 QuantCall* call) {
   Napi::Env env = info.Env();
   const int64_t params = quant_param_count(g);
@@ -137,7 +137,7 @@ void param_args(const Napi::CallbackInfo& info, size_t i, const QuantGeometry& g
 }
 
 // The q array: Int8Array for s8, Uint8Array for u8 / s4 / u4, of quant_storage_bytes elements.
-void q_array_arg(const Napi::CallbackInfo& info, size_t i, QType t, int64_t count, int64_t row_len, QuantCall* call) {
+void q_array_arg(const Args& info, size_t i, QType t, int64_t count, int64_t row_len, QuantCall* call) {
   Napi::Env env = info.Env();
   void* data = nullptr;
   size_t length = 0;
@@ -148,12 +148,11 @@ void q_array_arg(const Napi::CallbackInfo& info, size_t i, QType t, int64_t coun
     length = a.length;
     value = a.value;
   } else {
-    const napi_typedarray_type got = typed_array_type(info, i, "q");
-    if (got != napi_uint8_array) {
+    const AnyArray a = any_typed_array(info, i, "q");
+    if (a.type != napi_uint8_array) {
       throw_type_error(env, std::string("The \"q\" argument must be a Uint8Array for qtype ") + qtype_name(t) +
-                                ". Received " + (got == napi_int8_array ? "Int8Array" : "another TypedArray"));
+                                ". Received " + (a.type == napi_int8_array ? "Int8Array" : "another TypedArray"));
     }
-    const Array<uint8_t> a = u8_array(info, i, "q");
     data = a.data;
     length = a.length;
     value = a.value;
@@ -180,7 +179,7 @@ void expect_apart(Napi::Env env, const char* out_name, const void* out, size_t o
 
 size_t param_bytes(const QuantGeometry& g) { return static_cast<size_t>(quant_param_count(g)) * 4; }
 
-QuantCall parse_quantize(const Napi::CallbackInfo& info, const char* fn) {
+QuantCall parse_quantize(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 12, fn);
   QuantCall call;
@@ -190,7 +189,7 @@ QuantCall parse_quantize(const Napi::CallbackInfo& info, const char* fn) {
   a.geo = geometry_args(info, 1, &count);
   a.row_len = int_arg(info, 5, "rowLen", 0, kMaxDim);
   a.type = qtype_arg(info, 8);
-  int32_t lo, hi;
+  int32_t lo = 0, hi = 0;
   qtype_range(a.type, &lo, &hi);
   range_args(info, 9, lo, hi, qtype_name(a.type), &a.qmin, &a.qmax);
   expect_length(env, "x", x.length, count, "outer*channels*inner", true);
@@ -205,7 +204,7 @@ QuantCall parse_quantize(const Napi::CallbackInfo& info, const char* fn) {
   return call;
 }
 
-QuantCall parse_dequantize(const Napi::CallbackInfo& info, const char* fn) {
+QuantCall parse_dequantize(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 10, fn);
   QuantCall call;
@@ -238,14 +237,14 @@ QuantCall parse_dequantize(const Napi::CallbackInfo& info, const char* fn) {
   throw_status(env, s, fn);
 }
 
-Napi::Value Quantize(const Napi::CallbackInfo& info) {
+Napi::Value Quantize(const Args& info) {
   const QuantCall call = parse_quantize(info, "quantize");
   const Status s = quantize(*active_kernels().quant, call.args);
   if (s != Status::kOk) throw_quant_status(info.Env(), s, "quantize");
   return info.Env().Undefined();
 }
 
-Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
+Napi::Value QuantizeAsync(const Args& info) {
   const QuantCall call = parse_quantize(info, "quantizeAsync");
   const QuantKernel* kernel = active_kernels().quant;
   const QuantArgs args = call.args;
@@ -254,14 +253,14 @@ Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
   return worker->start();
 }
 
-Napi::Value Dequantize(const Napi::CallbackInfo& info) {
+Napi::Value Dequantize(const Args& info) {
   const QuantCall call = parse_dequantize(info, "dequantize");
   const Status s = dequantize(*active_kernels().quant, call.args);
   if (s != Status::kOk) throw_status(info.Env(), s, "dequantize");
   return info.Env().Undefined();
 }
 
-Napi::Value DequantizeAsync(const Napi::CallbackInfo& info) {
+Napi::Value DequantizeAsync(const Args& info) {
   const QuantCall call = parse_dequantize(info, "dequantizeAsync");
   const QuantKernel* kernel = active_kernels().quant;
   const QuantArgs args = call.args;
@@ -270,7 +269,7 @@ Napi::Value DequantizeAsync(const Napi::CallbackInfo& info) {
   return worker->start();
 }
 
-Napi::Value MinMax(const Napi::CallbackInfo& info) {
+Napi::Value MinMax(const Args& info) {
   Napi::Env env = info.Env();
   expect_count(info, 7, "minMax");
   const Array<float> x = f32_array(info, 0, "x");
@@ -295,7 +294,7 @@ Napi::Value MinMax(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value FakeQuantize(const Napi::CallbackInfo& info) {
+Napi::Value FakeQuantize(const Args& info) {
   Napi::Env env = info.Env();
   expect_count(info, 11, "fakeQuantize");
   QuantCall call;
@@ -328,12 +327,12 @@ Napi::Value FakeQuantize(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_quant(Napi::Env env, Napi::Object exports) {
-  exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
-  exports.Set("quantizeAsync", Napi::Function::New(env, QuantizeAsync, "quantizeAsync"));
-  exports.Set("dequantize", Napi::Function::New(env, Dequantize, "dequantize"));
-  exports.Set("dequantizeAsync", Napi::Function::New(env, DequantizeAsync, "dequantizeAsync"));
-  exports.Set("minMax", Napi::Function::New(env, MinMax, "minMax"));
-  exports.Set("fakeQuantize", Napi::Function::New(env, FakeQuantize, "fakeQuantize"));
+  exports.Set("quantize", fast_function<Quantize>(env, "quantize"));
+  exports.Set("quantizeAsync", fast_function<QuantizeAsync>(env, "quantizeAsync"));
+  exports.Set("dequantize", fast_function<Dequantize>(env, "dequantize"));
+  exports.Set("dequantizeAsync", fast_function<DequantizeAsync>(env, "dequantizeAsync"));
+  exports.Set("minMax", fast_function<MinMax>(env, "minMax"));
+  exports.Set("fakeQuantize", fast_function<FakeQuantize>(env, "fakeQuantize"));
 }
 
 }  // namespace distiq::addon

@@ -46,7 +46,7 @@ void expect_indices(Napi::Env env, const char* name, const int32_t* v, int64_t n
   }
 }
 
-SoftmaxKlCall parse_softmax_kl(const Napi::CallbackInfo& info, const char* fn) {
+SoftmaxKlCall parse_softmax_kl(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 13, fn);
   const Array<float> student = f32_array(info, 0, "student");
@@ -151,7 +151,7 @@ SoftmaxKlCall parse_softmax_kl(const Napi::CallbackInfo& info, const char* fn) {
   return call;
 }
 
-Napi::Value SoftmaxKl(const Napi::CallbackInfo& info) {
+Napi::Value SoftmaxKl(const Args& info) {
   const SoftmaxKlCall call = parse_softmax_kl(info, "softmaxKl");
   if (call.args.rows == 0) return info.Env().Undefined();
   const Status st = softmax_kl(*active_kernels().softmax, call.args);
@@ -162,7 +162,7 @@ Napi::Value SoftmaxKl(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value SoftmaxKlAsync(const Napi::CallbackInfo& info) {
+Napi::Value SoftmaxKlAsync(const Args& info) {
   const SoftmaxKlCall call = parse_softmax_kl(info, "softmaxKlAsync");
   const SoftmaxKernel* kernel = active_kernels().softmax;  // the level active when the call was made
   const SoftmaxKlArgs args = call.args;
@@ -172,7 +172,7 @@ Napi::Value SoftmaxKlAsync(const Napi::CallbackInfo& info) {
   return worker->start();
 }
 
-Napi::Value Softmax(const Napi::CallbackInfo& info) {
+Napi::Value Softmax(const Args& info) {
   Napi::Env env = info.Env();
   expect_count(info, 5, "softmax");
   const Array<float> x = f32_array(info, 0, "x");
@@ -197,9 +197,9 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_softmax(Napi::Env env, Napi::Object exports) {
-  exports.Set("softmaxKl", Napi::Function::New(env, SoftmaxKl, "softmaxKl"));
-  exports.Set("softmaxKlAsync", Napi::Function::New(env, SoftmaxKlAsync, "softmaxKlAsync"));
-  exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
+  exports.Set("softmaxKl", fast_function<SoftmaxKl>(env, "softmaxKl"));
+  exports.Set("softmaxKlAsync", fast_function<SoftmaxKlAsync>(env, "softmaxKlAsync"));
+  exports.Set("softmax", fast_function<Softmax>(env, "softmax"));
 }
 
 }  // namespace distiq::addon

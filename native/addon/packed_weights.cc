@@ -11,6 +11,8 @@ namespace distiq::addon {
 namespace {
 
 constexpr uint32_t kTag = 0x53385057u;  // "WP8S"
+// The N-API type tag of every PackedWeightsS8 object (random, fixed: identifies this class across the addon).
+constexpr napi_type_tag kTypeTag = {0x8d1f6a2c5b7e4390ULL, 0xa3c1e07d92f45b18ULL};
 constexpr size_t kAlign = 64;
 
 size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
@@ -45,6 +47,9 @@ Napi::Object PackedWeightsS8::create(Napi::Env env, const Napi::FunctionReferenc
                                      const int8_t* w, int64_t ldw, int64_t n, int64_t k) {
   Napi::Object obj = ctor.New({Napi::External<int>::New(env, &g_construct_token)});
   PackedWeightsS8* self = Unwrap(obj);
+  if (napi_type_tag_object(env, obj, &kTypeTag) != napi_ok) {
+    throw_error(env, "packWeights: could not tag the packed weights object", kErrInternal);
+  }
   const size_t sums_bytes = round_up(static_cast<size_t>(n) * sizeof(int32_t), kAlign);
   const size_t panel_bytes = kernel.packed_bytes(n, k);
   const size_t total = round_up(sums_bytes + panel_bytes, kAlign);
@@ -81,10 +86,20 @@ Napi::Value PackedWeightsS8::get_byte_length(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(bytes_));
 }
 
-PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo& info, size_t i, const char* name,
+PackedWeightsS8* unwrap_packed_s8(Napi::Env env, napi_value raw_value, const char* name,
                                   const Napi::FunctionReference& ctor) {
-  Napi::Env env = info.Env();
-  Napi::Value v = info[i];
+  // Fast path: a wrapped object (napi_unwrap accepts any value and fails without throwing) that carries this
+  // class's type tag (only create() tags; tags are own properties, never inherited). The tag is checked only on an
+  // object, since napi_check_object_type_tag would throw for null/undefined.
+  bool tagged = false;
+  void* raw = nullptr;
+  if (napi_unwrap(env, raw_value, &raw) == napi_ok && raw != nullptr &&
+      napi_check_object_type_tag(env, raw_value, &kTypeTag, &tagged) == napi_ok && tagged) {
+    PackedWeightsS8* self = static_cast<PackedWeightsS8*>(raw);
+    if (self->tag_ == kTag) return self;
+  }
+  // Anything else: find the most precise message.
+  Napi::Value v(env, raw_value);
   const std::string expected = std::string("The \"") + name + "\" argument must be a PackedWeights object " +
                                "(from packWeights()). Received ";
   if (!v.IsObject() || v.IsTypedArray() || v.IsArray() || v.IsFunction()) {
@@ -94,15 +109,18 @@ PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo& info, size_t i, cons
     throw_type_error(env, expected + got);
   }
   Napi::Object obj = v.As<Napi::Object>();
-  void* raw = nullptr;
   // instanceof first (napi_unwrap would also accept another class's wrapped object), then a checked unwrap
   // (an object created with Object.create(prototype) passes instanceof but wraps nothing).
+  raw = nullptr;
   if (!obj.InstanceOf(ctor.Value()) || napi_unwrap(env, obj, &raw) != napi_ok || raw == nullptr) {
     throw_type_error(env, expected + "an object that is not a PackedWeights");
   }
-  PackedWeightsS8* self = static_cast<PackedWeightsS8*>(raw);
-  if (self->tag_ != kTag) throw_type_error(env, expected + "an unpacked PackedWeights shell");
-  return self;
+  throw_type_error(env, expected + "an unpacked PackedWeights shell");
+}
+
+PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo& info, size_t i, const char* name,
+                                  const Napi::FunctionReference& ctor) {
+  return unwrap_packed_s8(info.Env(), info[i], name, ctor);
 }
 
 }  // namespace distiq::addon

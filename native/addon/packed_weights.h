@@ -41,12 +41,13 @@ class PackedWeightsS8 : public Napi::ObjectWrap<PackedWeightsS8> {
   size_t bytes_ = 0;
   PackedS8 view_;
 
-  friend PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo&, size_t, const char*,
-                                           const Napi::FunctionReference&);
+  friend PackedWeightsS8* unwrap_packed_s8(Napi::Env, napi_value, const char*, const Napi::FunctionReference&);
 };
 
-// The PackedWeightsS8 behind argument i, or a TypeError (ERR_DISTIQ_INVALID_ARG_TYPE) naming `name` when the
-// argument is anything else (including objects that merely share its prototype).
+// The PackedWeightsS8 behind `v` (argument i), or a TypeError (ERR_DISTIQ_INVALID_ARG_TYPE) naming `name` when the
+// argument is anything else (including objects that merely share its prototype). Instances carry an N-API type tag
+// set by create(), so the valid case costs a tag check and an unwrap.
+PackedWeightsS8* unwrap_packed_s8(Napi::Env env, napi_value v, const char* name, const Napi::FunctionReference& ctor);
 PackedWeightsS8* unwrap_packed_s8(const Napi::CallbackInfo& info, size_t i, const char* name,
                                   const Napi::FunctionReference& ctor);
 
