@@ -51,6 +51,7 @@ constexpr int kGemvRows = 4;
 constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
 constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of A per row chunk (stays in L2)
 constexpr int64_t kWBlockBytes = 512 * 1024;  // target bytes of packed W per column block (stays in L2)
+constexpr int64_t kPrefetchW = 1024;  // bytes ahead in each panel that the K loop prefetches
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -93,113 +94,163 @@ void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, in
 }
 
 struct MicroArgs {
-  const uint8_t* a;       // row 0 of the micro-tile, column 0
+  const uint8_t* a;       // row 0 of the micro-tile, column 0 (u8: the caller's A or the flipped scratch)
   int64_t lda;
   const uint8_t* panels;  // the first panel of the micro-tile
   size_t panel_stride;
   int64_t k;
   const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
   int64_t row;            // index of row 0 in C
-  const Columns* cols;    // kNp entries
+  const Columns* cols;    // NP entries
 };
 
-// Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in zmm registers this way
-// (an array of vectors made it shuffle copies through the loop). Rows/panels beyond MR/NP are dead and vanish.
-#define DQ_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
-#define DQ_DECL(r)                                                                                  \
-  __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = _mm512_setzero_si512(),                     \
-          c##r##_2 = _mm512_setzero_si512(), c##r##_3 = _mm512_setzero_si512();
-// One group of 4 k for row r: broadcast its 4 A bytes (flipped for s8) and multiply with every panel.
-#define DQ_ROW(r)                                                                                   \
-  if constexpr (MR > r) {                                                                           \
-    int32_t group_;                                                                                 \
-    std::memcpy(&group_, a_base_ + r * a_stride_, 4);                                               \
-    __m512i a_u8x64 = _mm512_set1_epi32(group_);                                                    \
-    if constexpr (kSigned) a_u8x64 = _mm512_xor_si512(a_u8x64, flip_u8x64);                         \
-    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, a_u8x64, w0_s8x64);                                    \
-    if constexpr (NP > 1) c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, a_u8x64, w1_s8x64);              \
-    if constexpr (NP > 2) c##r##_2 = _mm512_dpbusd_epi32(c##r##_2, a_u8x64, w2_s8x64);              \
-    if constexpr (NP > 3) c##r##_3 = _mm512_dpbusd_epi32(c##r##_3, a_u8x64, w3_s8x64);              \
-  }
-// One group of 4 k for all rows: A rows at A_BASE + r·A_STRIDE, the panels' group at W_PTR (+ j·panel_stride).
-#define DQ_GROUP(A_BASE, A_STRIDE, W_PTR)                                                           \
-  {                                                                                                 \
-    const uint8_t* a_base_ = (A_BASE);                                                              \
-    const int64_t a_stride_ = (A_STRIDE);                                                           \
-    const uint8_t* w_ = (W_PTR);                                                                    \
-    const __m512i w0_s8x64 = _mm512_loadu_si512(w_);                                                \
-    const __m512i w1_s8x64 = NP > 1 ? _mm512_loadu_si512(w_ + m.panel_stride) : w0_s8x64;           \
-    const __m512i w2_s8x64 = NP > 2 ? _mm512_loadu_si512(w_ + 2 * m.panel_stride) : w0_s8x64;       \
-    const __m512i w3_s8x64 = NP > 3 ? _mm512_loadu_si512(w_ + 3 * m.panel_stride) : w0_s8x64;       \
-    DQ_ROWS(DQ_ROW)                                                                                 \
-  }
-#define DQ_SAVE(r)                                                                                  \
-  if constexpr (MR > r) {                                                                           \
-    acc_i32x16[r][0] = c##r##_0;                                                                    \
-    if constexpr (NP > 1) acc_i32x16[r][1] = c##r##_1;                                              \
-    if constexpr (NP > 2) acc_i32x16[r][2] = c##r##_2;                                              \
-    if constexpr (NP > 3) acc_i32x16[r][3] = c##r##_3;                                              \
-  }
+// The K loop is inline assembly: with 28 accumulators GCC's register allocator spilled accumulators inside the
+// loop (and its addressing of 14 A rows) whatever the source shape, which cost a third of the throughput. The
+// text is built by the preprocessor; `.if` on the MR / NP immediates drops rows and panels a tile does not have.
+// Registers: accumulator (r, j) is zmm(c_j) in DQ_ROW's list, weights of panel j in zmm28, zmm29, zmm26, zmm27,
+// the broadcast A group in zmm30. Main tiles (≤ 14 rows × ≤ 2 panels) use zmm0-27 as accumulators, GEMV tiles
+// (≤ 4 rows × ≤ 4 panels) zmm0-15. At the end the accumulators go to out[r][j][16].
+#define DQ_W(j, reg) "vmovdqu64 " j "(%[w]), %%zmm" reg "\n\t"
+#define DQ_ROW(r, c0, c1, c2, c3, addr)                                      \
+  ".if " #r " < %c[mr]\n\t"                                                  \
+  "vpbroadcastd " addr ", %%zmm30\n\t"                                       \
+  "vpdpbusd %%zmm28, %%zmm30, %%zmm" #c0 "\n\t"                              \
+  ".if %c[np] > 1\n\tvpdpbusd %%zmm29, %%zmm30, %%zmm" #c1 "\n\t.endif\n\t"  \
+  ".if %c[np] > 2\n\tvpdpbusd %%zmm26, %%zmm30, %%zmm" #c2 "\n\t.endif\n\t"  \
+  ".if %c[np] > 3\n\tvpdpbusd %%zmm27, %%zmm30, %%zmm" #c3 "\n\t.endif\n\t"  \
+  ".endif\n\t"
+#define DQ_ZERO(r, c0, c1, c2, c3, addr)                                                       \
+  ".if " #r " < %c[mr]\n\t"                                                                    \
+  ".if %c[acc]\n\t"                                                                            \
+  "vmovdqu64 64*(" #r "*%c[np])(%[out]), %%zmm" #c0 "\n\t"                                     \
+  ".if %c[np] > 1\n\tvmovdqu64 64*(" #r "*%c[np]+1)(%[out]), %%zmm" #c1 "\n\t.endif\n\t"       \
+  ".if %c[np] > 2\n\tvmovdqu64 64*(" #r "*%c[np]+2)(%[out]), %%zmm" #c2 "\n\t.endif\n\t"       \
+  ".if %c[np] > 3\n\tvmovdqu64 64*(" #r "*%c[np]+3)(%[out]), %%zmm" #c3 "\n\t.endif\n\t"       \
+  ".else\n\t"                                                                                  \
+  "vpxord %%zmm" #c0 ", %%zmm" #c0 ", %%zmm" #c0 "\n\t"                                        \
+  ".if %c[np] > 1\n\tvpxord %%zmm" #c1 ", %%zmm" #c1 ", %%zmm" #c1 "\n\t.endif\n\t"            \
+  ".if %c[np] > 2\n\tvpxord %%zmm" #c2 ", %%zmm" #c2 ", %%zmm" #c2 "\n\t.endif\n\t"            \
+  ".if %c[np] > 3\n\tvpxord %%zmm" #c3 ", %%zmm" #c3 ", %%zmm" #c3 "\n\t.endif\n\t"            \
+  ".endif\n\t"                                                                                 \
+  ".endif\n\t"
+#define DQ_SAVE(r, c0, c1, c2, c3, addr)                                                           \
+  ".if " #r " < %c[mr]\n\t"                                                                    \
+  "vmovdqu64 %%zmm" #c0 ", 64*(" #r "*%c[np])(%[out])\n\t"                                     \
+  ".if %c[np] > 1\n\tvmovdqu64 %%zmm" #c1 ", 64*(" #r "*%c[np]+1)(%[out])\n\t.endif\n\t"       \
+  ".if %c[np] > 2\n\tvmovdqu64 %%zmm" #c2 ", 64*(" #r "*%c[np]+2)(%[out])\n\t.endif\n\t"       \
+  ".if %c[np] > 3\n\tvmovdqu64 %%zmm" #c3 ", 64*(" #r "*%c[np]+3)(%[out])\n\t.endif\n\t"       \
+  ".endif\n\t"
+// Row r of A is at b0 + r·lda, addressed from three bases (b1 = b0 + 5·lda, b2 = b0 + 10·lda) with L = lda and
+// L3 = 3·lda, so 14 rows need 5 registers.
+#define DQ_MAIN_ROWS(X)                                                                                      \
+  X(0, 0, 14, 0, 0, "(%[b0])") X(1, 1, 15, 0, 0, "(%[b0],%[L])") X(2, 2, 16, 0, 0, "(%[b0],%[L],2)")       \
+  X(3, 3, 17, 0, 0, "(%[b0],%[L3])") X(4, 4, 18, 0, 0, "(%[b0],%[L],4)") X(5, 5, 19, 0, 0, "(%[b1])")      \
+  X(6, 6, 20, 0, 0, "(%[b0],%[L3],2)") X(7, 7, 21, 0, 0, "(%[b1],%[L],2)")                                 \
+  X(8, 8, 22, 0, 0, "(%[b0],%[L],8)") X(9, 9, 23, 0, 0, "(%[b1],%[L],4)") X(10, 10, 24, 0, 0, "(%[b2])")   \
+  X(11, 11, 25, 0, 0, "(%[b2],%[L])") X(12, 12, 26, 0, 0, "(%[b2],%[L],2)")                                \
+  X(13, 13, 27, 0, 0, "(%[b2],%[L3])")
+#define DQ_GEMV_ROWS(X)                                                                             \
+  X(0, 0, 4, 8, 12, "(%[b0])") X(1, 1, 5, 9, 13, "(%[b0],%[L])") X(2, 2, 6, 10, 14, "(%[b0],%[L],2)") \
+  X(3, 3, 7, 11, 15, "(%[b0],%[L3])")
+#define DQ_LOOP(ROWS)                                                                      \
+  ROWS(DQ_ZERO)                                                                            \
+  "test %[n], %[n]\n\t"                                                                    \
+  "jle 2f\n\t"                                                                             \
+  ".p2align 5\n"                                                                           \
+  "1:\n\t"                                                                                 \
+  "vmovdqu64 (%[w]), %%zmm28\n\t"                                                          \
+  ".if %c[np] > 1\n\tvmovdqu64 (%[w],%[ps]), %%zmm29\n\t.endif\n\t"                        \
+  ".if %c[np] > 2\n\tvmovdqu64 (%[w],%[ps],2), %%zmm26\n\t.endif\n\t"                      \
+  ".if %c[np] > 3\n\tvmovdqu64 (%[w],%[ps3]), %%zmm27\n\t.endif\n\t"                       \
+  "prefetcht0 %c[pfd](%[w])\n\t"                                                           \
+  ".if %c[np] > 1\n\tprefetcht0 %c[pfd](%[w],%[ps])\n\t.endif\n\t"                         \
+  ".if %c[np] > 2\n\tprefetcht0 %c[pfd](%[w],%[ps],2)\n\t.endif\n\t"                       \
+  ".if %c[np] > 3\n\tprefetcht0 %c[pfd](%[w],%[ps3])\n\t.endif\n\t"                        \
+  ROWS(DQ_ROW)                                                                             \
+  "add $64, %[w]\n\t"                                                                      \
+  "add $4, %[b0]\n\t"                                                                      \
+  ".if %c[mr] > 5\n\tadd $4, %[b1]\n\t.endif\n\t"                                         \
+  ".if %c[mr] > 10\n\tadd $4, %[b2]\n\t.endif\n\t"                                        \
+  "dec %[n]\n\t"                                                                           \
+  "jnz 1b\n"                                                                               \
+  "2:\n\t"                                                                                 \
+  ROWS(DQ_SAVE)
 
-template <int MR, int NP, bool kSigned>
+// Σ over `groups` groups of 4 k of one micro-tile (A rows at a + r·lda, weights at w + j·panel_stride) into
+// out[r][j][16] (int32, wrapping); with kAcc the sums start from out instead of zero.
+template <int MR, int NP, bool kAcc>
+void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, size_t panel_stride, int32_t* out) {
+  static_assert((MR >= 1 && MR <= 14 && NP >= 1 && NP <= 2) || (MR <= 4 && NP <= 4), "micro-tile shape");
+  const int64_t ps = static_cast<int64_t>(panel_stride), ps3 = 3 * ps, l3 = 3 * lda;
+  const uint8_t* b0 = a;
+  const uint8_t* b1 = a + 5 * lda;
+  const uint8_t* b2 = a + 10 * lda;
+  if constexpr (NP <= 2) {
+    __asm__ volatile(DQ_LOOP(DQ_MAIN_ROWS)
+                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups)
+                     : [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
+                       [np] "i"(NP), [acc] "i"(kAcc ? 1 : 0), [pfd] "i"(kPrefetchW)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19",
+                       "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29",
+                       "xmm30");
+  } else {
+    __asm__ volatile(DQ_LOOP(DQ_GEMV_ROWS)
+                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups)
+                     : [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
+                       [np] "i"(NP), [acc] "i"(kAcc ? 1 : 0), [pfd] "i"(kPrefetchW)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm26", "xmm27", "xmm28", "xmm29",
+                       "xmm30");
+  }
+}
+#undef DQ_LOOP
+#undef DQ_GEMV_ROWS
+#undef DQ_MAIN_ROWS
+#undef DQ_SAVE
+#undef DQ_ZERO
+#undef DQ_ROW
+#undef DQ_W
+
+template <int MR, int NP>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
-  static_assert(MR >= 1 && MR <= 14 && NP >= 1 && NP <= 4, "micro-tile shape");
-  DQ_ROWS(DQ_DECL)
   prefetch_output(p, m.row, MR, m.cols[0].col, NP * kNr);
-  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(0x80));
+  alignas(64) int32_t acc[MR][NP][kNr];
   const int64_t full = m.k / 4;
   const int64_t rest = m.k - full * 4;
   const uint8_t* body = m.panels + kNr * 4;
-  // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding lanes
-  // meet zero weights. It runs as the loop's last iteration so the loop is the only code touching the accumulators.
-  alignas(64) uint8_t tail[MR][4] = {};
+  k_loop<MR, NP, false>(m.a, m.lda, body, full, m.panel_stride, &acc[0][0][0]);
   if (rest > 0) {
+    // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding
+    // lanes meet zero weights.
+    alignas(64) uint8_t tail[MR][4] = {};
     for (int r = 0; r < MR; ++r) std::memcpy(tail[r], m.a + r * m.lda + full * 4, static_cast<size_t>(rest));
+    k_loop<MR, NP, true>(&tail[0][0], 4, body + full * 64, 1, m.panel_stride, &acc[0][0][0]);
   }
-  const int64_t groups = full + (rest > 0 ? 1 : 0);
-  for (int64_t q = 0; q < groups; ++q) {
-    const bool in_a = q < full;
-    DQ_GROUP(in_a ? m.a + q * 4 : &tail[0][0], in_a ? m.lda : 4, body + q * 64)
-  }
-  __m512i acc_i32x16[MR][NP];
-  DQ_ROWS(DQ_SAVE)
   for (int r = 0; r < MR; ++r) {
     const __m512i row_off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(m.row_off[r]));
     for (int j = 0; j < NP; ++j) {
-      store(p, m.row + r, m.cols[j], _mm512_add_epi32(acc_i32x16[r][j], row_off_i32x16));
+      store(p, m.row + r, m.cols[j], _mm512_add_epi32(_mm512_load_si512(acc[r][j]), row_off_i32x16));
     }
   }
 }
-#undef DQ_SAVE
-#undef DQ_GROUP
-#undef DQ_ROW
-#undef DQ_DECL
-#undef DQ_ROWS
 
 using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
 
-// Micro-kernel tables: [signed][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
-// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, bool kSigned, int... R>
+// Micro-kernel tables: [np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV shapes
+// (≤ kGemvRows rows × ≤ kNpGemv panels).
+template <int MaxRows, int NP, int... R>
 constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP, kSigned>...};
+  return {micro<R + 1, NP>...};
 }
-template <int MaxRows, bool kSigned, int... P>
+template <int MaxRows, int... P>
 constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1, kSigned>(std::make_integer_sequence<int, MaxRows>())...};
+  return {rows_of<MaxRows, P + 1>(std::make_integer_sequence<int, MaxRows>())...};
 }
-template <int MaxRows, int MaxPanels>
-struct Table {
-  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_sign[2] = {
-      table_of<MaxRows, false>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, true>(std::make_integer_sequence<int, MaxPanels>())};
-};
-const Table<kMr, kNp> kMainTable;
-const Table<kGemvRows, kNpGemv> kGemvTable;
+const auto kMainTable = table_of<kMr>(std::make_integer_sequence<int, kNp>());
+const auto kGemvTable = table_of<kGemvRows>(std::make_integer_sequence<int, kNpGemv>());
 
-MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
-  return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
-}
+MicroFn pick(bool gemv, int mr, int np) { return gemv ? kGemvTable[np - 1][mr - 1] : kMainTable[np - 1][mr - 1]; }
 
 // Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls and freed at thread exit. A plain struct
 // of this file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
@@ -209,7 +260,7 @@ struct FlipScratch {
   ~FlipScratch() { std::free(data); }
 };
 
-// Null if the scratch cannot be allocated; the caller then flips inside the micro-kernel (same bits, slower).
+// Null if the scratch cannot be allocated (the caller then takes the scalar path).
 uint8_t* flip_scratch(size_t bytes) {
   thread_local FlipScratch scratch;
   if (scratch.capacity < bytes) {
@@ -227,7 +278,9 @@ void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t
     const uint8_t* s = src + r * lda;
     uint8_t* d = dst + r * k;
     int64_t kk = 0;
-    for (; kk + 64 <= k; kk += 64) _mm512_storeu_si512(d + kk, _mm512_xor_si512(_mm512_loadu_si512(s + kk), flip_u8x64));
+    for (; kk + 64 <= k; kk += 64) {
+      _mm512_storeu_si512(d + kk, _mm512_xor_si512(_mm512_loadu_si512(s + kk), flip_u8x64));
+    }
     if (kk < k) {
       const __mmask64 mask = (~0ull) >> (64 - (k - kk));
       _mm512_mask_storeu_epi8(d + kk, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, s + kk), flip_u8x64));
@@ -235,9 +288,36 @@ void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t
   }
 }
 
+// Scalar path for when the flip scratch cannot be allocated: same integer sums (exact), same epilogue.
+void tile_scalar(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t za_eff) {
+  const PackedS8& w = *p.w;
+  const int64_t k = w.k;
+  const size_t stride = panel_stride(k);
+  const uint8_t* a = static_cast<const uint8_t*>(p.a);
+  const uint32_t zw = static_cast<uint32_t>(p.zw);
+  const uint32_t k_za_zw = static_cast<uint32_t>(k) * static_cast<uint32_t>(p.za) * zw;
+  for (int64_t i = m0; i < m1; ++i) {
+    const uint32_t row_off = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
+    for (int64_t j = n0; j < n1; j += kNr) {
+      const uint8_t* panel = w.panels + (j / kNr) * stride;
+      alignas(64) uint32_t acc[kNr] = {};
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const uint32_t av = static_cast<uint8_t>(a[i * p.lda + kk] ^ (p.a_signed ? 0x80 : 0));
+        for (int64_t c = 0; c < kNr; ++c) {
+          const int8_t wv = static_cast<int8_t>(panel[kNr * 4 + ((kk / 4) * kNr + c) * 4 + kk % 4]);
+          acc[c] += av * static_cast<uint32_t>(static_cast<int32_t>(wv));
+        }
+      }
+      const Columns cols = load_columns(p, panel, j, n1, za_eff);
+      store(p, i, cols, _mm512_add_epi32(_mm512_load_si512(acc), _mm512_set1_epi32(static_cast<int32_t>(row_off))));
+    }
+  }
+}
+
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS8& w = *p.w;
   const int64_t k = w.k;
+  const int64_t groups = quads(k);
   const size_t stride = panel_stride(k);
   const uint8_t* a = static_cast<const uint8_t*>(p.a);
   const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
@@ -248,10 +328,15 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int mr_max = gemv ? kGemvRows : kMr;
   // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
   const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
-  // s8×s8 without gemv: flip each chunk of A once into scratch, so the micro-kernel runs its u8 path (no per-group
-  // XOR); a small m or a failed allocation flips inside the micro-kernel instead.
-  uint8_t* flipped = (p.a_signed && !gemv && k > 0) ? flip_scratch(static_cast<size_t>(chunk * k)) : nullptr;
-  const bool xor_in_kernel = p.a_signed && flipped == nullptr;
+  // s8×s8: each chunk of A is flipped once into scratch, so the K loop is the plain u8 loop.
+  uint8_t* flipped = nullptr;
+  if (p.a_signed && k > 0) {
+    flipped = flip_scratch(static_cast<size_t>(std::min(chunk, m1 - m0) * k));
+    if (flipped == nullptr) {
+      tile_scalar(p, m0, m1, n0, n1, za_eff);
+      return;
+    }
+  }
   uint32_t row_off[kRowChunk];
   // Column blocks: ≤ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it; blocks
   // are balanced and cut at multiples of the micro-tile width.
@@ -273,15 +358,21 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
         a_chunk = flipped;
         lda = k;
       }
-      for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
-        const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
-        const uint8_t* panels = w.panels + (j / kNr) * stride;
-        Columns cols[kNpGemv];
-        for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-        for (int64_t i = i0; i < i1; i += mr_max) {
-          const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
+      // Row blocks of equal height (16 rows: 8 + 8, not 14 + 2). A row block's A (≤ kMr rows × K) stays in L1
+      // while the block's weights stream past it from L2 (or memory, for the first row block), one micro-tile
+      // (np panels) after the other; the K loop prefetches its weights kPrefetchW bytes ahead.
+      const int64_t rows = i1 - i0;
+      const int64_t row_blocks = (rows + mr_max - 1) / mr_max;
+      const int64_t mr_even = (rows + row_blocks - 1) / row_blocks;
+      for (int64_t i = i0; i < i1; i += mr_even) {
+        const int mr = static_cast<int>(std::min<int64_t>(mr_even, i1 - i));
+        for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
+          const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
+          const uint8_t* panels = w.panels + (j / kNr) * stride;
+          Columns cols[kNpGemv];
+          for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
           const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
-          pick(xor_in_kernel, gemv, mr, np)(p, args);
+          pick(gemv, mr, np)(p, args);
         }
       }
     }
