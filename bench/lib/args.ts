@@ -2,7 +2,7 @@
  * Command-line options shared by the benchmark entry points:
  *   --quick            a representative subset with fewer repetitions (a few minutes)
  *   --only <regex>     run only the cases whose row id (or group id) matches
- *   --reps <n>         repetitions per contender (>= 7; default 9, --quick 7)
+ *   --reps <n>         repetitions per contender (>= 7, the default)
  *   --threads <list>   comma-separated thread counts (default 1,2)
  *   --no-write         print only: do not write bench/results/*.json nor bench/RESULTS.md
  *   --help
@@ -82,6 +82,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         out.rest.push(a);
     }
   }
-  if (out.reps === 0) out.reps = out.quick ? MIN_REPS : 9;
+  if (out.reps === 0) out.reps = MIN_REPS;
   return out;
 }

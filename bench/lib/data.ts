@@ -35,7 +35,18 @@ function wF32(n: number, k: number): number {
   return (((n * 5 + k * 11) % 15) - 7) / 8;
 }
 
+let lastGemm: GemmData | null = null;
+
+/** The fills of one case; the last one is kept, so consecutive thread counts of a shape reuse it. */
 export function gemmData(kind: GemmKind, m: number, n: number, k: number): GemmData {
+  const l = lastGemm;
+  if (l !== null && l.kind === kind && l.m === m && l.n === n && l.k === k) return l;
+  lastGemm = null; // let the previous case's arrays go before allocating the next
+  lastGemm = fillGemm(kind, m, n, k);
+  return lastGemm;
+}
+
+function fillGemm(kind: GemmKind, m: number, n: number, k: number): GemmData {
   const fa = kind === 'gemm_f32' ? aF32 : kind === 'gemm_u8s8' ? aInt : (i: number, q: number) => aInt(i, q) - 125;
   const fw = kind === 'gemm_f32' ? wF32 : wInt;
   const a = kind === 'gemm_f32' ? new Float32Array(m * k) : kind === 'gemm_u8s8' ? new Uint8Array(m * k) : new Int8Array(m * k);

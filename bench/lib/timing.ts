@@ -7,8 +7,9 @@
  *   warm-up sample at that count.
  * - Rounds: every round takes one sample of every contender, the starting contender rotating from round to round,
  *   so slow drifts of the machine (other jobs, frequency) hit every contender alike.
+ * - A short pause after every sample (outside timing) lets the thread pool of the contender that just ran go idle.
  * - At least `reps` rounds (>= 7); while the spread is large (interquartile range above `maxRelIqr` of the median
- *   for some contender) more rounds are added, up to 2·reps. The median sample is the reported value.
+ *   for some contender) more rounds are added, up to `extraReps` more. The median sample is the reported value.
  */
 
 export interface Contender {
@@ -25,6 +26,13 @@ export interface TimingOptions {
   maxIters?: number;
   /** Spread above which more rounds are taken (default 0.1). */
   maxRelIqr?: number;
+  /** Rounds that may be added while the spread is too large (default reps). */
+  extraReps?: number;
+  /**
+   * Pause after every sample, outside timing (default 3 ms): lets the threads of the contender that just ran go
+   * idle (thread pools spin for a while after a parallel region) before the next contender starts.
+   */
+  settleMs?: number;
 }
 
 export interface Stats {
@@ -83,6 +91,8 @@ export async function measure(contenders: readonly Contender[], opts: TimingOpti
   const targetNs = (opts.targetMs ?? 60) * 1e6;
   const maxIters = opts.maxIters ?? 100000;
   const maxRelIqr = opts.maxRelIqr ?? 0.1;
+  const settleMs = opts.settleMs ?? 3;
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, settleMs));
   const iters: number[] = [];
   for (const c of contenders) {
     const first = await c.run(1); // warm-up: first call after setup (page faults, lazy init, thread wake-up)
@@ -100,11 +110,13 @@ export async function measure(contenders: readonly Contender[], opts: TimingOpti
       const sorted = [...s].sort((a, b) => a - b);
       return (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / quantile(sorted, 0.5) <= maxRelIqr;
     });
-  for (let round = 0; round < 2 * opts.reps; round++) {
+  const maxRounds = opts.reps + (opts.extraReps ?? opts.reps);
+  for (let round = 0; round < maxRounds; round++) {
     if (round >= opts.reps && spreadOk()) break;
     for (let j = 0; j < contenders.length; j++) {
       const idx = (round + j) % contenders.length;
       samples[idx]!.push(await contenders[idx]!.run(iters[idx]!));
+      if (settleMs > 0) await settle();
     }
   }
   const out = new Map<string, Stats>();
