@@ -5,8 +5,11 @@
 // (weights descriptor with format_tag::any), then only src/dst are bound at each execution. Zero points 0, no
 // scales, int32 dst for the int8 kinds. Threads: omp_set_num_threads(threads) before creating the primitive and
 // before each timed batch. `info` reports the oneDNN version and the effective ISA (honours ONEDNN_MAX_CPU_ISA /
-// DNNL_MAX_CPU_ISA); each setup reply carries the primitive's impl_info_str() ("brg:avx512_core_vnni", ...).
+// DNNL_MAX_CPU_ISA); each setup reply carries the primitive's impl_info_str() ("brg:avx512_core_vnni", ...) and
+// the weights layout it asked for ("weights_format", e.g. "BA16a64b4a": pre-packed VNNI panels; "ba" = plain).
 #include <omp.h>
+
+#include <algorithm>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -33,6 +36,26 @@ const char* isa_name(dnnl::cpu_isa isa) {
     case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
   }
   return "unknown";
+}
+
+// oneDNN's tag notation for a blocked layout, e.g. "BA16a64b4a" (outer dims by decreasing stride, upper case when
+// the dim is also blocked, then the inner blocks), plus "+extra" when the layout carries compensation data.
+std::string format_string(const memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  if (d.format_kind != dnnl_blocked) return "format_kind " + std::to_string(static_cast<int>(d.format_kind));
+  const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  std::vector<int> order(static_cast<size_t>(d.ndims));
+  for (int i = 0; i < d.ndims; ++i) order[static_cast<size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::string out;
+  for (int dim : order) {
+    bool blocked = false;
+    for (int j = 0; j < b.inner_nblks; ++j) blocked = blocked || b.inner_idxs[j] == dim;
+    out += static_cast<char>((blocked ? 'A' : 'a') + dim);
+  }
+  for (int j = 0; j < b.inner_nblks; ++j) out += std::to_string(b.inner_blks[j]) + static_cast<char>('a' + b.inner_idxs[j]);
+  if (d.extra.flags != 0) out += "+extra";
+  return out;
 }
 
 dnnl::engine& cpu_engine() {
@@ -64,6 +87,7 @@ class MatmulCase final : public peer::Case {
     memory w_user(memory::desc(w_dims, w_dt, tag::ba), eng);  // W [N,K] row-major == [K,N] with strides {1,K}
     fill(kind, w_user);
     w_mem_ = memory(pd.weights_desc(), eng);
+    weights_format_ = format_string(pd.weights_desc());
     dnnl::reorder(w_user, w_mem_).execute(stream_, w_user, w_mem_);
     stream_.wait();
   }
@@ -88,6 +112,7 @@ class MatmulCase final : public peer::Case {
     omp_set_num_threads(threads_);
     peer::Case::describe(r);
     r.set("impl", impl_);
+    r.set("weights_format", weights_format_);
   }
 
  private:
@@ -114,7 +139,7 @@ class MatmulCase final : public peer::Case {
   dnnl::stream stream_;
   dnnl::matmul prim_;
   memory a_mem_, w_mem_, c_mem_;
-  std::string impl_;
+  std::string impl_, weights_format_;
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
 //   {"op":"info"}                         -> {"ok":true, <driver fields>}
 //   {"op":"setup","kind":..,"m":..,"n":..,"k":..,"bytes":..,"threads":..}
 //                                         -> {"ok":true,"handle":"h1", <case fields: checksum, ops_per_iter, impl..>}
-//   {"op":"run","handle":"h1","iters":20} -> {"ok":true,"ns_per_iter":..}
+//   {"op":"run","handle":"h1","iters":20} -> {"ok":true,"ns_per_iter":..,"cpu_ns_per_iter":..,"settle_ms":..}
 //   {"op":"check","handle":"h1"}          -> {"ok":true,"checksum":..}      (gemm kinds only)
 //   {"op":"free","handle":"h1"}           -> {"ok":true}
 //   {"op":"quit"}                         -> exits 0
@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -207,6 +208,14 @@ inline double now_ns() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
+// CPU time of the whole process (all threads). In a `run` reply, cpu_ns_per_iter ≈ threads × ns_per_iter when the
+// driver had its cores to itself; much less means it was descheduled (a loaded machine) during the batch.
+inline double process_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
 class Case {
  public:
   virtual ~Case() = default;
@@ -334,7 +343,9 @@ inline int run_peer_loop() {
         if (it == cases.end()) throw std::runtime_error("unknown handle \"" + handle + "\"");
         if (op == "run") {
           const int64_t iters = q.get_int("iters", 1, int64_t{1} << 40, 0);
+          const double cpu0 = process_cpu_ns();
           r.set_num("ns_per_iter", it->second->time_iters(iters));
+          r.set_num("cpu_ns_per_iter", (process_cpu_ns() - cpu0) / static_cast<double>(iters));
           r.set_num("settle_ms", settle_threads());
         } else if (op == "check") {
           const double c = it->second->checksum();
