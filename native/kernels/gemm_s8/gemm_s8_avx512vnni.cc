@@ -93,6 +93,13 @@ void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, in
   }
 }
 
+// Weights of a later micro-tile to pull into L2 during a K loop: [pf, pf_end), `step` bytes (≤ 256) per group.
+struct Prefetch {
+  const uint8_t* pf;
+  const uint8_t* pf_end;
+  int64_t step;
+};
+
 struct MicroArgs {
   const uint8_t* a;       // row 0 of the micro-tile, column 0 (u8: the caller's A or the flipped scratch)
   int64_t lda;
@@ -102,6 +109,7 @@ struct MicroArgs {
   const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
   int64_t row;            // index of row 0 in C
   const Columns* cols;    // NP entries
+  Prefetch next;          // the next column block's share of this micro-tile
 };
 
 // The K loop is inline assembly: with 28 accumulators GCC's register allocator spilled accumulators inside the
@@ -167,6 +175,14 @@ struct MicroArgs {
   ".if %c[np] > 2\n\tprefetcht0 %c[pfd](%[w],%[ps],2)\n\t.endif\n\t"                       \
   ".if %c[np] > 3\n\tprefetcht0 %c[pfd](%[w],%[ps3])\n\t.endif\n\t"                        \
   ROWS(DQ_ROW)                                                                             \
+  "cmp %[pfe], %[pf]\n\t"                                                                  \
+  "jae 3f\n\t"                                                                             \
+  "prefetcht1 (%[pf])\n\t"                                                                 \
+  "prefetcht1 64(%[pf])\n\t"                                                               \
+  "prefetcht1 128(%[pf])\n\t"                                                              \
+  "prefetcht1 192(%[pf])\n\t"                                                              \
+  "add %[pfs], %[pf]\n"                                                                     \
+  "3:\n\t"                                                                                 \
   "add $64, %[w]\n\t"                                                                      \
   "add $4, %[b0]\n\t"                                                                      \
   ".if %c[mr] > 5\n\tadd $4, %[b1]\n\t.endif\n\t"                                         \
@@ -179,16 +195,18 @@ struct MicroArgs {
 // Σ over `groups` groups of 4 k of one micro-tile (A rows at a + r·lda, weights at w + j·panel_stride) into
 // out[r][j][16] (int32, wrapping); with kAcc the sums start from out instead of zero.
 template <int MR, int NP, bool kAcc>
-void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, size_t panel_stride, int32_t* out) {
+void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, size_t panel_stride, int32_t* out,
+            Prefetch pre) {
   static_assert((MR >= 1 && MR <= 14 && NP >= 1 && NP <= 2) || (MR <= 4 && NP <= 4), "micro-tile shape");
   const int64_t ps = static_cast<int64_t>(panel_stride), ps3 = 3 * ps, l3 = 3 * lda;
   const uint8_t* b0 = a;
   const uint8_t* b1 = a + 5 * lda;
   const uint8_t* b2 = a + 10 * lda;
+  const uint8_t* pf = pre.pf;
   if constexpr (NP <= 2) {
     __asm__ volatile(DQ_LOOP(DQ_MAIN_ROWS)
-                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups)
-                     : [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
+                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups), [pf] "+r"(pf)
+                     : [pfe] "r"(pre.pf_end), [pfs] "r"(pre.step), [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
                        [np] "i"(NP), [acc] "i"(kAcc ? 1 : 0), [pfd] "i"(kPrefetchW)
                      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19",
@@ -196,8 +214,8 @@ void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, siz
                        "xmm30");
   } else {
     __asm__ volatile(DQ_LOOP(DQ_GEMV_ROWS)
-                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups)
-                     : [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
+                     : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [n] "+r"(groups), [pf] "+r"(pf)
+                     : [pfe] "r"(pre.pf_end), [pfs] "r"(pre.step), [L] "r"(lda), [L3] "r"(l3), [ps] "r"(ps), [ps3] "r"(ps3), [out] "r"(out), [mr] "i"(MR),
                        [np] "i"(NP), [acc] "i"(kAcc ? 1 : 0), [pfd] "i"(kPrefetchW)
                      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm26", "xmm27", "xmm28", "xmm29",
@@ -219,13 +237,13 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
   const int64_t full = m.k / 4;
   const int64_t rest = m.k - full * 4;
   const uint8_t* body = m.panels + kNr * 4;
-  k_loop<MR, NP, false>(m.a, m.lda, body, full, m.panel_stride, &acc[0][0][0]);
+  k_loop<MR, NP, false>(m.a, m.lda, body, full, m.panel_stride, &acc[0][0][0], m.next);
   if (rest > 0) {
     // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding
     // lanes meet zero weights.
     alignas(64) uint8_t tail[MR][4] = {};
     for (int r = 0; r < MR; ++r) std::memcpy(tail[r], m.a + r * m.lda + full * 4, static_cast<size_t>(rest));
-    k_loop<MR, NP, true>(&tail[0][0], 4, body + full * 64, 1, m.panel_stride, &acc[0][0][0]);
+    k_loop<MR, NP, true>(&tail[0][0], 4, body + full * 64, 1, m.panel_stride, &acc[0][0][0], Prefetch{});
   }
   for (int r = 0; r < MR; ++r) {
     const __m512i row_off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(m.row_off[r]));
@@ -344,8 +362,23 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int64_t cols_fit = std::max<int64_t>(step, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
   const int64_t blocks = (n1 - n0 + cols_fit - 1) / cols_fit;
   const int64_t n_block = ((n1 - n0 + blocks - 1) / blocks + step - 1) / step * step;
+  // The next column block is pulled into L2 while this one is computed, spread evenly over this block's
+  // micro-tiles: memory (or L3) traffic then runs at an even rate instead of all in each block's first row block.
+  int64_t micros_per_rows = 0;  // Σ over row chunks of the row blocks per chunk
+  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
+    micros_per_rows += (std::min(m1, i0 + chunk) - i0 + mr_max - 1) / mr_max;
+  }
+  const int64_t full_groups = k / 4;
   for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
     const int64_t nb1 = std::min(n1, nb0 + n_block);
+    const uint8_t* next = w.panels + (nb1 / kNr) * stride;
+    const int64_t next_cols = std::min(n1, nb1 + n_block) - nb1;
+    const int64_t next_bytes = (next_cols + kNr - 1) / kNr * static_cast<int64_t>(stride);
+    const int64_t micros = micros_per_rows * ((nb1 - nb0 + np_max * kNr - 1) / (np_max * kNr));
+    const int64_t share = (next_bytes / micros + 63) / 64 * 64;
+    const int64_t pf_step =
+        full_groups > 0 ? std::min<int64_t>(256, (share / 64 + full_groups - 1) / full_groups * 64) : 0;
+    int64_t micro_index = 0;
     for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
       const int64_t i1 = std::min(m1, i0 + chunk);
       for (int64_t i = i0; i < i1; ++i) {
@@ -371,7 +404,11 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
           const uint8_t* panels = w.panels + (j / kNr) * stride;
           Columns cols[kNpGemv];
           for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-          const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
+          const int64_t pf0 = std::min(next_bytes, micro_index * share);
+          const int64_t pf1 = std::min(next_bytes, pf0 + share);
+          ++micro_index;
+          const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols,
+                               Prefetch{next + pf0, next + pf1, pf_step}};
           pick(gemv, mr, np)(p, args);
         }
       }
