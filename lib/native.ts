@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 
-import { DistiqError } from './errors';
+import { DistiqError, fromNative } from './errors';
 
 /** Output kinds of the int8 GEMM epilogue (matches `distiq::GemmOut`). */
 export const GemmOutKind = { S32: 0, F32: 1, U8: 2, S8: 3 } as const;
@@ -204,8 +204,8 @@ function load(): NativeBinding {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     binding = nodeGypBuild(root);
   } catch (err) {
-    // A bad DISTIQ_ISA is the user's setting, not a load failure: surface it as is.
-    if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_DISTIQ_ISA') throw err;
+    // A bad DISTIQ_ISA is the user's setting, not a load failure: surface it as a DistiqRangeError ERR_DISTIQ_ISA.
+    if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_DISTIQ_ISA') throw fromNative(err);
     throw loadError(err);
   }
   return binding as NativeBinding;

@@ -1,4 +1,5 @@
 /** CPU features, the ISA level in use and the kernel chosen for each op; the native thread count. */
+import { fromNative } from '../errors';
 import { native, type NativeCpuInfo } from '../native';
 import { expectInteger } from '../validate';
 
@@ -9,15 +10,28 @@ export type CpuInfo = NativeCpuInfo;
  * the `DISTIQ_ISA` environment variable), `available` every level this CPU can run.
  */
 export function cpuInfo(): CpuInfo {
-  return native.cpuInfo();
+  try {
+    return native.cpuInfo();
+  } catch (err) {
+    throw fromNative(err);
+  }
 }
 
 /** Threads used inside each native op (default: the number of cores). Results do not depend on it. */
 export function setNumThreads(n: number): void {
   expectInteger('n', n, 1, 256);
-  native.setNumThreads(n);
+  try {
+    native.setNumThreads(n);
+  } catch (err) {
+    throw fromNative(err);
+  }
 }
 
+/** Threads used inside each native op. */
 export function getNumThreads(): number {
-  return native.getNumThreads();
+  try {
+    return native.getNumThreads();
+  } catch (err) {
+    throw fromNative(err);
+  }
 }

@@ -12,7 +12,7 @@
  * - dX = dY·W:         `gemmF32(dY, W, batch, in, out)`
  * - dW = dYᵀ·x:        `gemmF32(dY, x, out, in, batch, { transA: true })`
  */
-import { withCallerStack, DistiqRangeError, DistiqTypeError } from '../errors';
+import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { native } from '../native';
 import { describe, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
 
@@ -69,6 +69,10 @@ function expectLd(name: string, value: number, row: number, formula: string): vo
 
 /** A float32 scale: finite, and still finite once rounded to float32. */
 function expectScale(name: string, value: unknown): number {
+  if (typeof value === 'number') {
+    const f = Math.fround(value);
+    if (f - f === 0) return f; // finite (the common case, without a call)
+  }
   expectFinite(name, value);
   const f = Math.fround(value);
   if (!Number.isFinite(f)) {
@@ -84,8 +88,8 @@ function sharesMemory(x: Float32Array, xLen: number, y: Float32Array, yLen: numb
 }
 
 function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): GemmF32Call {
-  expectTypedArray('a', a, Float32Array);
-  expectTypedArray('b', b, Float32Array);
+  if (!(a instanceof Float32Array)) expectTypedArray('a', a, Float32Array);
+  if (!(b instanceof Float32Array)) expectTypedArray('b', b, Float32Array);
   expectInteger('m', m);
   expectInteger('n', n);
   expectInteger('k', k);
@@ -123,7 +127,7 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
     }
     c = new Float32Array(size);
   } else {
-    expectTypedArray('out', o.out, Float32Array);
+    if (!(o.out instanceof Float32Array)) expectTypedArray('out', o.out, Float32Array);
     c = o.out;
     expectLength('out', c.length, cNeed, '(m-1)*ldc+n', true);
     if (readsAB && sharesMemory(c, cNeed, a, aNeed)) {
@@ -149,7 +153,11 @@ export function gemmF32(
   opts: GemmF32Options = {},
 ): Float32Array {
   const p = prepare(a, b, m, n, k, opts);
-  native.gemmF32(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+  try {
+    native.gemmF32(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+  } catch (err) {
+    throw fromNative(err);
+  }
   return p.c;
 }
 
@@ -167,11 +175,11 @@ export async function gemmF32Async(
   opts: GemmF32Options = {},
 ): Promise<Float32Array> {
   const p = prepare(a, b, m, n, k, opts);
-  const stack = new Error().stack;
+  const site = callSite();
   try {
     await native.gemmF32Async(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
   } catch (err) {
-    throw withCallerStack(err, stack);
+    throw fromNativeAsync(err, site);
   }
   return p.c;
 }

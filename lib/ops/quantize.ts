@@ -13,9 +13,9 @@
  *   a row is short when `groupSize` does not divide the row length.
  * int4 / uint4 values are stored packed, two per byte, rows of the last axis padded to a whole byte (see `int4.ts`).
  */
-import { DistiqRangeError, DistiqTypeError, withCallerStack } from '../errors';
+import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { native, QTypeCode } from '../native';
-import { describe, expectInteger, expectOneOf, expectTypedArray } from '../validate';
+import { describe, expectInteger, expectOneOf, expectTypedArray, isIntegerIn } from '../validate';
 
 /** Storage types. int4/uint4 are packed two per byte (element 2i in the low nibble). */
 export type QuantDtype = 'int8' | 'uint8' | 'int4' | 'uint4';
@@ -114,7 +114,10 @@ export function quantGeometry(layout: QuantLayout): QuantGeometry {
   }
   const { shape } = layout;
   if (!Array.isArray(shape)) throw new DistiqTypeError(`The "shape" argument must be an array of integers. Received ${describe(shape)}`);
-  shape.forEach((d, i) => expectInteger(`shape[${i}]`, d, 0));
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (!isIntegerIn(d, 0, Number.MAX_SAFE_INTEGER)) expectInteger(`shape[${i}]`, d, 0); // names the entry, throws
+  }
   const dims = shape.length === 0 ? [1] : shape;
   const count = product(dims, 0, dims.length);
   if (!Number.isSafeInteger(count)) {
@@ -200,10 +203,40 @@ function expectApart(outName: string, out: ArrayBufferView, inName: string, inpu
 
 interface ResolvedParams {
   geo: QuantGeometry;
-  scales: Float32Array;
+  /** The caller's per-slot scales, or null for one number (scaleValue) applying to every slot. */
+  scales: Float32Array | null;
+  scaleValue: number;
+  /** The caller's per-slot zero points, or null for one number (zeroPointValue; 0 needs no array at all). */
   zeroPoints: Int32Array | null;
+  zeroPointValue: number;
   qmin: number;
   qmax: number;
+}
+
+// One-slot parameters of synchronous calls: written right before the native call (no user code runs in between),
+// so a per-tensor call allocates nothing. Async calls and multi-slot broadcasts get their own arrays.
+const SCALE1 = new Float32Array(1);
+const ZERO_POINT1 = new Int32Array(1);
+
+/** The scales the native call takes (see ResolvedParams). */
+function nativeScales(p: ResolvedParams, sync: boolean): Float32Array {
+  if (p.scales !== null) return p.scales;
+  if (sync && p.geo.params === 1) {
+    SCALE1[0] = p.scaleValue;
+    return SCALE1;
+  }
+  return new Float32Array(p.geo.params).fill(p.scaleValue);
+}
+
+/** The zero points the native call takes: null when every one is 0. */
+function nativeZeroPoints(p: ResolvedParams, sync: boolean): Int32Array | null {
+  if (p.zeroPoints !== null) return p.zeroPoints;
+  if (p.zeroPointValue === 0) return null;
+  if (sync && p.geo.params === 1) {
+    ZERO_POINT1[0] = p.zeroPointValue;
+    return ZERO_POINT1;
+  }
+  return new Int32Array(p.geo.params).fill(p.zeroPointValue);
 }
 
 function resolveRange(dtype: QuantDtype | undefined, qminIn: unknown, qmaxIn: unknown, lo: number, hi: number): [number, number] {
@@ -222,11 +255,12 @@ function resolveParams(opts: Omit<QuantParams, 'dtype'>, dtype: QuantDtype | und
   const geo = quantGeometry(opts);
   const [qmin, qmax] = resolveRange(dtype, opts.qmin, opts.qmax, lo, hi);
   const formula = geo.group > 0 ? 'outer*ceil(channels/groupSize)' : opts.granularity === 'per-channel' ? 'shape[axis]' : '1';
-  let scales: Float32Array;
+  let scales: Float32Array | null = null;
+  let scaleValue = 1;
   const scale = opts.scale;
   if (typeof scale === 'number') {
-    scales = new Float32Array(geo.params).fill(scale);
     checkScale('scale', scale, Math.fround(scale));
+    scaleValue = scale;
   } else if (scale instanceof Float32Array) {
     if (scale.length !== geo.params) {
       throw new DistiqRangeError(
@@ -243,10 +277,11 @@ function resolveParams(opts: Omit<QuantParams, 'dtype'>, dtype: QuantDtype | und
     throw new DistiqTypeError(`The "scale" argument must be a number or a Float32Array. Received ${describe(scale)}`);
   }
   let zeroPoints: Int32Array | null = null;
+  let zeroPointValue = 0;
   const zp = opts.zeroPoint;
   if (typeof zp === 'number') {
     checkZeroPoint('zeroPoint', zp, qmin, qmax);
-    if (zp !== 0) zeroPoints = new Int32Array(geo.params).fill(zp);
+    zeroPointValue = zp;
   } else if (zp instanceof Int32Array) {
     if (zp.length !== geo.params) {
       throw new DistiqRangeError(
@@ -262,10 +297,10 @@ function resolveParams(opts: Omit<QuantParams, 'dtype'>, dtype: QuantDtype | und
   } else if (zp !== undefined) {
     throw new DistiqTypeError(`The "zeroPoint" argument must be an integer or an Int32Array. Received ${describe(zp)}`);
   }
-  if (zeroPoints === null && (qmin > 0 || qmax < 0) && geo.params > 0) {
+  if (zeroPoints === null && zeroPointValue === 0 && (qmin > 0 || qmax < 0) && geo.params > 0) {
     throw new DistiqRangeError(`The "zeroPoint" argument must be given when 0 is outside [qmin, qmax] = [${qmin}, ${qmax}]. Received ${describe(zp)}`);
   }
-  return { geo, scales, zeroPoints, qmin, qmax };
+  return { geo, scales, scaleValue, zeroPoints, zeroPointValue, qmin, qmax };
 }
 
 function checkScale(name: string, value: number, asFloat32: number): void {
@@ -302,11 +337,16 @@ function expectShapeMatches(name: string, length: number, geo: QuantGeometry): v
   }
 }
 
-type NativeQuantizeArgs = Parameters<typeof native.quantize>;
-type NativeDequantizeArgs = Parameters<typeof native.dequantize>;
+/** A checked quantize or dequantize call: the input, the output and the resolved parameters. */
+interface QuantCall<I, O> {
+  input: I;
+  output: O;
+  dtype: QuantDtype;
+  p: ResolvedParams;
+}
 
-function prepareQuantize(x: unknown, opts: QuantizeOptions): NativeQuantizeArgs {
-  expectTypedArray('x', x, Float32Array);
+function prepareQuantize(x: unknown, opts: QuantizeOptions): QuantCall<Float32Array, QuantizedArray> {
+  if (!(x instanceof Float32Array)) expectTypedArray('x', x, Float32Array);
   const dtype = expectDtype(opts);
   const [lo, hi] = QUANT_RANGE[dtype];
   const p = resolveParams(opts, dtype, lo, hi);
@@ -314,11 +354,12 @@ function prepareQuantize(x: unknown, opts: QuantizeOptions): NativeQuantizeArgs 
   const bytes = storageBytes(dtype, p.geo);
   const ctor = dtype === 'int8' ? Int8Array : Uint8Array;
   let q: QuantizedArray;
-  if (opts.out === undefined) {
+  const out = opts.out;
+  if (out === undefined) {
     q = new ctor(bytes);
   } else {
-    expectTypedArray('out', opts.out, ctor as typeof Uint8Array);
-    q = opts.out;
+    if (!(out instanceof ctor)) expectTypedArray('out', out, ctor as typeof Uint8Array);
+    q = out;
     if (q.length !== bytes) {
       throw new DistiqRangeError(
         `Expected out.length to equal ${bytes} (${dtype === 'int8' || dtype === 'uint8' ? 'the product of shape' : 'rows*ceil(rowLen/2)'}), received ${q.length}`,
@@ -327,14 +368,16 @@ function prepareQuantize(x: unknown, opts: QuantizeOptions): NativeQuantizeArgs 
     }
     expectApart('out', q, 'x', x);
   }
-  const { geo } = p;
-  return [x, geo.outer, geo.channels, geo.inner, geo.group, Math.max(geo.rowLen, 1), p.scales, p.zeroPoints, QTYPE[dtype], p.qmin, p.qmax, q];
+  return { input: x, output: q, dtype, p };
 }
 
-function prepareDequantize(q: unknown, opts: DequantizeOptions): NativeDequantizeArgs {
+function prepareDequantize(q: unknown, opts: DequantizeOptions): QuantCall<QuantizedArray, Float32Array> {
   const dtype = expectDtype(opts);
-  if (dtype === 'int8') expectTypedArray('q', q, Int8Array);
-  else expectTypedArray('q', q, Uint8Array);
+  if (dtype === 'int8') {
+    if (!(q instanceof Int8Array)) expectTypedArray('q', q, Int8Array);
+  } else if (!(q instanceof Uint8Array)) {
+    expectTypedArray('q', q, Uint8Array);
+  }
   const [lo, hi] = QUANT_RANGE[dtype];
   const p = resolveParams(opts, dtype, lo, hi);
   const bytes = storageBytes(dtype, p.geo);
@@ -345,16 +388,30 @@ function prepareDequantize(q: unknown, opts: DequantizeOptions): NativeDequantiz
     );
   }
   let x: Float32Array;
-  if (opts.out === undefined) {
+  const out = opts.out;
+  if (out === undefined) {
     x = new Float32Array(p.geo.count);
   } else {
-    expectTypedArray('out', opts.out, Float32Array);
-    x = opts.out;
+    if (!(out instanceof Float32Array)) expectTypedArray('out', out, Float32Array);
+    x = out;
     expectShapeMatches('out', x.length, p.geo);
     expectApart('out', x, 'q', q);
   }
-  const { geo } = p;
-  return [q, QTYPE[dtype], geo.outer, geo.channels, geo.inner, geo.group, Math.max(geo.rowLen, 1), p.scales, p.zeroPoints, x];
+  return { input: q, output: x, dtype, p };
+}
+
+function callQuantize(c: QuantCall<Float32Array, QuantizedArray>, sync: boolean): Promise<void> | void {
+  const { geo, qmin, qmax } = c.p;
+  const f = sync ? native.quantize : native.quantizeAsync;
+  return f(c.input, geo.outer, geo.channels, geo.inner, geo.group, Math.max(geo.rowLen, 1), nativeScales(c.p, sync),
+    nativeZeroPoints(c.p, sync), QTYPE[c.dtype], qmin, qmax, c.output);
+}
+
+function callDequantize(c: QuantCall<QuantizedArray, Float32Array>, sync: boolean): Promise<void> | void {
+  const { geo } = c.p;
+  const f = sync ? native.dequantize : native.dequantizeAsync;
+  return f(c.input, QTYPE[c.dtype], geo.outer, geo.channels, geo.inner, geo.group, Math.max(geo.rowLen, 1),
+    nativeScales(c.p, sync), nativeZeroPoints(c.p, sync), c.output);
 }
 
 /**
@@ -366,9 +423,13 @@ export function quantize(x: Float32Array, opts: QuantizeOptions & { dtype: 'int8
 export function quantize(x: Float32Array, opts: QuantizeOptions & { dtype: 'uint8' | 'int4' | 'uint4' }): Uint8Array;
 export function quantize(x: Float32Array, opts: QuantizeOptions): QuantizedArray;
 export function quantize(x: Float32Array, opts: QuantizeOptions): QuantizedArray {
-  const args = prepareQuantize(x, opts);
-  native.quantize(...args);
-  return args[11];
+  const c = prepareQuantize(x, opts);
+  try {
+    callQuantize(c, true);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return c.output;
 }
 
 /** Promise form of {@link quantize} (runs on the libuv pool; do not touch `x`/`out` until it settles). */
@@ -379,33 +440,37 @@ export async function quantizeAsync(
 ): Promise<Uint8Array>;
 export async function quantizeAsync(x: Float32Array, opts: QuantizeOptions): Promise<QuantizedArray>;
 export async function quantizeAsync(x: Float32Array, opts: QuantizeOptions): Promise<QuantizedArray> {
-  const stack = new Error().stack;
-  const args = prepareQuantize(x, opts);
+  const site = callSite();
+  const c = prepareQuantize(x, opts);
   try {
-    await native.quantizeAsync(...args);
+    await callQuantize(c, false);
   } catch (err) {
-    throw withCallerStack(err, stack);
+    throw fromNativeAsync(err, site);
   }
-  return args[11];
+  return c.output;
 }
 
 /** Dequantizes codes back to float32: `x̂ = (q − z) · s`. Returns `out` (or a new Float32Array). */
 export function dequantize(q: QuantizedArray, opts: DequantizeOptions): Float32Array {
-  const args = prepareDequantize(q, opts);
-  native.dequantize(...args);
-  return args[9];
+  const c = prepareDequantize(q, opts);
+  try {
+    callDequantize(c, true);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return c.output;
 }
 
 /** Promise form of {@link dequantize}. */
 export async function dequantizeAsync(q: QuantizedArray, opts: DequantizeOptions): Promise<Float32Array> {
-  const stack = new Error().stack;
-  const args = prepareDequantize(q, opts);
+  const site = callSite();
+  const c = prepareDequantize(q, opts);
   try {
-    await native.dequantizeAsync(...args);
+    await callDequantize(c, false);
   } catch (err) {
-    throw withCallerStack(err, stack);
+    throw fromNativeAsync(err, site);
   }
-  return args[9];
+  return c.output;
 }
 
 /**
@@ -418,7 +483,11 @@ export function minMax(x: Float32Array, layout: QuantLayout): { min: Float32Arra
   expectShapeMatches('x', x.length, geo);
   const min = new Float32Array(geo.params);
   const max = new Float32Array(geo.params);
-  native.minMax(x, geo.outer, geo.channels, geo.inner, geo.group, min, max);
+  try {
+    native.minMax(x, geo.outer, geo.channels, geo.inner, geo.group, min, max);
+  } catch (err) {
+    throw fromNative(err);
+  }
   return { min, max };
 }
 
@@ -463,7 +532,12 @@ export function fakeQuantize(x: Float32Array, opts: FakeQuantizeOptions): { y: F
     expectApart('maskOut', mask, 'out', y);
   }
   const { geo } = p;
-  native.fakeQuantize(x, geo.outer, geo.channels, geo.inner, geo.group, p.scales, p.zeroPoints, p.qmin, p.qmax, y, mask);
+  try {
+    native.fakeQuantize(x, geo.outer, geo.channels, geo.inner, geo.group, nativeScales(p, true), nativeZeroPoints(p, true),
+      p.qmin, p.qmax, y, mask);
+  } catch (err) {
+    throw fromNative(err);
+  }
   return { y, mask };
 }
 

@@ -22,7 +22,7 @@
  *   returns the sum as `loss`, and each gradient row is that row's own gradient. Row losses are summed in float64,
  *   in row order, so the total does not depend on threads or ISA beyond the row values themselves.
  */
-import { DistiqRangeError, DistiqTypeError, withCallerStack } from '../errors';
+import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { native } from '../native';
 import { describe, expectFinite, expectInteger, expectLength, expectOneOf, expectTypedArray } from '../validate';
 
@@ -77,29 +77,41 @@ export interface CrossEntropyOptions {
   rowLoss?: Float32Array;
 }
 
-type NativeSoftmaxKlArgs = Parameters<typeof native.softmaxKl>;
+const REDUCTIONS: readonly LossReduction[] = ['mean', 'sum', 'none'];
 
+/** A checked call: the native arguments by name, plus what the result needs. */
 interface Prepared {
-  args: NativeSoftmaxKlArgs;
-  rowLoss: Float32Array;
-  grad: Float32Array | undefined;
-  reduction: LossReduction;
+  student: Float32Array;
   rows: number;
   cols: number;
-  inputs: { name: string; value: Float32Array }[];
+  dense: Float32Array | null;
+  topk: TopKTeacher | null;
+  labels: Int32Array | null;
+  temperature: number;
+  alpha: number;
+  rowLoss: Float32Array;
+  grad: Float32Array | undefined;
+  gradScale: number;
+  reduction: LossReduction;
 }
 
-function sharesMemory(x: ArrayBufferView, y: ArrayBufferView): boolean {
-  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
+function sharesMemory(x: ArrayBufferView, y: ArrayBufferView | null | undefined): boolean {
+  if (y === null || y === undefined) return false;
+  if (x.byteLength === 0 || y.byteLength === 0 || x.buffer !== y.buffer) return false;
   return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
 
-function expectNoOverlap(outName: string, out: ArrayBufferView, inputs: { name: string; value: ArrayBufferView | undefined }[]): void {
-  for (const input of inputs) {
-    if (input.value !== undefined && sharesMemory(out, input.value)) {
-      throw new DistiqRangeError(`The "${outName}" argument must not share memory with "${input.name}"`);
-    }
-  }
+/** Throws unless output `out` is apart from every input of the call (and from `grad`, for rowLoss). */
+function expectApartFromInputs(outName: string, out: ArrayBufferView, p: Prepared, grad?: Float32Array): void {
+  const clash =
+    sharesMemory(out, p.student) ? 'student'
+    : sharesMemory(out, p.dense) ? 'teacher'
+    : sharesMemory(out, p.topk?.indices) ? 'teacher.indices'
+    : sharesMemory(out, p.topk?.logits) ? 'teacher.logits'
+    : sharesMemory(out, p.labels) ? 'labels'
+    : sharesMemory(out, grad) ? 'grad'
+    : undefined;
+  if (clash !== undefined) throw new DistiqRangeError(`The "${outName}" argument must not share memory with "${clash}"`);
 }
 
 function elementCount(rows: number, cols: number, what: string): number {
@@ -121,19 +133,30 @@ function expectIndices(name: string, values: Int32Array, cols: number): void {
   }
 }
 
+// Scratch of expectDistinctRows: seen[c] holds the stamp of the last row that used class c. Stamps grow across
+// calls, so the array is refilled only when it must grow or the stamps would overflow (no per-call allocation).
+let seen = new Int32Array(0);
+let stampBase = 0;
+
 /** Throws unless each row's k indices are distinct (a repeated class would count its probability twice). */
 function expectDistinctRows(name: string, indices: Int32Array, rows: number, k: number, cols: number): void {
   if (k < 2) return;
-  const seen = new Int32Array(cols).fill(-1);
+  if (seen.length < cols || stampBase + rows >= 0x7fffffff) {
+    seen = new Int32Array(Math.max(cols, seen.length)).fill(-1);
+    stampBase = 0;
+  }
+  const base = stampBase;
+  stampBase += rows;
   for (let r = 0; r < rows; r++) {
+    const stamp = base + r;
     for (let j = 0; j < k; j++) {
       const c = indices[r * k + j]!;
-      if (seen[c] === r) {
+      if (seen[c] === stamp) {
         throw new DistiqRangeError(
           `Expected the indices of each row of "${name}" to be distinct; row ${r} repeats class ${c} (${name}[${r * k + j}])`,
         );
       }
-      seen[c] = r;
+      seen[c] = stamp;
     }
   }
 }
@@ -165,7 +188,7 @@ function gradOutput(grad: unknown, n: number): Float32Array | undefined {
 }
 
 function prepare(student: unknown, opts: unknown): Prepared {
-  expectTypedArray('student', student, Float32Array);
+  if (!(student instanceof Float32Array)) expectTypedArray('student', student, Float32Array);
   expectOptionsObject('options', opts);
   const { rows, cols } = opts;
   expectInteger('rows', rows);
@@ -201,7 +224,7 @@ function prepare(student: unknown, opts: unknown): Prepared {
 
   const labels = opts.labels;
   if (labels !== undefined) {
-    expectTypedArray('labels', labels, Int32Array);
+    if (!(labels instanceof Int32Array)) expectTypedArray('labels', labels, Int32Array);
     expectLength('labels', labels.length, rows, 'rows');
     expectIndices('labels', labels, cols);
   }
@@ -223,47 +246,36 @@ function prepare(student: unknown, opts: unknown): Prepared {
     );
   }
   const reduction = opts.reduction ?? 'mean';
-  expectOneOf('reduction', reduction, ['mean', 'sum', 'none'] as const);
+  expectOneOf('reduction', reduction, REDUCTIONS);
 
   const grad = gradOutput(opts.grad, n);
   let rowLoss: Float32Array;
   if (opts.rowLoss === undefined) {
     rowLoss = new Float32Array(rows);
   } else {
-    expectTypedArray('rowLoss', opts.rowLoss, Float32Array);
+    if (!(opts.rowLoss instanceof Float32Array)) expectTypedArray('rowLoss', opts.rowLoss, Float32Array);
     rowLoss = opts.rowLoss;
     expectLength('rowLoss', rowLoss.length, rows, 'rows');
   }
-  const inputs = [
-    { name: 'student', value: student },
-    { name: 'teacher', value: dense ?? undefined },
-    { name: 'teacher.indices', value: topk?.indices },
-    { name: 'teacher.logits', value: topk?.logits },
-    { name: 'labels', value: labels },
-  ];
-  if (grad !== undefined) expectNoOverlap('grad', grad, inputs);
-  expectNoOverlap('rowLoss', rowLoss, [...inputs, { name: 'grad', value: grad }]);
-
   const gradScale = reduction === 'mean' && rows > 0 ? 1 / rows : 1;
-  const args: NativeSoftmaxKlArgs = [
-    student,
-    rows,
-    cols,
-    dense,
-    topk?.indices ?? null,
-    topk?.logits ?? null,
-    topk?.k ?? 0,
-    labels ?? null,
-    temperature,
-    alpha,
-    rowLoss,
-    grad ?? null,
-    gradScale,
-  ];
-  const floatInputs: { name: string; value: Float32Array }[] = [{ name: 'student', value: student }];
-  if (dense) floatInputs.push({ name: 'teacher', value: dense });
-  if (topk) floatInputs.push({ name: 'teacher.logits', value: topk.logits });
-  return { args, rowLoss, grad, reduction, rows, cols, inputs: floatInputs };
+  const p: Prepared = { student, rows, cols, dense, topk, labels: labels ?? null, temperature, alpha, rowLoss, grad, gradScale, reduction };
+  if (grad !== undefined) expectApartFromInputs('grad', grad, p);
+  expectApartFromInputs('rowLoss', rowLoss, p, grad);
+  return p;
+}
+
+function callSoftmaxKl(p: Prepared, sync: boolean): Promise<void> | void {
+  const f = sync ? native.softmaxKl : native.softmaxKlAsync;
+  return f(p.student, p.rows, p.cols, p.dense, p.topk?.indices ?? null, p.topk?.logits ?? null, p.topk?.k ?? 0, p.labels,
+    p.temperature, p.alpha, p.rowLoss, p.grad ?? null, p.gradScale);
+}
+
+/** The float inputs a non-finite error may come from, in the order they are searched. */
+function floatInputs(p: Prepared): { name: string; value: Float32Array }[] {
+  const inputs = [{ name: 'student', value: p.student }];
+  if (p.dense) inputs.push({ name: 'teacher', value: p.dense });
+  if (p.topk) inputs.push({ name: 'teacher.logits', value: p.topk.logits });
+  return inputs;
 }
 
 /**
@@ -271,7 +283,7 @@ function prepare(student: unknown, opts: unknown): Prepared {
  * Only runs on the error path, so valid calls never pay for a JS scan of the logits.
  */
 function explainNonFinite(err: unknown, inputs: { name: string; value: Float32Array }[], rowLen: (name: string) => number): unknown {
-  if (!(err instanceof Error) || (err as { code?: unknown }).code !== 'ERR_DISTIQ_NON_FINITE') return err;
+  if (!(err instanceof Error) || (err as { code?: unknown }).code !== 'ERR_DISTIQ_NON_FINITE') return fromNative(err);
   for (const { name, value } of inputs) {
     for (let i = 0; i < value.length; i++) {
       const v = value[i]!;
@@ -301,7 +313,7 @@ function explainNonFinite(err: unknown, inputs: { name: string; value: Float32Ar
 }
 
 function rowLengthOf(p: Prepared): (name: string) => number {
-  return (name) => (name === 'teacher.logits' ? (p.args[6] as number) : p.cols);
+  return (name) => (name === 'teacher.logits' ? (p.topk?.k ?? 0) : p.cols);
 }
 
 function finish(p: Prepared): DistillationLossResult {
@@ -324,9 +336,9 @@ function finish(p: Prepared): DistillationLossResult {
 export function distillationLoss(student: Float32Array, options: DistillationLossOptions): DistillationLossResult {
   const p = prepare(student, options);
   try {
-    native.softmaxKl(...p.args);
+    callSoftmaxKl(p, true);
   } catch (err) {
-    throw explainNonFinite(err, p.inputs, rowLengthOf(p));
+    throw explainNonFinite(err, floatInputs(p), rowLengthOf(p));
   }
   return finish(p);
 }
@@ -337,11 +349,11 @@ export function distillationLoss(student: Float32Array, options: DistillationLos
  */
 export async function distillationLossAsync(student: Float32Array, options: DistillationLossOptions): Promise<DistillationLossResult> {
   const p = prepare(student, options);
-  const stack = new Error().stack;
+  const site = callSite();
   try {
-    await native.softmaxKlAsync(...p.args);
+    await callSoftmaxKl(p, false);
   } catch (err) {
-    throw withCallerStack(explainNonFinite(err, p.inputs, rowLengthOf(p)), stack);
+    throw fromNativeAsync(explainNonFinite(err, floatInputs(p), rowLengthOf(p)), site);
   }
   return finish(p);
 }
