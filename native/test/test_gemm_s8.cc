@@ -3,6 +3,7 @@
 // scales, bias and ReLU, shapes around every tile edge, strided A/C, the K limit, zero points at the ends of their
 // ranges, and thread-count independence. Outputs sit between guard bytes that must stay untouched.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -355,6 +356,49 @@ DQ_TEST("gemm_s8: long K on the blocked paths (row chunks, s8 rows flipped once,
     check_all_levels(make_problem(rng, 31, 21, distiq::kGemmS8MaxK - 3, a_signed, 5, 2), "long-k-rows", rng);
     check_all_levels(make_problem(rng, 6, 70, distiq::kGemmS8MaxK - 1, a_signed, 1, 3), "long-k-cols", rng);
   }
+}
+
+DQ_TEST("gemm_s8: GEMV rows 1-4 and blocked paths across column blocks, row chunks and K tails") {
+  dqtest::Rng rng(113);
+  // K = 4093..4096: every K tail; 2100 columns at this K span several L2 column blocks (the next block is
+  // prefetched while one is computed) and end in a 4-column tail; m = 1..4 takes the GEMV tiles.
+  for (int64_t m = 1; m <= 4; ++m) {
+    const int64_t k = 4092 + m;
+    check_all_levels(make_problem(rng, m, 2100, k, m % 2 == 0, m % 3, 1), "gemv-blocks", rng);
+  }
+  check_all_levels(make_problem(rng, 2, 2100, 4096, true, 0, 0), "gemv-blocks-k4096", rng);
+  // Row counts that cut into uneven row blocks and more than one row chunk (chunks of ≤ 112 rows).
+  for (int64_t m : {113, 126, 141}) {
+    check_all_levels(make_problem(rng, m, 530, 1021 + m % 3, m % 2 == 1, 2, 3), "row-chunks", rng);
+  }
+}
+
+// s8×s8 at the ends of the range (every A byte −128 or 127, every W byte −128 or 127, alternating by row/column
+// and k) with zero points at the ends too: the +128 flip and the Σ w·128 correction must stay exact.
+DQ_TEST("gemm_s8: s8 x s8 extremes equal ref on every level and thread count") {
+  dqtest::Rng rng(114);
+  const int saved = distiq::get_num_threads();
+  const std::array<int64_t, 3> shapes[] = {{1, 4100, 2049}, {3, 2050, 4097}, {130, 300, 259}};
+  for (const auto& shape : shapes) {
+    Problem p = make_problem(rng, shape[0], shape[1], shape[2], true, 1, 2);
+    for (int64_t i = 0; i < p.m; ++i) {
+      for (int64_t kk = 0; kk < p.k; ++kk) p.a[i * p.lda + kk] = ((i + kk) % 3 == 0) ? 0x7F : 0x80;
+    }
+    for (int64_t j = 0; j < p.n; ++j) {
+      for (int64_t kk = 0; kk < p.k; ++kk) p.w[j * p.ldw + kk] = ((j * 7 + kk) % 5 == 0) ? 127 : -128;
+    }
+    p.za = shape[0] == 3 ? -128 : 0;
+    p.zw = shape[0] == 3 ? 127 : 0;
+    distiq::set_num_threads(1);
+    const auto expected = run(distiq::gemm_s8_ref(), p, GemmOut::kS32, "s8-extremes");
+    for (const GemmS8Kernel* k : simd_levels()) {
+      for (int threads : {1, 2, 3}) {
+        distiq::set_num_threads(threads);
+        expect_same(expected, run(*k, p, GemmOut::kS32, "s8-extremes"), p, GemmOut::kS32, *k, "s8-extremes");
+      }
+    }
+  }
+  distiq::set_num_threads(saved);
 }
 
 DQ_TEST("gemm_s8: K above the limit is kLimitExceeded, other bad arguments are rejected") {
