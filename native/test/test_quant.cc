@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -623,6 +624,166 @@ DQ_TEST("quant: long rows and slices (≥ 2^22 elements, block-wise lane slots) 
       a.q = q_simd.data();
       DQ_CHECK(distiq::quantize(*k, a) == Status::kOk, "");
       DQ_CHECK(q_ref == q_simd, k->name_quantize << " group " << group << " long row differs from ref");
+    }
+  }
+}
+
+namespace {
+
+// The divider-free quotient (QuantArgs::inv_scales, see docs/quantization.md): every kernel called directly with
+// the reciprocals — so that path is certainly taken — and through the driver, against the reference, on inputs
+// at and next to every rounding boundary, for scales across and just outside the exact range.
+std::vector<float> boundary_scales(dqtest::Rng& rng) {
+  const float lo = distiq::kQuantExactMinScale, hi = distiq::kQuantExactMaxScale;
+  std::vector<float> s = {lo, std::nextafter(lo, 1.0f), hi, std::nextafter(hi, 0.0f), 1.0e-30f, 1.0f, 0.1f, 3.0f,
+                          std::nextafter(1.0f, 0.0f), std::nextafter(1.0f, 2.0f), std::nextafter(2.0f, 0.0f),
+                          std::ldexp(1.0f, -60), std::ldexp(1.0f, 60), 1.0f / 127.0f, 2.0f / 255.0f};
+  for (int e = -100; e <= 99; e += 3) {
+    s.push_back(std::ldexp(rng.uniform(1.0f, 2.0f), e));  // random significand in every few binades
+    uint32_t all_ones = 0x3FFFFFFF;                          // significand 1.11…1 (2 − 2^−23)
+    float m;
+    std::memcpy(&m, &all_ones, 4);
+    s.push_back(std::ldexp(m / 2.0f, e));
+  }
+  return s;
+}
+
+// x at and around the ties (n + ½)·s and the integers n·s (as float products, then ±1..3 ulps), near the ±4096·s
+// clamp, far beyond it, ±Inf, zeros and subnormals.
+std::vector<float> boundary_inputs(float s, int64_t span) {
+  std::vector<float> x;
+  auto around = [&](float v) {
+    float lo = v, hi = v;
+    x.push_back(v);
+    for (int k = 0; k < 3; ++k) {
+      lo = std::nextafter(lo, -std::numeric_limits<float>::infinity());
+      hi = std::nextafter(hi, std::numeric_limits<float>::infinity());
+      x.push_back(lo);
+      x.push_back(hi);
+    }
+  };
+  for (int64_t n = -span; n <= span; ++n) {
+    around((static_cast<float>(n) + 0.5f) * s);
+    around(static_cast<float>(n) * s);
+  }
+  for (float m : {4096.0f, -4096.0f, 4095.5f, -4095.5f, 1.0e6f, -1.0e6f, 0.25f, -0.25f, 0.125f}) around(m * s);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {inf, -inf, 0.0f, -0.0f, std::numeric_limits<float>::denorm_min(), -1.0e-40f,
+                  std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), 1.0f, -1.0f}) {
+    x.push_back(v);
+  }
+  return x;
+}
+
+// Quantize (s8, u8 with a zero point, s4) and fake-quant `x` with one scale; `direct` calls the kernel itself with
+// inv_scales set, otherwise the driver decides. Returns a description of the first difference from ref, or "".
+std::string compare_one_scale(const QuantKernel& k, const std::vector<float>& x, float s, bool direct) {
+  const QuantKernel& ref = ref_kernel();
+  const int64_t n = static_cast<int64_t>(x.size());
+  const float inv = 1.0f / s;
+  for (QType t : {QType::kS8, QType::kU8, QType::kS4}) {
+    const int32_t z = t == QType::kU8 ? 131 : 0;
+    const int64_t row = t == QType::kS4 ? 2 : n;  // even rows: the int4 flat range stays byte-aligned
+    const int64_t m = n / row * row;
+    std::vector<uint8_t> want(static_cast<size_t>(m)), got(static_cast<size_t>(m));
+    QuantArgs a = simple_args(x.data(), want.data(), &s, t == QType::kU8 ? &z : nullptr, m, t);
+    a.row_len = row;
+    DQ_CHECK(distiq::quantize(ref, a) == Status::kOk, "ref");
+    a.q = got.data();
+    if (direct) {
+      a.inv_scales = &inv;
+      DQ_CHECK(k.quantize(a, 0, m) == 0, k.name_quantize << " reported NaN");
+    } else {
+      DQ_CHECK(distiq::quantize(k, a) == Status::kOk, k.name_quantize);
+    }
+    const int64_t d = first_diff(want.data(), got.data(), distiq::quant_storage_bytes(t, m, row));
+    if (d >= 0) {
+      std::ostringstream os;
+      os << type_name(t) << " s " << s << " byte " << d << " ref " << int(want[d]) << " got " << int(got[d]);
+      return os.str();
+    }
+  }
+  std::vector<float> y_ref(x.size()), y(x.size());
+  std::vector<uint8_t> m_ref(x.size()), m(x.size());
+  QuantArgs a = simple_args(x.data(), nullptr, &s, nullptr, n, QType::kS8);
+  a.qmin = -7;
+  a.qmax = 100;
+  a.y = y_ref.data();
+  a.mask = m_ref.data();
+  DQ_CHECK(distiq::fake_quantize(ref, a) == Status::kOk, "ref");
+  a.y = y.data();
+  a.mask = m.data();
+  if (direct) {
+    a.inv_scales = &inv;
+    DQ_CHECK(k.fake_quant(a, 0, n) == 0, k.name_fake_quant << " reported NaN");
+  } else {
+    DQ_CHECK(distiq::fake_quantize(k, a) == Status::kOk, k.name_fake_quant);
+  }
+  int64_t w = -1;
+  if (!same_bits(y_ref.data(), y.data(), n, &w) || m_ref != m) {
+    std::ostringstream os;
+    os << "fake-quant s " << s << " element " << w << " x " << x[w < 0 ? 0 : w];
+    return os.str();
+  }
+  return "";
+}
+
+}  // namespace
+
+DQ_TEST("quant: divider-free quotient matches ref at rounding boundaries, extreme scales, ±Inf, subnormals") {
+  dqtest::Rng rng(31);
+  const std::vector<float> scales = boundary_scales(rng);
+  for (const QuantKernel* k : simd_kernels()) {
+    int failures = 0;
+    for (float s : scales) {
+      const std::vector<float> x = boundary_inputs(s, 300);
+      // Directly (the exact path) only inside its scale range; through the driver always (outside the range it
+      // must fall back to the divider).
+      const bool inside = s >= distiq::kQuantExactMinScale && s <= distiq::kQuantExactMaxScale;
+      for (bool direct : {false, true}) {
+        if (direct && !inside) continue;
+        const std::string diff = compare_one_scale(*k, x, s, direct);
+        DQ_CHECK(diff.empty() || failures > 5, k->name_quantize << (direct ? " (direct) " : " (driver) ") << diff);
+        failures += diff.empty() ? 0 : 1;
+      }
+    }
+    // Scales outside the range, through the driver (they take the divider): subnormal, tiny, huge.
+    for (float s : {std::numeric_limits<float>::denorm_min(), 1.0e-38f, std::nextafter(distiq::kQuantExactMinScale, 0.0f),
+                    std::nextafter(distiq::kQuantExactMaxScale, 1.0e38f), 1.0e35f, std::numeric_limits<float>::max()}) {
+      const std::string diff = compare_one_scale(*k, boundary_inputs(s, 40), s, false);
+      DQ_CHECK(diff.empty(), k->name_quantize << " outside the exact range: " << diff);
+    }
+  }
+}
+
+DQ_TEST("quant: divider-free quotient equals x / s for every float in [s/4, 2s) (3 binades, 2 scales)") {
+  // The quantize codes of all 25 Mi floats in three binades around |x/s| = 1/4 .. 2 (the rounding boundaries 0.5 and
+  // 1.5 are in there) against nearbyint(x / s) computed here, for one random and one all-ones significand.
+  const QuantKernel& ref = ref_kernel();
+  (void)ref;
+  dqtest::Rng rng(47);
+  uint32_t ones_bits = 0x3F7FFFFF;
+  float ones;
+  std::memcpy(&ones, &ones_bits, 4);
+  for (float s : {rng.uniform(0.001f, 0.002f), ones * 0.03125f}) {
+    uint32_t lo, hi;
+    const float from = s * 0.25f, to = s * 2.0f;  // exact: power-of-two multiples
+    std::memcpy(&lo, &from, 4);
+    std::memcpy(&hi, &to, 4);
+    std::vector<float> x(hi - lo);
+    for (uint32_t u = lo; u < hi; ++u) std::memcpy(&x[u - lo], &u, 4);
+    const float inv = 1.0f / s;
+    std::vector<int8_t> q(x.size());
+    for (const QuantKernel* k : simd_kernels()) {
+      QuantArgs a = simple_args(x.data(), q.data(), &s, nullptr, static_cast<int64_t>(x.size()), QType::kS8);
+      a.inv_scales = &inv;
+      DQ_CHECK(k->quantize(a, 0, static_cast<int64_t>(x.size())) == 0, k->name_quantize);
+      int64_t bad = -1;
+      for (size_t i = 0; i < x.size() && bad < 0; ++i) {
+        if (q[i] != static_cast<int8_t>(std::nearbyintf(x[i] / s))) bad = static_cast<int64_t>(i);
+      }
+      DQ_CHECK(bad < 0, k->name_quantize << " s " << s << " x " << x[bad < 0 ? 0 : bad] << " got "
+                                         << int(q[bad < 0 ? 0 : bad]));
     }
   }
 }

@@ -2,7 +2,8 @@
 // per step as two float32x4 halves.
 //
 // Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
-//   v = vrndnq_f32(vdivq_f32(x, s)) + z    true IEEE division (no reciprocal estimate), round half to even, add
+//   v = vrndnq_f32(x / s) + z    RN(x / s) from vdivq_f32, or without the divider (div_exact below) when the driver
+//                                 supplied RN(1/s) — the same bits; round half to even, add
 //   clamp: "v >= qmin ? v : qmin" then "v > qmax ? qmax : v" as compare+select, so NaN → qmin like the ref
 //          (vmaxq_f32 would propagate the NaN);  mask = (v >= qmin) & (v <= qmax) on the unclamped v
 //   dequantize: (float)(q − z) · s with the subtraction in int32, as in the ref
@@ -140,39 +141,43 @@ void store_partial(float* y, F8 v, int m) {
   std::memcpy(y, tmp, static_cast<size_t>(m) * sizeof(float));
 }
 
+// s, RN(1/s) (only with QuantArgs::inv_scales, else 0), zero point as float and as int.
 struct Params {
-  F8 s, zf;
+  F8 s, r, zf;
   I8 zi;
 };
 
 Params broadcast_params(const QuantArgs& a, int64_t p) {
   const float32x4_t s = vdupq_n_f32(a.scales[p]);
+  const float32x4_t r = vdupq_n_f32(a.inv_scales ? a.inv_scales[p] : 0.0f);
   const float32x4_t zf = vdupq_n_f32(zero_point_f(a, p));
   const int32x4_t zi = vdupq_n_s32(zero_point_i(a, p));
-  return {{s, s}, {zf, zf}, {zi, zi}};
+  return {{s, s}, {r, r}, {zf, zf}, {zi, zi}};
 }
 
 Params lane_params(const QuantArgs& a, const int64_t* p_lanes) {
-  float s[W], zf[W];
+  float s[W], r[W], zf[W];
   int32_t zi[W];
   for (int i = 0; i < W; ++i) {
     s[i] = a.scales[p_lanes[i]];
+    r[i] = a.inv_scales ? a.inv_scales[p_lanes[i]] : 0.0f;
     zf[i] = zero_point_f(a, p_lanes[i]);
     zi[i] = zero_point_i(a, p_lanes[i]);
   }
-  return {load8(s), load8(zf), {vld1q_s32(zi), vld1q_s32(zi + 4)}};
+  return {load8(s), load8(r), load8(zf), {vld1q_s32(zi), vld1q_s32(zi + 4)}};
 }
 
 // Consecutive slots p0 .. p0+7 (per-channel on the last axis, groups of 1).
 Params contig_params(const QuantArgs& a, int64_t p0) {
   const F8 s = load8(a.scales + p0);
+  const float32x4_t zero = vdupq_n_f32(0.0f);
+  const F8 r = a.inv_scales ? load8(a.inv_scales + p0) : F8{zero, zero};
   if (a.zero_points == nullptr) {
-    const float32x4_t zf = vdupq_n_f32(0.0f);
     const int32x4_t zi = vdupq_n_s32(0);
-    return {s, {zf, zf}, {zi, zi}};
+    return {s, r, {zero, zero}, {zi, zi}};
   }
   const I8 zi{vld1q_s32(a.zero_points + p0), vld1q_s32(a.zero_points + p0 + 4)};
-  return {s, {vcvtq_f32_s32(zi.lo), vcvtq_f32_s32(zi.hi)}, zi};  // int → float rounds to nearest, like the ref
+  return {s, r, {vcvtq_f32_s32(zi.lo), vcvtq_f32_s32(zi.hi)}, zi};  // int → float rounds to nearest, like the ref
 }
 
 // Drives full(j, prm) over full 8-lane chunks and part(e, m, prm) over chunks of m < 8 lanes (or lanes that
@@ -194,14 +199,28 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
 // Number of lanes whose mask is all-zero (e.g. "not equal to itself" = NaN).
 int64_t count_false(uint32x4_t m_u32x4) { return 4 - static_cast<int64_t>(vaddvq_u32(vshrq_n_u32(m_u32x4, 31))); }
 
+// RN(x / s) without the divider, for s in [2^−100, 2^100] and r = RN(1/s) (the steps and the argument of
+// quant_avx512.cc's div_exact, docs/quantization.md): x clamped to ±4096·s (FMIN/FMAX propagate NaN),
+// q0 = x·r, q1 = q0 + RN(x − q0·s)·r (faithful), q2 = RN(q1 + RN(x − q1·s)·r) = RN(x / s) (Markstein).
+float32x4_t div_exact(float32x4_t x, float32x4_t s, float32x4_t r) {
+  const float32x4_t lim = vmulq_n_f32(s, 4096.0f), neg_lim = vmulq_n_f32(s, -4096.0f);
+  const float32x4_t xc = vmaxq_f32(neg_lim, vminq_f32(lim, x));
+  const float32x4_t q0 = vmulq_f32(xc, r);
+  const float32x4_t q1 = vfmaq_f32(q0, vfmsq_f32(xc, q0, s), r);
+  return vfmaq_f32(q1, vfmsq_f32(xc, q1, s), r);
+}
+
+// kExact: RN(x / s) by div_exact (QuantArgs::inv_scales present), else by vdivq_f32. Same bits either way.
+template <bool kExact>
 struct Quantizer {
   float32x4_t qmin_f32x4, qmax_f32x4;
   explicit Quantizer(const QuantArgs& a)
       : qmin_f32x4(vdupq_n_f32(static_cast<float>(a.qmin))), qmax_f32x4(vdupq_n_f32(static_cast<float>(a.qmax))) {}
 
   // Clamped v for 4 lanes; *not_nan marks the lanes whose v is a number.
-  float32x4_t apply4(float32x4_t x, float32x4_t s, float32x4_t zf, uint32x4_t* not_nan, uint32x4_t* in_range) const {
-    const float32x4_t v = vaddq_f32(vrndnq_f32(vdivq_f32(x, s)), zf);
+  float32x4_t apply4(float32x4_t x, float32x4_t s, float32x4_t r, float32x4_t zf, uint32x4_t* not_nan,
+                     uint32x4_t* in_range) const {
+    const float32x4_t v = vaddq_f32(vrndnq_f32(kExact ? div_exact(x, s, r) : vdivq_f32(x, s)), zf);
     *not_nan = vceqq_f32(v, v);
     const uint32x4_t ge_min = vcgeq_f32(v, qmin_f32x4);
     const uint32x4_t gt_max = vcgtq_f32(v, qmax_f32x4);
@@ -213,7 +232,7 @@ struct Quantizer {
   // Lanes past the valid count of a partial chunk hold zeros (with a valid scale): never NaN, never counted.
   F8 apply(F8 x, const Params& p, int64_t* nans, uint32x4_t* in_lo, uint32x4_t* in_hi) const {
     uint32x4_t ok_lo, ok_hi;
-    const F8 v{apply4(x.lo, p.s.lo, p.zf.lo, &ok_lo, in_lo), apply4(x.hi, p.s.hi, p.zf.hi, &ok_hi, in_hi)};
+    const F8 v{apply4(x.lo, p.s.lo, p.r.lo, p.zf.lo, &ok_lo, in_lo), apply4(x.hi, p.s.hi, p.r.hi, p.zf.hi, &ok_hi, in_hi)};
     *nans += count_false(ok_lo) + count_false(ok_hi);
     return v;
   }
@@ -266,8 +285,9 @@ void int4_segments(const QuantArgs& a, int64_t e0, int64_t e1, uint8_t* base, Se
   for (int64_t r = e0 / a.row_len; r * a.row_len < e1; ++r) seg(r * a.row_len, (r + 1) * a.row_len, base + r * row_bytes);
 }
 
-int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
-  const Quantizer quant(a);
+template <bool kExact>
+int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer<kExact> quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
@@ -300,6 +320,10 @@ int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
         });
   });
   return nans;
+}
+
+int64_t quantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
+  return a.inv_scales ? quantize_impl<true>(a, e0, e1) : quantize_impl<false>(a, e0, e1);
 }
 
 void dequantize_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
@@ -344,8 +368,9 @@ F8 fake_value(F8 v, const Params& p) {
   return {vmulq_f32(vsubq_f32(v.lo, p.zf.lo), p.s.lo), vmulq_f32(vsubq_f32(v.hi, p.zf.hi), p.s.hi)};
 }
 
-int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
-  const Quantizer quant(a);
+template <bool kExact>
+int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+  const Quantizer<kExact> quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   float* y = a.y;
@@ -369,6 +394,10 @@ int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
         }
       });
   return nans;
+}
+
+int64_t fake_quant_neon(const QuantArgs& a, int64_t e0, int64_t e1) {
+  return a.inv_scales ? fake_quant_impl<true>(a, e0, e1) : fake_quant_impl<false>(a, e0, e1);
 }
 
 int64_t minmax_neon(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {
