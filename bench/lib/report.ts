@@ -16,9 +16,11 @@ import * as path from 'node:path';
 
 import type { MachineInfo } from './machine';
 
-export type Metric = 'gops' | 'gflops' | 'gbps' | 'ms' | 'us';
+export type Metric = 'gops' | 'gflops' | 'gbps' | 'ms' | 'us' | 's' | 'accuracy';
 
-const HIGHER_IS_BETTER: Record<Metric, boolean> = { gops: true, gflops: true, gbps: true, ms: false, us: false };
+const HIGHER_IS_BETTER: Record<Metric, boolean> = {
+  gops: true, gflops: true, gbps: true, ms: false, us: false, s: false, accuracy: true,
+};
 
 export interface Row {
   id: string;
@@ -231,4 +233,9 @@ export function regenerateMarkdown(dir: string = benchDir()): string {
   const file = path.join(dir, 'RESULTS.md');
   fs.writeFileSync(file, parts.join('\n'));
   return file;
+}
+
+// `npm run bench:report`: rebuild bench/RESULTS.md from the JSON files alone (e.g. after removing one).
+if (require.main === module) {
+  process.stdout.write(`wrote ${regenerateMarkdown()}\n`);
 }

@@ -1,0 +1,183 @@
+/**
+ * npm run bench:train — the training engine on Fashion-MNIST (issue 4, acceptance 2 and 3).
+ *
+ * Speed: the reference MLP (784-1200-1200-10, ReLU, dropout 0.1 on the input and 0.2 after each hidden ReLU, AdamW
+ * lr 1e-3 / wd 1e-4, per-step cosine, batch 128) timed per training epoch in distiq and in PyTorch (Debian
+ * python3-torch, bench/train_torch.py, run as a subprocess with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset), same
+ * thread count, interleaved rounds, median. Each side first trains a warm-up run of batches, then `batches` timed
+ * batches; the epoch time is the per-batch time × 469 (batches per epoch) unless a full epoch is timed.
+ * Rows train_mlp.epoch.t<N>.torch (metric s).
+ *
+ * Accuracy: the full recipe (15 epochs, the final-epoch model on the test set) → train_mlp.accuracy; the CNN
+ * (conv32 3×3 - conv64 3×3 - maxpool2 - dropout .25 - fc128 - dropout .5 - fc10, same optimizer, 10 epochs)
+ * → train_cnn.accuracy. Both metric accuracy, peer none. `--quick` times 60 batches per sample and trains 1 epoch
+ * (accuracy rows then say so in a note); `--only <regex>` selects rows; `--skip-accuracy` times only.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import {
+  AdamW, Conv2d, CrossEntropyLoss, DataLoader, Dropout, Flatten, LRScheduler, Linear, MaxPool2d, ReLU, Rng, Sequential,
+  cosineLR, evaluate, fashionMnist, fit, setNumThreads, type Module, type TensorDataset,
+} from 'distiq';
+
+import { parseArgs, usage, UsageError } from './lib/args';
+import { machineInfo } from './lib/machine';
+import { makeRow, Reporter, writeResults, type Row } from './lib/report';
+
+const BATCH = 128;
+const PY = '/usr/bin/python3';
+const TORCH_SCRIPT = path.resolve(__dirname, '..', 'train_torch.py');
+
+function mlp(seed: number): Sequential {
+  const rng = new Rng(seed);
+  return new Sequential(
+    new Dropout(0.1, { rng }), new Linear(784, 1200, { rng }), new ReLU(), new Dropout(0.2, { rng }),
+    new Linear(1200, 1200, { rng }), new ReLU(), new Dropout(0.2, { rng }), new Linear(1200, 10, { rng }),
+  );
+}
+
+function cnn(seed: number): Sequential {
+  const rng = new Rng(seed);
+  return new Sequential(
+    new Conv2d(1, 32, 3, { rng }), new ReLU(), new Conv2d(32, 64, 3, { rng }), new ReLU(), new MaxPool2d(2),
+    new Dropout(0.25, { rng }), new Flatten(), new Linear(64 * 12 * 12, 128, { rng }), new ReLU(), new Dropout(0.5, { rng }),
+    new Linear(128, 10, { rng }),
+  );
+}
+
+/** Seconds per batch of the distiq MLP recipe over `batches` batches (after `warm` untimed ones). */
+function distiqBatchSeconds(train: TensorDataset, batches: number, warm: number): number {
+  const model = mlp(1);
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
+  const scheduler = new LRScheduler(optimizer, cosineLR(15 * Math.ceil(train.length / BATCH)));
+  const loss = new CrossEntropyLoss();
+  const loader = new DataLoader(train, { batchSize: BATCH, shuffle: true, seed: 1 });
+  let done = 0, t0 = 0;
+  for (;;) {
+    for (const b of loader) {
+      if (done === warm) t0 = performance.now();
+      model.zeroGrad();
+      const out = model.forward(b.x);
+      loss.forward(out, b.y);
+      model.backward(loss.backward(), false);
+      optimizer.step();
+      scheduler.step();
+      done++;
+      if (done === warm + batches) return (performance.now() - t0) / 1000 / batches;
+    }
+  }
+}
+
+/** Seconds per batch of PyTorch over `batches` batches (its second epoch of `batches`: the first warms up). */
+function torchBatchSeconds(threads: number, batches: number): number | string {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(PY, [TORCH_SCRIPT, '--model', 'mlp', '--epochs', '2', '--threads', String(threads), '--max-batches', String(batches)], {
+    env, encoding: 'utf8', maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) return `python3 bench/train_torch.py failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train_seconds: number });
+  return lines[1]!.train_seconds / batches;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function trainRecipe(name: string, model: Module, data: { train: TensorDataset; test: TensorDataset }, epochs: number, rep: Reporter): number {
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
+  const scheduler = new LRScheduler(optimizer, cosineLR(epochs * Math.ceil(data.train.length / BATCH)));
+  fit(model, {
+    train: data.train, optimizer, scheduler, epochs, batchSize: BATCH, seed: 1,
+    onProgress: (m) => rep.say(`  ${name} epoch ${m.epoch}/${epochs}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, ${m.trainSeconds.toFixed(1)} s`),
+  });
+  return evaluate(model, data.test).accuracy;
+}
+
+function main(): number {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${usage('bench:train')} [--skip-accuracy]\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const skipAccuracy = args.rest.includes('--skip-accuracy');
+  const unknown = args.rest.filter((a) => a !== '--skip-accuracy');
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${usage('bench:train')} [--skip-accuracy]\n`);
+    return 2;
+  }
+  const reps = args.reps || (args.quick ? 3 : 5);
+  const batches = args.quick ? 60 : 200;
+  const want = (id: string): boolean => args.only === null || args.only.test(id);
+  const rep = new Reporter();
+  const machine = machineInfo();
+  rep.say(`distiq training benchmark${args.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ISA ${machine.isa}, Node ${machine.node}`);
+  const flat = fashionMnist();
+  const perEpoch = Math.ceil(flat.train.length / BATCH);
+
+  for (const t of args.threads) {
+    const id = `train_mlp.epoch.t${t}.torch`;
+    if (!want(id)) continue;
+    setNumThreads(t);
+    const ours: number[] = [], theirs: number[] = [];
+    let skipped: string | null = null;
+    for (let r = 0; r < reps; r++) {
+      // Alternate who goes first, so a drift of the machine hits both sides alike.
+      const runTorch = (): void => {
+        const v = torchBatchSeconds(t, batches);
+        if (typeof v === 'string') skipped = v;
+        else theirs.push(v);
+      };
+      if (r % 2 === 1) runTorch();
+      ours.push(distiqBatchSeconds(flat.train, batches, 10));
+      if (r % 2 === 0) runTorch();
+    }
+    const note = `${batches} timed batches × ${reps} interleaved rounds, median, × ${perEpoch} batches/epoch`;
+    rep.add(makeRow(id, 's', median(ours) * perEpoch, 'torch', theirs.length ? median(theirs) * perEpoch : null, {
+      note, threads: t, ...(skipped ? { skipped } : {}),
+    }));
+  }
+
+  if (!skipAccuracy) {
+    setNumThreads(Math.max(...args.threads));
+    if (want('train_mlp.accuracy')) {
+      const epochs = args.quick ? 1 : 15;
+      const acc = trainRecipe('mlp', mlp(1), flat, epochs, rep);
+      rep.add(makeRow('train_mlp.accuracy', 'accuracy', acc, 'none', null, { epochs, note: `${epochs} epochs, final-epoch model, target >= 0.896` }));
+    }
+    if (want('train_cnn.accuracy')) {
+      const epochs = args.quick ? 1 : 10;
+      const acc = trainRecipe('cnn', cnn(1), fashionMnist(undefined, { image: true }), epochs, rep);
+      rep.add(makeRow('train_cnn.accuracy', 'accuracy', acc, 'none', null, { epochs, note: `${epochs} epochs, final-epoch model, target >= 0.910` }));
+    }
+  }
+
+  if (args.write) {
+    const rows: Row[] = rep.rows;
+    const file = writeResults({
+      name: args.quick ? 'train-quick' : 'train',
+      date: new Date().toISOString(),
+      machine,
+      rows,
+      peers: { torch: { version: torchVersion(), script: 'bench/train_torch.py' } },
+      settings: { quick: args.quick, reps, batches, threads: args.threads.join(',') },
+    });
+    rep.say(`wrote ${file}`);
+  }
+  return 0;
+}
+
+function torchVersion(): string {
+  const r = spawnSync(PY, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unavailable';
+}
+
+process.exitCode = main();
