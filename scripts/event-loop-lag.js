@@ -11,7 +11,10 @@
  *   const { measureEventLoopLag } = require('./scripts/event-loop-lag.js');
  *   const r = await measureEventLoopLag(() => gemmS8Async(...));  // { p50, p99, max, mean, samples, workMs } (ms)
  * As a tool:
- *   node scripts/event-loop-lag.js [--op s8|f32|all] [--threads 1,2] [--target-ms 1000] [--json]
+ *   node scripts/event-loop-lag.js [--op idle|s8|f32|all] [--threads 1,2] [--target-ms 1000] [--json]
+ * ("idle" measures the machine's own noise the same way; "all" runs idle, s8 and f32.) Each row also says how long
+ * the JS thread ran and how long it waited for a CPU during the call (Linux /proc/self/task/<tid>/schedstat): a lag
+ * with the JS thread waiting, not running, is CPU contention (every core busy), not work on the event loop.
  */
 'use strict';
 
@@ -25,9 +28,11 @@ const path = require('node:path');
 async function measureEventLoopLag(work, { resolutionMs = 1 } = {}) {
   const h = monitorEventLoopDelay({ resolution: resolutionMs });
   h.enable();
+  const s0 = mainThreadSched();
   const t0 = performance.now();
   await work();
   const workMs = performance.now() - t0;
+  const s1 = mainThreadSched();
   // One more tick so the interval that contains the settlement is recorded too.
   await new Promise((resolve) => setTimeout(resolve, 2 * resolutionMs));
   h.disable();
@@ -37,12 +42,26 @@ async function measureEventLoopLag(work, { resolutionMs = 1 } = {}) {
   return {
     resolutionMs,
     workMs,
+    // Where the JS thread's time went during the call (Linux schedstat; null elsewhere): on a CPU (JS work,
+    // including anything the addon does on this thread) or runnable but waiting for a CPU (scheduling delay).
+    mainCpuMs: s0 && s1 ? (s1.cpuNs - s0.cpuNs) / 1e6 : null,
+    mainRunqueueWaitMs: s0 && s1 ? (s1.waitNs - s0.waitNs) / 1e6 : null,
     samples: h.count,
     ...raw,
     lagP50: lag(raw.p50),
     lagP99: lag(raw.p99),
     lagMax: lag(raw.max),
   };
+}
+
+/** The main (JS) thread's time on a CPU and waiting in the run queue so far, in ns (Linux only). */
+function mainThreadSched() {
+  try {
+    const [cpuNs, waitNs] = require('node:fs').readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpuNs, waitNs };
+  } catch {
+    return null;
+  }
 }
 
 /** Square-ish problems whose single call takes about `targetMs`, calibrated on a smaller call. */
@@ -67,6 +86,14 @@ async function calibrate(op, d, targetMs) {
 }
 
 const OPS = {
+  // The machine's own noise: the same measurement while the process only waits on a timer.
+  idle: {
+    name: 'idle (timer only)',
+    fixed: true,
+    make(d, s, targetMs) {
+      return { shape: `${targetMs} ms`, run: () => new Promise((resolve) => setTimeout(resolve, targetMs)) };
+    },
+  },
   s8: {
     name: 'gemmS8Async (u8 x s8 -> s32)',
     start: 1024,
@@ -116,8 +143,8 @@ async function main() {
     if (!op) throw new Error(`unknown op ${key}`);
     for (const t of opts.threads) {
       d.setNumThreads(t);
-      const size = await calibrate(op, d, opts.targetMs);
-      const c = op.make(d, size);
+      const size = op.fixed ? 0 : await calibrate(op, d, opts.targetMs);
+      const c = op.make(d, size, opts.targetMs);
       await c.run();
       const r = await measureEventLoopLag(c.run);
       const row = { op: key, shape: c.shape, threads: t, ...r };
@@ -127,6 +154,7 @@ async function main() {
         console.log(
           `${op.name} ${c.shape} t${t}: call ${f(r.workMs)} ms, ${r.samples} samples at ${r.resolutionMs} ms; ` +
             `raw p50 ${f(r.p50)} p99 ${f(r.p99)} max ${f(r.max)} ms; lag p99 ${f(r.lagP99)} max ${f(r.lagMax)} ms; ` +
+            (r.mainCpuMs === null ? '' : `JS thread on CPU ${f(r.mainCpuMs)} ms, waiting for a CPU ${f(r.mainRunqueueWaitMs)} ms; `) +
             `${r.p99 < 5 ? 'PASS' : 'FAIL'} (raw p99 < 5 ms)`,
         );
       }
