@@ -93,24 +93,7 @@ void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, in
   }
 }
 
-// Weights of a later micro-tile to pull into L2 during a K loop: [pf, pf_end), `step` bytes (≤ 256) per group.
-struct Prefetch {
-  const uint8_t* pf;
-  const uint8_t* pf_end;
-  int64_t step;
-};
-
-struct MicroArgs {
-  const uint8_t* a;       // row 0 of the micro-tile, column 0 (u8: the caller's A or the flipped scratch)
-  int64_t lda;
-  const uint8_t* panels;  // the first panel of the micro-tile
-  size_t panel_stride;
-  int64_t k;
-  const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
-  int64_t row;            // index of row 0 in C
-  const Columns* cols;    // NP entries
-  Prefetch next;          // the next column block's share of this micro-tile
-};
+#include "gemm_s8_x86_blocking.h"
 
 // The K loop is inline assembly: with 28 accumulators GCC's register allocator spilled accumulators inside the
 // loop (and its addressing of 14 A rows) whatever the source shape, which cost a third of the throughput. The
@@ -230,15 +213,56 @@ void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, siz
 #undef DQ_ROW
 #undef DQ_W
 
-template <int MR, int NP>
+// Modes of the A rows a micro-kernel reads: u8 (the caller's u8 A, or s8 rows flipped once per chunk into scratch),
+// or s8 rows as they are (GEMV tiles, or if the scratch could not be allocated: each micro-tile then flips slices
+// of its rows on the stack).
+enum AMode : int { kAU8 = 0, kAS8Sliced = 1 };
+constexpr int64_t kSliceK = 512;  // k per stack slice in kAS8Sliced mode
+
+// dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride ldd); masked tail, no overread.
+void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t* dst, int64_t ldd) {
+  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* s = src + r * lda;
+    uint8_t* d = dst + r * ldd;
+    int64_t kk = 0;
+    for (; kk + 64 <= k; kk += 64) {
+      _mm512_storeu_si512(d + kk, _mm512_xor_si512(_mm512_loadu_si512(s + kk), flip_u8x64));
+    }
+    if (kk < k) {
+      const __mmask64 mask = (~0ull) >> (64 - (k - kk));
+      _mm512_mask_storeu_epi8(d + kk, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, s + kk), flip_u8x64));
+    }
+  }
+}
+
+template <int MR, int NP, int kMode>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
   prefetch_output(p, m.row, MR, m.cols[0].col, NP * kNr);
   alignas(64) int32_t acc[MR][NP][kNr];
   const int64_t full = m.k / 4;
   const int64_t rest = m.k - full * 4;
   const uint8_t* body = m.panels + kNr * 4;
-  k_loop<MR, NP, false>(m.a, m.lda, body, full, m.panel_stride, &acc[0][0][0], m.next);
-  if (rest > 0) {
+  if constexpr (kMode == kAU8) {
+    k_loop<MR, NP, false>(m.a, m.lda, body, full, m.panel_stride, &acc[0][0][0], m.next);
+  } else {
+    // Slices of kSliceK k of every row, flipped into a zero-padded stack buffer (the last slice's partial group
+    // included, so no tail step follows).
+    alignas(64) uint8_t slice[MR][kSliceK];
+    for (int64_t k0 = 0; k0 < m.k; k0 += kSliceK) {
+      const int64_t len = std::min(kSliceK, m.k - k0);
+      const int64_t groups = (len + 3) / 4;
+      std::memset(slice, 0, sizeof(slice));
+      flip_rows(m.a + k0, m.lda, MR, len, &slice[0][0], kSliceK);
+      if (k0 == 0) {
+        k_loop<MR, NP, false>(&slice[0][0], kSliceK, body, groups, m.panel_stride, &acc[0][0][0], Prefetch{});
+      } else {
+        k_loop<MR, NP, true>(&slice[0][0], kSliceK, body + (k0 / 4) * 64, groups, m.panel_stride, &acc[0][0][0],
+                             Prefetch{});
+      }
+    }
+  }
+  if (kMode == kAU8 && rest > 0) {
     // The last partial group reads A from a zeroed copy of its existing bytes (no overread of A); its padding
     // lanes meet zero weights.
     alignas(64) uint8_t tail[MR][4] = {};
@@ -253,168 +277,50 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
   }
 }
 
-using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
-
-// Micro-kernel tables: [np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV shapes
-// (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, int... R>
+// Micro-kernel tables: [mode][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
+// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
+template <int MaxRows, int NP, int kMode, int... R>
 constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP>...};
+  return {micro<R + 1, NP, kMode>...};
 }
-template <int MaxRows, int... P>
+template <int MaxRows, int kMode, int... P>
 constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1>(std::make_integer_sequence<int, MaxRows>())...};
+  return {rows_of<MaxRows, P + 1, kMode>(std::make_integer_sequence<int, MaxRows>())...};
 }
-const auto kMainTable = table_of<kMr>(std::make_integer_sequence<int, kNp>());
-const auto kGemvTable = table_of<kGemvRows>(std::make_integer_sequence<int, kNpGemv>());
-
-MicroFn pick(bool gemv, int mr, int np) { return gemv ? kGemvTable[np - 1][mr - 1] : kMainTable[np - 1][mr - 1]; }
-
-// Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls and freed at thread exit. A plain struct
-// of this file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
-struct FlipScratch {
-  uint8_t* data = nullptr;
-  size_t capacity = 0;
-  ~FlipScratch() { std::free(data); }
+template <int MaxRows, int MaxPanels>
+struct Table {
+  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_mode[2] = {
+      table_of<MaxRows, kAU8>(std::make_integer_sequence<int, MaxPanels>()),
+      table_of<MaxRows, kAS8Sliced>(std::make_integer_sequence<int, MaxPanels>())};
 };
+const Table<kMr, kNp> kMainTable;
+const Table<kGemvRows, kNpGemv> kGemvTable;
 
-// Null if the scratch cannot be allocated (the caller then takes the scalar path).
-uint8_t* flip_scratch(size_t bytes) {
-  thread_local FlipScratch scratch;
-  if (scratch.capacity < bytes) {
-    std::free(scratch.data);
-    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
-    scratch.capacity = scratch.data != nullptr ? bytes : 0;
-  }
-  return scratch.data;
+MicroFn pick(int mode, bool gemv, int mr, int np) {
+  return gemv ? kGemvTable.by_mode[mode][np - 1][mr - 1] : kMainTable.by_mode[mode][np - 1][mr - 1];
 }
 
-// dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride k); masked tail, no overread.
-void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t* dst) {
-  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* s = src + r * lda;
-    uint8_t* d = dst + r * k;
-    int64_t kk = 0;
-    for (; kk + 64 <= k; kk += 64) {
-      _mm512_storeu_si512(d + kk, _mm512_xor_si512(_mm512_loadu_si512(s + kk), flip_u8x64));
-    }
-    if (kk < k) {
-      const __mmask64 mask = (~0ull) >> (64 - (k - kk));
-      _mm512_mask_storeu_epi8(d + kk, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, s + kk), flip_u8x64));
-    }
-  }
+// Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
+int64_t a_chunk_rows(int64_t k) {
+  return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
 }
 
-// Scalar path for when the flip scratch cannot be allocated: same integer sums (exact), same epilogue.
-void tile_scalar(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t za_eff) {
-  const PackedS8& w = *p.w;
-  const int64_t k = w.k;
-  const size_t stride = panel_stride(k);
-  const uint8_t* a = static_cast<const uint8_t*>(p.a);
-  const uint32_t zw = static_cast<uint32_t>(p.zw);
-  const uint32_t k_za_zw = static_cast<uint32_t>(k) * static_cast<uint32_t>(p.za) * zw;
-  for (int64_t i = m0; i < m1; ++i) {
-    const uint32_t row_off = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
-    for (int64_t j = n0; j < n1; j += kNr) {
-      const uint8_t* panel = w.panels + (j / kNr) * stride;
-      alignas(64) uint32_t acc[kNr] = {};
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const uint32_t av = static_cast<uint8_t>(a[i * p.lda + kk] ^ (p.a_signed ? 0x80 : 0));
-        for (int64_t c = 0; c < kNr; ++c) {
-          const int8_t wv = static_cast<int8_t>(panel[kNr * 4 + ((kk / 4) * kNr + c) * 4 + kk % 4]);
-          acc[c] += av * static_cast<uint32_t>(static_cast<int32_t>(wv));
-        }
-      }
-      const Columns cols = load_columns(p, panel, j, n1, za_eff);
-      store(p, i, cols, _mm512_add_epi32(_mm512_load_si512(acc), _mm512_set1_epi32(static_cast<int32_t>(row_off))));
-    }
-  }
+// s8 rows are flipped once per chunk (k bytes per row); u8 rows are read where they are. GEMV tiles (≤ 4 rows,
+// bound by streaming W) flip stack slices in the micro-kernel instead: no scratch, and the fallback mode stays
+// exercised by every s8 GEMV.
+size_t a_scratch_bytes(const GemmS8Args& p, bool gemv, int64_t rows, int64_t k) {
+  return p.a_signed && !gemv ? static_cast<size_t>(rows * k) : 0;
 }
 
-void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const PackedS8& w = *p.w;
-  const int64_t k = w.k;
-  const int64_t groups = quads(k);
-  const size_t stride = panel_stride(k);
-  const uint8_t* a = static_cast<const uint8_t*>(p.a);
-  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
-  const uint32_t za_eff = za + (p.a_signed ? 128u : 0u);
-  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  const bool gemv = (m1 - m0) <= kGemvRows;
-  const int np_max = gemv ? kNpGemv : kNp;
-  const int mr_max = gemv ? kGemvRows : kMr;
-  // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
-  // s8×s8: each chunk of A is flipped once into scratch, so the K loop is the plain u8 loop.
-  uint8_t* flipped = nullptr;
-  if (p.a_signed && k > 0) {
-    flipped = flip_scratch(static_cast<size_t>(std::min(chunk, m1 - m0) * k));
-    if (flipped == nullptr) {
-      tile_scalar(p, m0, m1, n0, n1, za_eff);
-      return;
-    }
-  }
-  uint32_t row_off[kRowChunk];
-  // Column blocks: ≤ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it; blocks
-  // are balanced and cut at multiples of the micro-tile width.
-  const int64_t step = kNp * kNr;
-  const int64_t cols_fit = std::max<int64_t>(step, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
-  const int64_t blocks = (n1 - n0 + cols_fit - 1) / cols_fit;
-  const int64_t n_block = ((n1 - n0 + blocks - 1) / blocks + step - 1) / step * step;
-  // The next column block is pulled into L2 while this one is computed, spread evenly over this block's
-  // micro-tiles: memory (or L3) traffic then runs at an even rate instead of all in each block's first row block.
-  int64_t micros_per_rows = 0;  // Σ over row chunks of the row blocks per chunk
-  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
-    micros_per_rows += (std::min(m1, i0 + chunk) - i0 + mr_max - 1) / mr_max;
-  }
-  const int64_t full_groups = k / 4;
-  for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
-    const int64_t nb1 = std::min(n1, nb0 + n_block);
-    const uint8_t* next = w.panels + (nb1 / kNr) * stride;
-    const int64_t next_cols = std::min(n1, nb1 + n_block) - nb1;
-    const int64_t next_bytes = (next_cols + kNr - 1) / kNr * static_cast<int64_t>(stride);
-    const int64_t micros = micros_per_rows * ((nb1 - nb0 + np_max * kNr - 1) / (np_max * kNr));
-    const int64_t share = (next_bytes / micros + 63) / 64 * 64;
-    const int64_t pf_step =
-        full_groups > 0 ? std::min<int64_t>(256, (share / 64 + full_groups - 1) / full_groups * 64) : 0;
-    int64_t micro_index = 0;
-    for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
-      const int64_t i1 = std::min(m1, i0 + chunk);
-      for (int64_t i = i0; i < i1; ++i) {
-        row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
-      }
-      const uint8_t* a_chunk = a + i0 * p.lda;
-      int64_t lda = p.lda;
-      if (flipped != nullptr) {
-        flip_rows(a_chunk, p.lda, i1 - i0, k, flipped);
-        a_chunk = flipped;
-        lda = k;
-      }
-      // Row blocks of equal height (16 rows: 8 + 8, not 14 + 2). A row block's A (≤ kMr rows × K) stays in L1
-      // while the block's weights stream past it from L2 (or memory, for the first row block), one micro-tile
-      // (np panels) after the other; the K loop prefetches its weights kPrefetchW bytes ahead.
-      const int64_t rows = i1 - i0;
-      const int64_t row_blocks = (rows + mr_max - 1) / mr_max;
-      const int64_t mr_even = (rows + row_blocks - 1) / row_blocks;
-      for (int64_t i = i0; i < i1; i += mr_even) {
-        const int mr = static_cast<int>(std::min<int64_t>(mr_even, i1 - i));
-        for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
-          const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
-          const uint8_t* panels = w.panels + (j / kNr) * stride;
-          Columns cols[kNpGemv];
-          for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-          const int64_t pf0 = std::min(next_bytes, micro_index * share);
-          const int64_t pf1 = std::min(next_bytes, pf0 + share);
-          ++micro_index;
-          const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols,
-                               Prefetch{next + pf0, next + pf1, pf_step}};
-          pick(gemv, mr, np)(p, args);
-        }
-      }
-    }
-  }
+AView a_view(const GemmS8Args& p, const uint8_t* src, int64_t rows, uint8_t* scratch) {
+  const int64_t k = p.w->k;
+  if (!p.a_signed || k == 0) return AView{src, p.lda, k, kAU8};  // k = 0 reads nothing
+  if (scratch == nullptr) return AView{src, p.lda, k, kAS8Sliced};
+  flip_rows(src, p.lda, rows, k, scratch, k);
+  return AView{scratch, k, k, kAU8};
 }
+
+uint32_t a_zero_point(const GemmS8Args& p) { return static_cast<uint32_t>(p.za) + (p.a_signed ? 128u : 0u); }
 
 }  // namespace
 
