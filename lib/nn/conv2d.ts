@@ -131,7 +131,8 @@ export class Conv2d extends Module {
 
 /**
  * The im2col index walk shared by both directions: `toCols` copies x[n] into cols (0 where the window is outside the
- * image); otherwise cols are added back into x[n] (col2im, the adjoint).
+ * image); otherwise cols are added back into x[n] (col2im, the adjoint). For each (c, i, j, oh) row segment the
+ * columns ow whose input iw = ow·s − pad + j lies inside [0, W) form one range [lo, hi), walked without a branch.
  */
 function colWalk(
   x: Float32Array, x0: number, C: number, H: number, W: number, k: number, s: number, pad: number,
@@ -141,25 +142,22 @@ function colWalk(
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++, row++) {
-        let o = row * Ho * Wo;
-        for (let oh = 0; oh < Ho; oh++) {
+        const lo = Math.min(Wo, Math.max(0, Math.ceil((pad - j) / s)));
+        const hi = Math.max(lo, Math.min(Wo, Math.floor((W - 1 + pad - j) / s) + 1));
+        const shift = j - pad;
+        for (let oh = 0, o = row * Ho * Wo; oh < Ho; oh++, o += Wo) {
           const ih = oh * s - pad + i;
           if (ih < 0 || ih >= H) {
             if (toCols) cols.fill(0, o, o + Wo);
-            o += Wo;
             continue;
           }
-          const base = x0 + (c * H + ih) * W;
+          const base = x0 + (c * H + ih) * W + shift;
           if (toCols) {
-            for (let ow = 0; ow < Wo; ow++, o++) {
-              const iw = ow * s - pad + j;
-              cols[o] = iw >= 0 && iw < W ? x[base + iw]! : 0;
-            }
+            if (lo > 0) cols.fill(0, o, o + lo);
+            for (let ow = lo; ow < hi; ow++) cols[o + ow] = x[base + ow * s]!;
+            if (hi < Wo) cols.fill(0, o + hi, o + Wo);
           } else {
-            for (let ow = 0; ow < Wo; ow++, o++) {
-              const iw = ow * s - pad + j;
-              if (iw >= 0 && iw < W) x[base + iw] = x[base + iw]! + cols[o]!;
-            }
+            for (let ow = lo; ow < hi; ow++) x[base + ow * s] = x[base + ow * s]! + cols[o + ow]!;
           }
         }
       }

@@ -70,9 +70,9 @@ describe('gradient checks (float64 finite differences)', () => {
 
   it('Conv2d (stride, padding, bias)', () => {
     const rng = new Rng(5);
-    for (let t = 0; t < TRIALS + 1; t++) {
+    for (let t = 0; t < 8; t++) {
       const N = rng.int(1, 2), C = rng.int(1, 3), Co = rng.int(1, 3), k = rng.int(1, 3);
-      const s = rng.int(1, 2), pad = rng.int(0, 1), H = rng.int(k, 6), W = rng.int(k, 6), bias = t !== 2;
+      const s = rng.int(1, 3), pad = rng.int(0, 2), H = rng.int(k, 7), W = rng.int(k, 7), bias = t !== 2;
       const layer = new Conv2d(C, Co, k, { stride: s, padding: pad, bias, rng: new DRng(t) });
       const name = `Conv2d(${C},${Co},k${k},s${s},p${pad}) on [${N},${C},${H},${W}]`;
       gradCheck(name, layer, randomTensor(rng, [N, C, H, W]), (x, p) => refConv2d(x, p[0]!, bias ? p[1]! : null, N, C, H, W, Co, k, s, pad), rng);
