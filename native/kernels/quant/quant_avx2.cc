@@ -39,6 +39,11 @@ __m256i lanes_mask(int m) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kTable + 8 - m));
 }
 
+// Software prefetch distance of the streaming loops (quantize spans, min/max runs): 2 KiB of input ahead (see
+// quant_avx512.cc). A prefetch never faults, so running past the end is harmless.
+constexpr int64_t kPrefetchFloats = 512;
+void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
 float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
 
 // One chunk's parameter vectors: scale, RN(1/scale) (only with QuantArgs::inv_scales, else 0), zero point.
@@ -245,6 +250,8 @@ int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
       [&](int64_t e, int64_t k, auto&& params_at) {
         int64_t j = e;
         for (; j + 4 * W <= e + k; j += 4 * W) {
+          prefetch(x + j + kPrefetchFloats);
+          prefetch(x + j + kPrefetchFloats + 2 * W);
           const __m256i c0 = codes_exact(_mm256_loadu_ps(x + j), params_at(j), &nan_f32x8);
           const __m256i c1 = codes_exact(_mm256_loadu_ps(x + j + W), params_at(j + W), &nan_f32x8);
           const __m256i c2 = codes_exact(_mm256_loadu_ps(x + j + 2 * W), params_at(j + 2 * W), &nan_f32x8);
@@ -423,17 +430,36 @@ int64_t minmax_avx2(const float* x, const QuantGeometry& geo, int64_t e0, int64_
   walk_params<W>(
       geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
-        __m256 lo_f32x8 = _mm256_set1_ps(mins[p]);
-        __m256 hi_f32x8 = _mm256_set1_ps(maxs[p]);
-        for (int64_t j = e; j < e + k; j += W) {
-          const __m256 v_f32x8 = _mm256_loadu_ps(x + j);
-          // |v| < Inf is false for ±Inf and NaN: the non-finite lanes (values then unspecified, status fails).
-          bad += popcount8(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v_f32x8, abs_mask), inf_f32x8, _CMP_NLT_UQ)));
-          lo_f32x8 = _mm256_min_ps(lo_f32x8, v_f32x8);
-          hi_f32x8 = _mm256_max_ps(hi_f32x8, v_f32x8);
+        // Two accumulator pairs (min/max latency), prefetch ahead, and a finiteness check of one FMA per vector:
+        // chk = v·0 + chk turns NaN for good at the first ±Inf or NaN lane; only then are the bad lanes counted.
+        __m256 lo0_f32x8 = _mm256_set1_ps(mins[p]), hi0_f32x8 = _mm256_set1_ps(maxs[p]);
+        __m256 lo1_f32x8 = lo0_f32x8, hi1_f32x8 = hi0_f32x8;
+        __m256 chk0_f32x8 = _mm256_setzero_ps(), chk1_f32x8 = _mm256_setzero_ps();
+        const __m256 zero_f32x8 = _mm256_setzero_ps();
+        int64_t j = e;
+        for (; j + 2 * W <= e + k; j += 2 * W) {
+          prefetch(x + j + kPrefetchFloats);
+          const __m256 v0_f32x8 = _mm256_loadu_ps(x + j), v1_f32x8 = _mm256_loadu_ps(x + j + W);
+          lo0_f32x8 = _mm256_min_ps(lo0_f32x8, v0_f32x8);
+          hi0_f32x8 = _mm256_max_ps(hi0_f32x8, v0_f32x8);
+          chk0_f32x8 = _mm256_fmadd_ps(v0_f32x8, zero_f32x8, chk0_f32x8);
+          lo1_f32x8 = _mm256_min_ps(lo1_f32x8, v1_f32x8);
+          hi1_f32x8 = _mm256_max_ps(hi1_f32x8, v1_f32x8);
+          chk1_f32x8 = _mm256_fmadd_ps(v1_f32x8, zero_f32x8, chk1_f32x8);
         }
-        mins[p] = reduce_min(lo_f32x8);
-        maxs[p] = reduce_max(hi_f32x8);
+        if (j < e + k) {
+          const __m256 v_f32x8 = _mm256_loadu_ps(x + j);
+          lo0_f32x8 = _mm256_min_ps(lo0_f32x8, v_f32x8);
+          hi0_f32x8 = _mm256_max_ps(hi0_f32x8, v_f32x8);
+          chk0_f32x8 = _mm256_fmadd_ps(v_f32x8, zero_f32x8, chk0_f32x8);
+        }
+        const __m256 chk_f32x8 = _mm256_add_ps(chk0_f32x8, chk1_f32x8);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(chk_f32x8, chk_f32x8, _CMP_UNORD_Q)) != 0) {
+          // |v| < Inf is false for ±Inf and NaN: the non-finite lanes (values then unspecified, status fails).
+          for (int64_t i = e; i < e + k; ++i) bad += __builtin_fabsf(x[i]) < __builtin_inff() ? 0 : 1;
+        }
+        mins[p] = reduce_min(_mm256_min_ps(lo0_f32x8, lo1_f32x8));
+        maxs[p] = reduce_max(_mm256_max_ps(hi0_f32x8, hi1_f32x8));
       },
       [&](int64_t e, int64_t k, int64_t p0) {
         for (int64_t j = 0; j < k; j += W) {

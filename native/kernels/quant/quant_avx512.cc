@@ -32,6 +32,12 @@ bool is_signed(QType t) { return t == QType::kS8 || t == QType::kS4; }
 
 __mmask16 lanes_mask(int m) { return static_cast<__mmask16>((1u << m) - 1u); }
 
+// Software prefetch distance of the streaming loops (quantize spans, min/max runs): 2 KiB of input ahead. Out of L2
+// the hardware prefetcher alone leaves a single thread latency-bound (measured on the 64 MB case: quantize 5.1 →
+// 7.8 GB/s, memcpy 10.7, on a loaded machine). A prefetch never faults, so running past the end is harmless.
+constexpr int64_t kPrefetchFloats = 512;
+void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
 float zero_point_f(const QuantArgs& a, int64_t p) { return a.zero_points ? static_cast<float>(a.zero_points[p]) : 0.0f; }
 
 // One chunk's parameter vectors: scale, RN(1/scale) (only with QuantArgs::inv_scales, else 0), zero point.
@@ -241,6 +247,7 @@ int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
       [&](int64_t e, int64_t k, auto&& params_at) {
         int64_t j = e;
         for (; j + 4 * W <= e + k; j += 4 * W) {
+          for (int l = 0; l < 4; ++l) prefetch(x + j + kPrefetchFloats + l * W);
           const Params16 p0 = params_at(j), p1 = params_at(j + W), p2 = params_at(j + 2 * W), p3 = params_at(j + 3 * W);
           const __m512i c0 = codes_exact(_mm512_loadu_ps(x + j), p0, magic_minus_z(p0), &nan_f32x16);
           const __m512i c1 = codes_exact(_mm512_loadu_ps(x + j + W), p1, magic_minus_z(p1), &nan_f32x16);
@@ -390,17 +397,37 @@ int64_t minmax_avx512(const float* x, const QuantGeometry& geo, int64_t e0, int6
   walk_params<W>(
       geo, e0, e1,
       [&](int64_t e, int64_t k, int64_t p) {
-        __m512 lo_f32x16 = _mm512_set1_ps(mins[p]);
-        __m512 hi_f32x16 = _mm512_set1_ps(maxs[p]);
-        for (int64_t j = e; j < e + k; j += W) {
-          const __m512 v_f32x16 = _mm512_loadu_ps(x + j);
-          // |v| < Inf is false for ±Inf and NaN: the non-finite lanes (values then unspecified, status fails).
-          bad += popcount16(_mm512_cmp_ps_mask(_mm512_abs_ps(v_f32x16), inf_f32x16, _CMP_NLT_UQ));
-          lo_f32x16 = _mm512_min_ps(lo_f32x16, v_f32x16);
-          hi_f32x16 = _mm512_max_ps(hi_f32x16, v_f32x16);
+        // Two accumulator pairs (min/max latency), prefetch ahead, and a finiteness check of one FMA per vector:
+        // chk = v·0 + chk turns NaN for good at the first ±Inf or NaN lane; only then are the bad lanes counted.
+        __m512 lo0_f32x16 = _mm512_set1_ps(mins[p]), hi0_f32x16 = _mm512_set1_ps(maxs[p]);
+        __m512 lo1_f32x16 = lo0_f32x16, hi1_f32x16 = hi0_f32x16;
+        __m512 chk0_f32x16 = _mm512_setzero_ps(), chk1_f32x16 = _mm512_setzero_ps();
+        const __m512 zero_f32x16 = _mm512_setzero_ps();
+        int64_t j = e;
+        for (; j + 2 * W <= e + k; j += 2 * W) {
+          prefetch(x + j + kPrefetchFloats);
+          prefetch(x + j + kPrefetchFloats + W);
+          const __m512 v0_f32x16 = _mm512_loadu_ps(x + j), v1_f32x16 = _mm512_loadu_ps(x + j + W);
+          lo0_f32x16 = _mm512_min_ps(lo0_f32x16, v0_f32x16);
+          hi0_f32x16 = _mm512_max_ps(hi0_f32x16, v0_f32x16);
+          chk0_f32x16 = _mm512_fmadd_ps(v0_f32x16, zero_f32x16, chk0_f32x16);
+          lo1_f32x16 = _mm512_min_ps(lo1_f32x16, v1_f32x16);
+          hi1_f32x16 = _mm512_max_ps(hi1_f32x16, v1_f32x16);
+          chk1_f32x16 = _mm512_fmadd_ps(v1_f32x16, zero_f32x16, chk1_f32x16);
         }
-        mins[p] = _mm512_reduce_min_ps(lo_f32x16);
-        maxs[p] = _mm512_reduce_max_ps(hi_f32x16);
+        if (j < e + k) {
+          const __m512 v_f32x16 = _mm512_loadu_ps(x + j);
+          lo0_f32x16 = _mm512_min_ps(lo0_f32x16, v_f32x16);
+          hi0_f32x16 = _mm512_max_ps(hi0_f32x16, v_f32x16);
+          chk0_f32x16 = _mm512_fmadd_ps(v_f32x16, zero_f32x16, chk0_f32x16);
+        }
+        const __m512 chk_f32x16 = _mm512_add_ps(chk0_f32x16, chk1_f32x16);
+        if (_mm512_cmp_ps_mask(chk_f32x16, chk_f32x16, _CMP_UNORD_Q) != 0) {
+          // |v| < Inf is false for ±Inf and NaN: the non-finite lanes (values then unspecified, status fails).
+          for (int64_t i = e; i < e + k; ++i) bad += __builtin_fabsf(x[i]) < __builtin_inff() ? 0 : 1;
+        }
+        mins[p] = _mm512_reduce_min_ps(_mm512_min_ps(lo0_f32x16, lo1_f32x16));
+        maxs[p] = _mm512_reduce_max_ps(_mm512_max_ps(hi0_f32x16, hi1_f32x16));
       },
       [&](int64_t e, int64_t k, int64_t p0) {
         for (int64_t j = 0; j < k; j += W) {
