@@ -114,7 +114,29 @@ async function runCase(
     contenders.push({ name: e.peer, run: r.contender.run });
     prepared.push({ peer: e.peer, ...(r.verified !== undefined ? { verified: r.verified } : {}), ...(r.note ? { note: r.note } : {}), ...(r.cleanup ? { cleanup: r.cleanup } : {}) });
   }
-  const stats = await measure(contenders, { reps: ctx.args.reps, targetMs: ctx.targetMs, extraReps: ctx.args.quick ? 2 : 6 });
+  // A contender that fails while timed (e.g. a peer process died) is dropped with the reason; the rest are re-timed.
+  let stats: Map<string, Stats> | undefined;
+  while (stats === undefined) {
+    const failing = { name: '' };
+    const tagged = contenders.map((c) => ({
+      name: c.name,
+      run: (iters: number) =>
+        c.run(iters).catch((err: unknown) => {
+          failing.name = c.name;
+          throw err;
+        }),
+    }));
+    try {
+      stats = await measure(tagged, { reps: ctx.args.reps, targetMs: ctx.targetMs, extraReps: ctx.args.quick ? 2 : 6 });
+    } catch (err) {
+      if (failing.name === '' || failing.name === distiqContender.name) throw err;
+      outcomes.set(failing.name, { skipped: `${failing.name} failed while timed: ${errText(err)}` });
+      contenders.splice(contenders.findIndex((c) => c.name === failing.name), 1);
+      const dropped = prepared.findIndex((p) => p.peer === failing.name);
+      const [gone] = prepared.splice(dropped, 1);
+      if (gone?.cleanup) await gone.cleanup().catch(() => undefined);
+    }
+  }
   for (const p of prepared) {
     outcomes.set(p.peer, { stats: stats.get(p.peer)!, verified: p.verified, ...(p.note ? { note: p.note } : {}) });
     if (p.cleanup) await p.cleanup().catch(() => undefined);
@@ -834,6 +856,17 @@ async function main(): Promise<number> {
   const shapes = args.quick ? QUICK_GEMM_SHAPES : GEMM_SHAPES;
   const t0 = Date.now();
 
+  /** One case: a failure is printed and the section goes on with the next case. */
+  const each = async (label: string, body: () => Promise<void>): Promise<void> => {
+    try {
+      await body();
+    } catch (err) {
+      rep.say(`!! ${label} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 1;
+    }
+  };
+
+
   if (ctx.avx2Child) {
     const info = cpuInfo();
     if (info.isa !== 'avx2') throw new Error(`the avx2 child runs at ISA ${info.isa}, not avx2 (DISTIQ_ISA not honoured?)`);
@@ -841,7 +874,7 @@ async function main(): Promise<number> {
     const childShapes = args.quick ? [[1024, 1024, 1024] as Shape] : shapes;
     for (const kind of ['gemm_u8s8', 'gemm_s8s8'] as const) {
       // One thread (the acceptance case): the AVX2 comparison is about the kernel, not the threading.
-      for (const shape of childShapes) await int8Gemm(ctx, kind, shape, 1);
+      for (const shape of childShapes) await each(`${kind}.${shapeId(shape)}.t1`, () => int8Gemm(ctx, kind, shape, 1));
     }
     fs.writeFileSync(childOut!, JSON.stringify({ rows: rep.rows, peers: await ctx.peers.infos() }));
     await ctx.peers.closeAll();
@@ -867,26 +900,28 @@ async function main(): Promise<number> {
   await section('int8 GEMM u8s8 / s8s8 vs onnxruntime MatMulInteger and oneDNN', async () => {
     for (const kind of ['gemm_u8s8', 'gemm_s8s8'] as const) {
       const ks = args.quick && kind === 'gemm_s8s8' ? [[512, 512, 512] as Shape] : shapes;
-      for (const shape of ks) for (const t of args.threads) await int8Gemm(ctx, kind, shape, t);
+      for (const shape of ks) for (const t of args.threads) await each(`${kind}.${shapeId(shape)}.t${t}`, () => int8Gemm(ctx, kind, shape, t));
     }
   });
   await section('int8 GEMM 1x64x64 from JS', () => tinyGemm(ctx));
   await section('int8 GEMM at DISTIQ_ISA=avx2 vs oneDNN capped at AVX2', () => avx2Child(ctx));
   await section('fp32 GEMM vs onnxruntime MatMul, OpenBLAS, oneDNN', async () => {
     const fs32 = args.quick ? [[128, 768, 3072] as Shape, [512, 512, 512] as Shape] : shapes;
-    for (const shape of fs32) for (const t of args.threads) await f32Gemm(ctx, shape, t);
+    for (const shape of fs32) for (const t of args.threads) await each(`gemm_f32.${shapeId(shape)}.t${t}`, () => f32Gemm(ctx, shape, t));
   });
   await section('quantize f32 -> int8', async () => {
     const sizes: [number, number][] = args.quick ? [[4096, 4096]] : [[4096, 4096], [1024, 1024]];
     for (const [r, c] of sizes) {
       for (const t of args.quick ? [1] : args.threads) {
-        await quantizeStatic(ctx, r, c, t);
-        await quantizeDynamic(ctx, r * c, t);
+        await each(`quantize_s8.${r * c}.t${t}`, () => quantizeStatic(ctx, r, c, t));
+        await each(`quantize_s8_dynamic.${r * c}.t${t}`, () => quantizeDynamic(ctx, r * c, t));
       }
     }
   });
   await section('softmax-KL loss + gradient', async () => {
-    for (const [r, c] of [[4096, 10], [256, 32000]] as const) for (const t of args.quick ? [1] : args.threads) await softmaxKl(ctx, r, c, t);
+    for (const [r, c] of [[4096, 10], [256, 32000]] as const) {
+      for (const t of args.quick ? [1] : args.threads) await each(`softmax_kl.${r}x${c}.t${t}`, () => softmaxKl(ctx, r, c, t));
+    }
   });
   await section('int4 GEMV', () => gemvS4(ctx));
   await section('event loop during async GEMM', () => eventLoop(ctx));

@@ -28,7 +28,7 @@ export function loadOrt(): OrtPeer | { skipped: string } {
     return { ort, version };
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { skipped: `onnxruntime-node not available (npm install --no-save onnxruntime-node): ${msg}` };
+    return { skipped: `onnxruntime-node not available (a devDependency: npm ci installs it): ${msg}` };
   }
 }
 
