@@ -16,6 +16,8 @@ export type {
   GemmS8ScaleOptions,
   GemmS8Uint8Options,
 } from './ops/gemm-s8';
+export { GEMM_S4_MAX_GROUP, PackedWeightsS4, gemmS4, gemmS4Async, packWeightsS4, quantizeWeightsS4 } from './ops/gemm-s4';
+export type { GemmS4Options, Int4Weights, PackWeightsS4Options } from './ops/gemm-s4';
 export { GEMM_S8_MAX_K, PackedWeights, packWeights } from './ops/packed-weights';
 export type { PackWeightsOptions } from './ops/packed-weights';
 export {

@@ -152,3 +152,22 @@ export function outputArray<T extends AnyTypedArray>(
   expectLength(name, out.length, length, formula);
   return out;
 }
+
+/**
+ * Elements a row-major matrix of `rows` rows of `cols` with row stride `ld` spans: (rows − 1)·ld + cols, or 0 when
+ * empty; ERR_DISTIQ_LIMIT_EXCEEDED naming `name` beyond the safe-integer range.
+ */
+export function matrixExtent(name: string, rows: number, cols: number, ld: number): number {
+  if (rows === 0 || cols === 0) return 0;
+  const e = (rows - 1) * ld + cols;
+  if (!Number.isSafeInteger(e)) {
+    throw new DistiqRangeError(`The size of "${name}" (${rows} rows of stride ${ld}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
+  }
+  return e;
+}
+
+/** True when the first xBytes of x and the first yBytes of y overlap in one ArrayBuffer. */
+export function sharesMemory(x: ArrayBufferView, xBytes: number, y: ArrayBufferView, yBytes: number): boolean {
+  if (xBytes === 0 || yBytes === 0 || x.buffer !== y.buffer) return false;
+  return x.byteOffset < y.byteOffset + yBytes && y.byteOffset < x.byteOffset + xBytes;
+}

@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_gemm_f32(env, exports);
   init_quant(env, exports);
   init_softmax(env, exports);
+  init_gemm_s4(env, exports);
   return exports;
 }
 

@@ -178,13 +178,17 @@ napi_value Args::raw(size_t i) const {
 
 namespace detail {
 
-napi_value settle_exception(napi_env env, const Napi::Error* error) {
+napi_value settle_exception(napi_env env, const Napi::Error* error, const char* what, const char* code) {
   if (error != nullptr) {
     error->ThrowAsJavaScriptException();
-  } else {
-    Napi::Error e = Napi::Error::New(Napi::Env(env), "out of memory");
-    e.Set("code", Napi::String::New(Napi::Env(env), kErrOom));
+    return nullptr;
+  }
+  try {
+    Napi::Error e = Napi::Error::New(Napi::Env(env), what);
+    e.Set("code", Napi::String::New(Napi::Env(env), code));
     e.ThrowAsJavaScriptException();
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();  // creating the error failed (e.g. out of memory): throw what N-API reported
   }
   return nullptr;
 }
@@ -292,6 +296,23 @@ void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expec
     os << "Expected " << name << ".length " << (exact ? "to equal " : "to be at least ") << expected << " ("
        << formula << "), received " << actual;
     throw_range_error(env, os.str(), kErrShape);
+  }
+}
+
+int64_t matrix_extent(Napi::Env env, int64_t rows, int64_t cols, int64_t ld, const char* what) {
+  if (rows == 0 || cols == 0) return 0;
+  const int64_t body = checked_mul(env, rows - 1, ld, what);
+  if (body > (int64_t{1} << 53) - cols) {
+    throw_range_error(env, std::string("The size of ") + what + " is too large", kErrLimit);
+  }
+  return body + cols;
+}
+
+void expect_stride(Napi::Env env, const char* name, int64_t ld, int64_t row, const char* row_name) {
+  if (ld < row) {
+    std::ostringstream os;
+    os << "The \"" << name << "\" argument must be >= " << row << " (" << row_name << "). Received " << ld;
+    throw_range_error(env, os.str());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <exception>
 #include <new>
 #include <string>
 
@@ -61,17 +62,20 @@ class Args {
 };
 
 namespace detail {
-// Runs F, turning a thrown Napi::Error (or std::bad_alloc) into a pending JS exception, as node-addon-api does.
-napi_value settle_exception(napi_env env, const Napi::Error* error);
+// Runs F, turning a thrown Napi::Error into a pending JS exception as node-addon-api does, and any other C++
+// exception into an Error with a code (std::bad_alloc: ERR_DISTIQ_OUT_OF_MEMORY, else ERR_DISTIQ_INTERNAL).
+napi_value settle_exception(napi_env env, const Napi::Error* error, const char* what, const char* code);
 template <Napi::Value (*F)(const Args&)>
 napi_value fast_callback(napi_env env, napi_callback_info cb) {
   try {
     const Args args(env, cb);
     return F(args);
   } catch (const Napi::Error& e) {
-    return settle_exception(env, &e);
+    return settle_exception(env, &e, nullptr, nullptr);
   } catch (const std::bad_alloc&) {
-    return settle_exception(env, nullptr);
+    return settle_exception(env, nullptr, "out of memory", kErrOom);
+  } catch (const std::exception& e) {
+    return settle_exception(env, nullptr, e.what(), kErrInternal);
   }
 }
 Napi::Function make_function(Napi::Env env, const char* name, napi_callback cb, void* data);
@@ -132,6 +136,11 @@ void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expec
                    bool exact = false);
 void expect_length(Napi::Env env, const char* name, size_t actual, int64_t expected, const std::string& formula,
                    bool exact = false);
+// Elements a row-major matrix of `rows` rows of `cols` with row stride `ld` spans: (rows − 1)·ld + cols (0 when
+// empty); a RangeError (ERR_DISTIQ_LIMIT_EXCEEDED) naming `what` beyond 2^53.
+int64_t matrix_extent(Napi::Env env, int64_t rows, int64_t cols, int64_t ld, const char* what);
+// Throws a RangeError "The "<name>" argument must be >= <row> (<row_name>). Received <ld>" when ld < row.
+void expect_stride(Napi::Env env, const char* name, int64_t ld, int64_t row, const char* row_name);
 // Throws a RangeError when the byte ranges of `out` and `in` overlap.
 void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, size_t out_bytes, const char* in_name,
                        const void* in, size_t in_bytes);

@@ -20,6 +20,7 @@ Napi::Object kernel_names(Napi::Env env, const KernelTable& t) {
   k.Set("fake_quantize", t.quant->name_fake_quant);
   k.Set("softmax_kl", t.softmax->name_softmax_kl);
   k.Set("softmax", t.softmax->name_softmax);
+  k.Set("gemm_s4", t.gemm_s4->name);
   return k;
 }
 

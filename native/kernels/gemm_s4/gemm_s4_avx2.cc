@@ -12,6 +12,7 @@ namespace distiq {
 namespace {
 
 struct Dot {
+  static constexpr bool kHi16 = false;  // vpmaddubsw pairs of 240·127 would saturate int16
   static __m256i dot(__m256i acc, __m256i w, __m256i a) { return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))); }
 };
 

@@ -12,6 +12,7 @@ namespace distiq {
 namespace {
 
 struct Dot {
+  static constexpr bool kHi16 = false;  // vpmaddubsw pairs of 240·127 would saturate int16
   static __m512i dot(__m512i acc, __m512i w, __m512i a) { return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(w, a), _mm512_set1_epi16(1))); }
 };
 

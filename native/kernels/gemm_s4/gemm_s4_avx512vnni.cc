@@ -12,6 +12,7 @@ namespace distiq {
 namespace {
 
 struct Dot {
+  static constexpr bool kHi16 = true;  // u8 operand may be 16·u: no int16 step to saturate
   static __m512i dot(__m512i acc, __m512i w, __m512i a) { return _mm512_dpbusd_epi32(acc, w, a); }
 };
 

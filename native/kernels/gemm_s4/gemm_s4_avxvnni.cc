@@ -12,6 +12,7 @@ namespace distiq {
 namespace {
 
 struct Dot {
+  static constexpr bool kHi16 = true;  // u8 operand may be 16·u: no int16 step to saturate
   static __m256i dot(__m256i acc, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(acc, w, a); }
 };
 

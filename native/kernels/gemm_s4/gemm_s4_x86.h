@@ -7,6 +7,7 @@
 //   and_, srli16, add, mullo, zp(p) (16/H bytes z' → int32 lanes)
 //   dot(acc, w, a)      acc + Σ_{j<4} u8(w.b[4l+j])·s8(a.b[4l+j]) per int32 lane (vpdpbusd or an exact equivalent)
 //   loadf, zerof, set1f, cvt, fmadd, storef, store_partial(p, v, count)
+//   srai4, kHi16 (the dot takes u8 up to 240 exactly: VNNI)
 //   kMr (rows of the GEMM micro-tile), kNbGemm / kNbGemv (16-column blocks per micro-tile for M ≥ 2 / M = 1)
 // Integer accumulators wrap modulo 2^32 (the final per-group dot is exact; partial sums may wrap and come back).
 
@@ -68,8 +69,10 @@ struct S4xQuant {
 // ---- the GEMM ----
 
 // Rows i0 .. i0+MR−1, 16-column blocks nb0 .. nb0+NB−1 (all inside the matrix's blocks); stores columns < n only.
-template <class T, int MR, int NB, bool ZP>
-void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
+// HI16 (VNNI dots only): the high nibbles are used in place, as 16·u (one AND instead of shift + AND), and the
+// group's high sum is shifted back by 4 — exact while 16·127·15·len < 2^31, which s4_tile checks (len ≤ 65536).
+template <class T, int MR, int NB, bool ZP, bool HI16>
+void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
   using I = typename T::I;
   using F = typename T::F;
   constexpr int H = T::H;
@@ -77,7 +80,7 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
   const PackedS4& w = *r.w;
   const int64_t bb = geo.block_bytes;
   const uint8_t* base = w.data + nb0 * bb;
-  const I mask = T::set1_8(0x0F);
+  const I mask = T::set1_8(0x0F), mask_hi = T::set1_8(0xF0);
   F facc[MR][NB][H];
   for (int rr = 0; rr < MR; ++rr)
     for (int j = 0; j < NB; ++j)
@@ -110,7 +113,7 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
         for (int h = 0; h < H; ++h) {
           const I v = T::load(rec + j * bb + b * 64 + h * (64 / H));
           lo[j][h] = T::and_(v, mask);
-          hi[j][h] = T::and_(T::srli16(v), mask);
+          hi[j][h] = HI16 ? T::and_(v, mask_hi) : T::and_(T::srli16(v), mask);
         }
       for (int rr = 0; rr < MR; ++rr) {
         int32_t qa, qb;
@@ -127,8 +130,10 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
     for (int j = 0; j < NB; ++j)
       for (int h = 0; h < H; ++h) {
         const F s = T::loadf(reinterpret_cast<const float*>(rec + j * bb + nblk * 64) + h * L);
-        for (int rr = 0; rr < MR; ++rr)
-          facc[rr][j][h] = T::fmadd(T::cvt(T::add(lo_acc[rr][j][h], hi_acc[rr][j][h])), s, facc[rr][j][h]);
+        for (int rr = 0; rr < MR; ++rr) {
+          const I hs = HI16 ? T::srai4(hi_acc[rr][j][h]) : hi_acc[rr][j][h];
+          facc[rr][j][h] = T::fmadd(T::cvt(T::add(lo_acc[rr][j][h], hs)), s, facc[rr][j][h]);
+        }
       }
   }
 
@@ -152,6 +157,15 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
         }
       }
     }
+  }
+}
+
+template <class T, int MR, int NB, bool ZP>
+void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
+  if (T::kHi16 && geo.full_len <= 65536) {
+    s4_micro_x<T, MR, NB, ZP, T::kHi16>(r, geo, i0, nb0);
+  } else {
+    s4_micro_x<T, MR, NB, ZP, false>(r, geo, i0, nb0);
   }
 }
 

@@ -4,6 +4,7 @@
 template <class Dot>
 struct Ymm {
   using I = __m256i;
+  static constexpr bool kHi16 = Dot::kHi16;
   using F = __m256;
   static constexpr int H = 2;
   static constexpr int kMr = 2, kNbGemm = 1, kNbGemv = 1;
@@ -13,6 +14,7 @@ struct Ymm {
   static I zero() { return _mm256_setzero_si256(); }
   static I and_(I a, I b) { return _mm256_and_si256(a, b); }
   static I srli16(I a) { return _mm256_srli_epi16(a, 4); }
+  static I srai4(I a) { return _mm256_srai_epi32(a, 4); }
   static I add(I a, I b) { return _mm256_add_epi32(a, b); }
   static I mullo(I a, I b) { return _mm256_mullo_epi32(a, b); }
   static I zp(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }

@@ -4,6 +4,7 @@
 template <class Dot>
 struct Zmm {
   using I = __m512i;
+  static constexpr bool kHi16 = Dot::kHi16;
   using F = __m512;
   static constexpr int H = 1;
   static constexpr int kMr = 4, kNbGemm = 2, kNbGemv = 4;
@@ -13,6 +14,7 @@ struct Zmm {
   static I zero() { return _mm512_setzero_si512(); }
   static I and_(I a, I b) { return _mm512_and_si512(a, b); }
   static I srli16(I a) { return _mm512_srli_epi16(a, 4); }
+  static I srai4(I a) { return _mm512_srai_epi32(a, 4); }
   static I add(I a, I b) { return _mm512_add_epi32(a, b); }
   static I mullo(I a, I b) { return _mm512_mullo_epi32(a, b); }
   static I zp(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
