@@ -46,6 +46,7 @@ constexpr int kNpGemv = 3;        // panels per micro-tile when the tile has ≤
 constexpr int kGemvRows = 4;
 constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
 constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of widened A per row chunk (stays in L2)
+constexpr int64_t kWBlockBytes = 512 * 1024;  // target bytes of packed W per column block (stays in L2)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -76,20 +77,10 @@ void pack(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst) {
 
 #include "gemm_s8_zmm_epilogue.h"
 
-// Where a micro-kernel reads A from: the caller's bytes (u8 or s8, widened in the loop) or the per-thread scratch
-// that holds the chunk's rows already widened to int16 and zero-padded to a multiple of 4 k (the fast path).
-enum AMode : int { kAU8 = 0, kAS8 = 1, kAWide = 2 };
 
-struct MicroArgs {
-  const uint8_t* a;       // row 0 of the micro-tile, column 0 (bytes, or int16 for kAWide)
-  int64_t lda;            // row stride in bytes
-  const uint8_t* panels;  // the first panel of the micro-tile
-  size_t panel_stride;
-  int64_t k;
-  const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
-  int64_t row;            // index of row 0 in C
-  const Columns* cols;    // kNp entries
-};
+constexpr bool kWidenA = true;  // A staging: rows widened to int16 (gemm_s8_x86_blocking.h)
+
+#include "gemm_s8_x86_blocking.h"
 
 // 32 int8 weights (one half of a group: a (k,k+1) pair for each of the 16 columns) widened to 32 int16.
 __m512i widen_w(const uint8_t* src) {
@@ -184,51 +175,6 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
 #undef DQ_DECL
 #undef DQ_ROWS
 
-using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
-
-// Micro-kernel tables: [A mode][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
-// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, int kMode, int... R>
-constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP, kMode>...};
-}
-template <int MaxRows, int kMode, int... P>
-constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1, kMode>(std::make_integer_sequence<int, MaxRows>())...};
-}
-template <int MaxRows, int MaxPanels>
-struct Table {
-  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_mode[3] = {
-      table_of<MaxRows, kAU8>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, kAS8>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, kAWide>(std::make_integer_sequence<int, MaxPanels>())};
-};
-const Table<kMr, kNp> kMainTable;
-const Table<kGemvRows, kNpGemv> kGemvTable;
-
-MicroFn pick(AMode mode, bool gemv, int mr, int np) {
-  return gemv ? kGemvTable.by_mode[mode][np - 1][mr - 1] : kMainTable.by_mode[mode][np - 1][mr - 1];
-}
-
-// Per-thread scratch for widened rows of A, kept between calls and freed at thread exit. A plain struct of this
-// file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
-struct WideScratch {
-  uint8_t* data = nullptr;
-  size_t capacity = 0;
-  ~WideScratch() { std::free(data); }
-};
-
-// Null if the scratch cannot be allocated; the caller then widens inside the micro-kernel (same bits, slower).
-uint8_t* wide_scratch(size_t bytes) {
-  thread_local WideScratch scratch;
-  if (scratch.capacity < bytes) {
-    std::free(scratch.data);
-    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
-    scratch.capacity = scratch.data != nullptr ? bytes : 0;
-  }
-  return scratch.data;
-}
-
 // dst row r (int16 × kp, kp = K rounded up to 4) = A row r widened (sign- or zero-extended), zero-padded.
 void widen_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, int64_t kp, bool a_signed, int16_t* dst) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -245,51 +191,8 @@ void widen_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, int64_
   }
 }
 
-void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const PackedS8& w = *p.w;
-  const int64_t k = w.k;
-  const int64_t kp = quads(k) * 4;
-  const size_t stride = panel_stride(k);
-  const uint8_t* a = static_cast<const uint8_t*>(p.a);
-  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
-  const uint32_t za_eff = za;  // A is widened as it is: no flip
-  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  const bool gemv = (m1 - m0) <= kGemvRows;
-  const int np_max = gemv ? kNpGemv : kNp;
-  const int mr_max = gemv ? kGemvRows : kMr;
-  // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of widened A (≈ kChunkBytes) stays in L2.
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(2 * kp, 1) / kMr * kMr, kMr, kRowChunk);
-  // Beyond GEMV sizes each chunk of A is widened to int16 once, so the micro-kernel only broadcasts ready pairs.
-  // GEMV-sized tiles (bound by streaming W) or a failed allocation widen inside the micro-kernel instead.
-  int16_t* wide = (!gemv && k > 0) ? reinterpret_cast<int16_t*>(wide_scratch(static_cast<size_t>(chunk * kp) * 2))
-                                   : nullptr;
-  const AMode mode = wide != nullptr ? kAWide : p.a_signed ? kAS8 : kAU8;
-  uint32_t row_off[kRowChunk];
-  for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
-    const int64_t i1 = std::min(m1, i0 + chunk);
-    for (int64_t i = i0; i < i1; ++i) {
-      row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
-    }
-    const uint8_t* a_chunk = a + i0 * p.lda;
-    int64_t lda = p.lda;
-    if (wide != nullptr) {
-      widen_rows(a_chunk, p.lda, i1 - i0, k, kp, p.a_signed, wide);
-      a_chunk = reinterpret_cast<const uint8_t*>(wide);
-      lda = kp * 2;
-    }
-    const int64_t k_seen = wide != nullptr ? kp : k;  // the widened rows are zero-padded: no partial group
-    for (int64_t j = n0; j < n1; j += np_max * kNr) {
-      const int np = static_cast<int>(std::min<int64_t>(np_max, (n1 - j + kNr - 1) / kNr));
-      const uint8_t* panels = w.panels + (j / kNr) * stride;
-      Columns cols[kNpGemv];
-      for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-      for (int64_t i = i0; i < i1; i += mr_max) {
-        const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
-        const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k_seen, row_off + (i - i0), i, cols};
-        pick(mode, gemv, mr, np)(p, args);
-      }
-    }
-  }
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, bool a_signed, uint8_t* dst) {
+  widen_rows(src, lda, rows, k, staged_k(k), a_signed, reinterpret_cast<int16_t*>(dst));
 }
 
 }  // namespace

@@ -93,6 +93,8 @@ void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, in
   }
 }
 
+constexpr bool kWidenA = false;  // A staging: s8 rows flipped to u8 (gemm_s8_x86_blocking.h)
+
 #include "gemm_s8_x86_blocking.h"
 
 // The K loop is inline assembly: with 28 accumulators GCC's register allocator spilled accumulators inside the
@@ -213,11 +215,7 @@ void k_loop(const uint8_t* a, int64_t lda, const uint8_t* w, int64_t groups, siz
 #undef DQ_ROW
 #undef DQ_W
 
-// Modes of the A rows a micro-kernel reads: u8 (the caller's u8 A, or s8 rows flipped once per chunk into scratch),
-// or s8 rows as they are (GEMV tiles, or if the scratch could not be allocated: each micro-tile then flips slices
-// of its rows on the stack).
-enum AMode : int { kAU8 = 0, kAS8Sliced = 1 };
-constexpr int64_t kSliceK = 512;  // k per stack slice in kAS8Sliced mode
+constexpr int64_t kSliceK = 512;  // k per stack slice in kAS8 mode
 
 // dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride ldd); masked tail, no overread.
 void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t* dst, int64_t ldd) {
@@ -277,50 +275,9 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
   }
 }
 
-// Micro-kernel tables: [mode][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
-// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, int kMode, int... R>
-constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP, kMode>...};
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, bool, uint8_t* dst) {
+  flip_rows(src, lda, rows, k, dst, k);
 }
-template <int MaxRows, int kMode, int... P>
-constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1, kMode>(std::make_integer_sequence<int, MaxRows>())...};
-}
-template <int MaxRows, int MaxPanels>
-struct Table {
-  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_mode[2] = {
-      table_of<MaxRows, kAU8>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, kAS8Sliced>(std::make_integer_sequence<int, MaxPanels>())};
-};
-const Table<kMr, kNp> kMainTable;
-const Table<kGemvRows, kNpGemv> kGemvTable;
-
-MicroFn pick(int mode, bool gemv, int mr, int np) {
-  return gemv ? kGemvTable.by_mode[mode][np - 1][mr - 1] : kMainTable.by_mode[mode][np - 1][mr - 1];
-}
-
-// Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
-int64_t a_chunk_rows(int64_t k) {
-  return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
-}
-
-// s8 rows are flipped once per chunk (k bytes per row); u8 rows are read where they are. GEMV tiles (≤ 4 rows,
-// bound by streaming W) flip stack slices in the micro-kernel instead: no scratch, and the fallback mode stays
-// exercised by every s8 GEMV.
-size_t a_scratch_bytes(const GemmS8Args& p, bool gemv, int64_t rows, int64_t k) {
-  return p.a_signed && !gemv ? static_cast<size_t>(rows * k) : 0;
-}
-
-AView a_view(const GemmS8Args& p, const uint8_t* src, int64_t rows, uint8_t* scratch) {
-  const int64_t k = p.w->k;
-  if (!p.a_signed || k == 0) return AView{src, p.lda, k, kAU8};  // k = 0 reads nothing
-  if (scratch == nullptr) return AView{src, p.lda, k, kAS8Sliced};
-  flip_rows(src, p.lda, rows, k, scratch, k);
-  return AView{scratch, k, k, kAU8};
-}
-
-uint32_t a_zero_point(const GemmS8Args& p) { return static_cast<uint32_t>(p.za) + (p.a_signed ? 128u : 0u); }
 
 }  // namespace
 

@@ -50,6 +50,7 @@ constexpr int kGemvRows = 4;
 constexpr int64_t kRowChunk = 8 * kMr;  // most rows whose A sums are computed together
 constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of A per row chunk (stays in L2)
 constexpr int64_t kWBlockBytes = 512 * 1024;  // target bytes of packed W per column block (stays in L2)
+constexpr bool kWidenA = false;  // A staging: s8 rows flipped to u8 (gemm_s8_x86_blocking.h)
 
 int64_t quads(int64_t k) { return (k + 3) / 4; }
 int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
@@ -91,16 +92,7 @@ void prefetch_output(const GemmS8Args& p, int64_t row, int rows, int64_t col, in
   }
 }
 
-struct MicroArgs {
-  const uint8_t* a;       // row 0 of the micro-tile, column 0
-  int64_t lda;
-  const uint8_t* panels;  // the first panel of the micro-tile
-  size_t panel_stride;
-  int64_t k;
-  const uint32_t* row_off;  // per row: −z_w·Σa + K·z_a·z_w (mod 2^32)
-  int64_t row;            // index of row 0 in C
-  const Columns* cols;    // kNp entries
-};
+#include "gemm_s8_x86_blocking.h"
 
 // Accumulators are named variables (c<row>_<panel>) rather than an array: GCC keeps them in ymm registers this way
 // (an array of vectors made it shuffle copies through memory). Rows/panels beyond MR/NP are dead and vanish.
@@ -139,8 +131,9 @@ struct MicroArgs {
     if constexpr (NP > 2) acc_i32x8[r][2] = c##r##_2;                                               \
   }
 
-template <int MR, int NP, bool kSigned>
+template <int MR, int NP, int kMode>
 void micro(const GemmS8Args& p, const MicroArgs& m) {
+  constexpr bool kSigned = kMode == kAS8;
   static_assert(MR >= 1 && MR <= 6 && NP >= 1 && NP <= 3, "micro-tile shape");
   DQ_ROWS(DQ_DECL)
   prefetch_output(p, m.row, MR, m.cols[0].col, NP * kNr);
@@ -172,50 +165,6 @@ void micro(const GemmS8Args& p, const MicroArgs& m) {
 #undef DQ_DECL
 #undef DQ_ROWS
 
-using MicroFn = void (*)(const GemmS8Args&, const MicroArgs&);
-
-// Micro-kernel tables: [signed][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
-// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
-template <int MaxRows, int NP, bool kSigned, int... R>
-constexpr std::array<MicroFn, MaxRows> rows_of(std::integer_sequence<int, R...>) {
-  return {micro<R + 1, NP, kSigned>...};
-}
-template <int MaxRows, bool kSigned, int... P>
-constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> table_of(std::integer_sequence<int, P...>) {
-  return {rows_of<MaxRows, P + 1, kSigned>(std::make_integer_sequence<int, MaxRows>())...};
-}
-template <int MaxRows, int MaxPanels>
-struct Table {
-  std::array<std::array<MicroFn, MaxRows>, MaxPanels> by_sign[2] = {
-      table_of<MaxRows, false>(std::make_integer_sequence<int, MaxPanels>()),
-      table_of<MaxRows, true>(std::make_integer_sequence<int, MaxPanels>())};
-};
-const Table<kMr, kNp> kMainTable;
-const Table<kGemvRows, kNpGemv> kGemvTable;
-
-MicroFn pick(bool a_signed, bool gemv, int mr, int np) {
-  return gemv ? kGemvTable.by_sign[a_signed][np - 1][mr - 1] : kMainTable.by_sign[a_signed][np - 1][mr - 1];
-}
-
-// Per-thread scratch for flipped (s8 → u8) rows of A, kept between calls and freed at thread exit. A plain struct
-// of this file (no std::unique_ptr instantiation that other translation units could share with ISA flags).
-struct FlipScratch {
-  uint8_t* data = nullptr;
-  size_t capacity = 0;
-  ~FlipScratch() { std::free(data); }
-};
-
-// Null if the scratch cannot be allocated; the caller then flips inside the micro-kernel (same bits, slower).
-uint8_t* flip_scratch(size_t bytes) {
-  thread_local FlipScratch scratch;
-  if (scratch.capacity < bytes) {
-    std::free(scratch.data);
-    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
-    scratch.capacity = scratch.data != nullptr ? bytes : 0;
-  }
-  return scratch.data;
-}
-
 // dst[r][0..k) = src[r][0..k) XOR 0x80 for `rows` rows (src stride lda, dst stride k); scalar tail, no overread.
 void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t* dst) {
   const __m256i flip_u8x32 = _mm256_set1_epi8(static_cast<char>(0x80));
@@ -231,57 +180,8 @@ void flip_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, uint8_t
   }
 }
 
-void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const PackedS8& w = *p.w;
-  const int64_t k = w.k;
-  const size_t stride = panel_stride(k);
-  const uint8_t* a = static_cast<const uint8_t*>(p.a);
-  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
-  const uint32_t za_eff = za + (p.a_signed ? 128u : 0u);
-  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  const bool gemv = (m1 - m0) <= kGemvRows;
-  const int np_max = gemv ? kNpGemv : kNp;
-  const int mr_max = gemv ? kGemvRows : kMr;
-  // Row chunks: up to kRowChunk rows, fewer for long K so a chunk of A (≈ kChunkBytes) stays in L2.
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(k, 1) / kMr * kMr, kMr, kRowChunk);
-  // s8×s8 without gemv: flip each chunk of A once into scratch, so the micro-kernel runs its u8 path (no per-group
-  // XOR); a small m or a failed allocation flips inside the micro-kernel instead.
-  uint8_t* flipped = (p.a_signed && !gemv && k > 0) ? flip_scratch(static_cast<size_t>(chunk * k)) : nullptr;
-  const bool xor_in_kernel = p.a_signed && flipped == nullptr;
-  uint32_t row_off[kRowChunk];
-  // Column blocks: ≤ kWBlockBytes of packed W, so a block stays in L2 while every row chunk passes over it; blocks
-  // are balanced and cut at multiples of the micro-tile width.
-  const int64_t step = kNp * kNr;
-  const int64_t cols_fit = std::max<int64_t>(step, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
-  const int64_t blocks = (n1 - n0 + cols_fit - 1) / cols_fit;
-  const int64_t n_block = ((n1 - n0 + blocks - 1) / blocks + step - 1) / step * step;
-  for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
-    const int64_t nb1 = std::min(n1, nb0 + n_block);
-    for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
-      const int64_t i1 = std::min(m1, i0 + chunk);
-      for (int64_t i = i0; i < i1; ++i) {
-        row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
-      }
-      const uint8_t* a_chunk = a + i0 * p.lda;
-      int64_t lda = p.lda;
-      if (flipped != nullptr) {
-        flip_rows(a_chunk, p.lda, i1 - i0, k, flipped);
-        a_chunk = flipped;
-        lda = k;
-      }
-      for (int64_t j = nb0; j < nb1; j += np_max * kNr) {
-        const int np = static_cast<int>(std::min<int64_t>(np_max, (nb1 - j + kNr - 1) / kNr));
-        const uint8_t* panels = w.panels + (j / kNr) * stride;
-        Columns cols[kNpGemv];
-        for (int c = 0; c < np; ++c) cols[c] = load_columns(p, panels + c * stride, j + c * kNr, n1, za_eff);
-        for (int64_t i = i0; i < i1; i += mr_max) {
-          const int mr = static_cast<int>(std::min<int64_t>(mr_max, i1 - i));
-          const MicroArgs args{a_chunk + (i - i0) * lda, lda, panels, stride, k, row_off + (i - i0), i, cols};
-          pick(xor_in_kernel, gemv, mr, np)(p, args);
-        }
-      }
-    }
-  }
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, bool, uint8_t* dst) {
+  flip_rows(src, lda, rows, k, dst);
 }
 
 }  // namespace

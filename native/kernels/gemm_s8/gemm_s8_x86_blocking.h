@@ -14,7 +14,7 @@
 // element's arithmetic, so any split gives the same bits.
 //
 // ISA hygiene: included INSIDE the anonymous namespace of each ISA file (after kNr, kMr, kNp, kNpGemv, kGemvRows,
-// kRowChunk, kWBlockBytes, panel_stride, Columns, load_columns and row_sum), so every copy is private to its
+// kRowChunk, kChunkBytes, kWBlockBytes, kWidenA, panel_stride, Columns, load_columns and row_sum), so every copy is private to its
 // translation unit and compiled with that file's flags. The ISA file defines the hooks declared below. No include
 // guard on purpose.
 
@@ -48,15 +48,71 @@ struct AView {
   int mode;
 };
 
-// Hooks defined by the ISA file.
-MicroFn pick(int mode, bool gemv, int mr, int np);
-int64_t a_chunk_rows(int64_t k);
-// Scratch bytes to stage `rows` rows of A (0: the kernel reads the caller's A).
-size_t a_scratch_bytes(const GemmS8Args& p, bool gemv, int64_t rows, int64_t k);
-// Stages (or not) the rows; `scratch` is null when a_scratch_bytes was 0 or the allocation failed.
-AView a_view(const GemmS8Args& p, const uint8_t* src, int64_t rows, uint8_t* scratch);
-// z_a as the kernel's integer sums see it (z_a + 128 after an s8 → u8 flip).
-uint32_t a_zero_point(const GemmS8Args& p);
+// The ISA file's micro-kernels: C rows [row, row + MR) × NP panels, all of K, epilogue included; kMode (0 ..
+// kModes − 1) says how A is staged (AView::mode). Defined by the ISA file after this header.
+template <int MR, int NP, int kMode>
+void micro(const GemmS8Args& p, const MicroArgs& m);
+
+// How a micro-kernel reads A (AView::mode): u8 bytes, s8 bytes, or int16 staged by widening.
+enum AMode : int { kAU8 = 0, kAS8 = 1, kAWide = 2 };
+constexpr int kModes = kWidenA ? 3 : 2;
+
+// Micro-kernel tables: [mode][np − 1][mr − 1], for the main shapes (≤ kMr rows × ≤ kNp panels) and the GEMV
+// shapes (≤ kGemvRows rows × ≤ kNpGemv panels).
+template <int MaxRows, int NP, int kMode, int... R>
+constexpr std::array<MicroFn, MaxRows> micro_rows(std::integer_sequence<int, R...>) {
+  return {micro<R + 1, NP, kMode>...};
+}
+template <int MaxRows, int kMode, int... P>
+constexpr std::array<std::array<MicroFn, MaxRows>, sizeof...(P)> micro_panels(std::integer_sequence<int, P...>) {
+  return {micro_rows<MaxRows, P + 1, kMode>(std::make_integer_sequence<int, MaxRows>())...};
+}
+template <int MaxRows, int MaxPanels, int... M>
+constexpr std::array<std::array<std::array<MicroFn, MaxRows>, MaxPanels>, sizeof...(M)> micro_table(
+    std::integer_sequence<int, M...>) {
+  return {micro_panels<MaxRows, M>(std::make_integer_sequence<int, MaxPanels>())...};
+}
+const auto kMainTable = micro_table<kMr, kNp>(std::make_integer_sequence<int, kModes>());
+const auto kGemvTable = micro_table<kGemvRows, kNpGemv>(std::make_integer_sequence<int, kModes>());
+
+MicroFn pick(int mode, bool gemv, int mr, int np) {
+  return gemv ? kGemvTable[mode][np - 1][mr - 1] : kMainTable[mode][np - 1][mr - 1];
+}
+
+// A staging, once per row chunk into per-thread scratch (never for GEMV tiles, which are bound by streaming W):
+//   VNNI (kWidenA false): s8 rows are flipped to u8 (a XOR 0x80 = a + 128, so z_a' = z_a + 128); u8 rows are read
+//     where they are. Mode kAU8 reads u8 rows; kAS8 reads s8 rows as they are (GEMV, or no scratch).
+//   exact widening (kWidenA true): rows are widened to int16 and zero-padded to a multiple of 4 k (mode kAWide);
+//     GEMV tiles or a failed allocation read the bytes (kAU8 / kAS8) and widen in the micro-kernel.
+// stage_rows (ISA file) writes `rows` rows of src (stride lda) to dst with row stride staged_k(k)·staged_bytes.
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, bool a_signed, uint8_t* dst);
+int64_t staged_k(int64_t k) { return kWidenA ? (k + 3) / 4 * 4 : k; }
+constexpr int64_t kStagedBytes = kWidenA ? 2 : 1;  // bytes per staged A element
+
+// Row chunks: up to kRowChunk rows, fewer for long K so a chunk of staged A (≈ kChunkBytes) stays in L2.
+int64_t a_chunk_rows(int64_t k) {
+  return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(kStagedBytes * staged_k(k), 1) / kMr * kMr, kMr,
+                             kRowChunk);
+}
+
+// Scratch bytes to stage `rows` rows of A (0: the micro-kernels read the caller's A).
+size_t a_scratch_bytes(const GemmS8Args& p, bool gemv, int64_t rows, int64_t k) {
+  const bool stage = !gemv && k > 0 && (kWidenA || p.a_signed);
+  return stage ? static_cast<size_t>(rows * staged_k(k) * kStagedBytes) : 0;
+}
+
+// Stages the chunk's rows if there is scratch (null when a_scratch_bytes was 0 or the allocation failed).
+AView a_view(const GemmS8Args& p, const uint8_t* src, int64_t rows, uint8_t* scratch) {
+  const int64_t k = p.w->k;
+  if (scratch == nullptr) return AView{src, p.lda, k, p.a_signed && k > 0 ? kAS8 : kAU8};
+  stage_rows(src, p.lda, rows, k, p.a_signed, scratch);
+  return AView{scratch, staged_k(k) * kStagedBytes, staged_k(k), kWidenA ? kAWide : kAU8};
+}
+
+// z_a as the kernel's integer sums see it.
+uint32_t a_zero_point(const GemmS8Args& p) {
+  return static_cast<uint32_t>(p.za) + (!kWidenA && p.a_signed ? 128u : 0u);
+}
 
 // Per-thread staging scratch, kept between calls and freed at thread exit. A plain struct of this file (no
 // std::unique_ptr instantiation that other translation units could share with ISA flags).
