@@ -211,6 +211,27 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
   }
 }
 
+// The blocking as built: K cut into ⌈K/256⌉ blocks of equal length (257 → 129 + 128, 513 → 3 × 171, 784 → 4 × 196),
+// Ã packed one MR strip at a time (with the next strip prefetched: M = MR·s ± 1 ends a block mid-strip), N past
+// the AVX-512 N block of 1024 with a partial last strip, the β ≠ 0 M block (480 rows on AVX-512, 288 on AVX2)
+// crossed by a multi-K product, and a wide Aᵀ (lda > 512 keeps A packed on narrow tiles). All four transposes.
+DQ_TEST("gemm_f32: K-block splits, strip and block edges == ref") {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  const Shape shapes[] = {{25, 33, 257},  {130, 70, 513}, {37, 1061, 784}, {13, 40, 520},
+                          {485, 48, 300}, {23, 45, 600},  {600, 20, 70},   {97, 1030, 9}};
+  int counter = 0;
+  for (const Shape& sh : shapes) {
+    for (int t = 0; t < 4; ++t) {
+      const float beta = kBetas[(counter + 1) % 4];
+      check_levels(Problem(t & 1, t & 2, sh.m, sh.n, sh.k, counter % 3 == 0 ? 0 : 7, kAlphas[(counter + 2) % 4],
+                           beta, 11000 + counter));
+      ++counter;
+    }
+  }
+}
+
 // Results must not depend on the thread count (the driver splits only M and N): shapes that the driver cuts along
 // N, along M, and into a 3-tile grid.
 DQ_TEST("gemm_f32: 1 thread == 2 threads == 3 threads, every level") {

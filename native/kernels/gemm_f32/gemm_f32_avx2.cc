@@ -23,6 +23,7 @@ struct Avx2 {
   static constexpr int64_t kKc = 256, kMc = 3072, kMcSaveC = 288, kNc = 192;  // B̃ ≤ 192 KiB: 256 KiB L2 parts
   static constexpr int64_t kDirectBMaxRows = 2 * kMr;
   static constexpr int kWideNv[4] = {0, 8, 4, 3};  // ≥ 8 accumulators for 1, 2, 3 rows (B loads fold into FMAs)
+  static constexpr int64_t kPrefetchSteps = 8;
 
   // Lanes [0, left) set.
   static __m256i lane_mask(int left) {
@@ -39,7 +40,7 @@ struct Avx2 {
     }
   }
 
-  template <int ROWS, int NV, bool MASKED_B, bool A_ROWS>
+  template <int ROWS, int NV, bool MASKED_B, int A_MODE>
   static void micro(const MicroTask& t) {
     // Locals, so the stores to C cannot force reloads of the task fields (a float* may alias anything).
     float* const c = t.c;
@@ -73,11 +74,18 @@ struct Avx2 {
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }
     const float* a = t.a;
-    const int64_t a_stride = t.a_stride;
+    constexpr bool A_ROWS = A_MODE != kAColsMajor;
+    const int64_t a_stride = A_MODE == kARowsPacked ? packed_a_stride<kKc>() : t.a_stride;
     const float* b = t.b;
     const int64_t ldb = t.ldb;
     for (int64_t p = 0; p < t.kc; ++p, a += (A_ROWS ? 1 : a_stride), b += ldb) {
       __m256 b_f32x8[NV];
+      // B̃ streams from L2 (the Ã strip stays in L1): fetch its line 8 steps ahead. A prefetch never faults.
+      if (!MASKED_B && NV <= kNvMax) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v += 2)
+          _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchSteps * ldb + v * kVl), _MM_HINT_T0);
+      }
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         b_f32x8[v] = MASKED_B ? _mm256_maskload_ps(b + v * kVl, mask_i32x8[v]) : _mm256_loadu_ps(b + v * kVl);

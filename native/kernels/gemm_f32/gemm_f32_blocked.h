@@ -4,15 +4,17 @@
 // its own internal copy compiled with its own flags, so no ISA-compiled symbol can leak into a shared COMDAT.
 //
 // Loop nest for one tile C[m0:m1, n0:n1] (the driver's thread split), with per-ISA constants from `Isa`:
-//   for each M block (kMc rows)
+//   for each M block (kMc rows; only bounds the saved old C when β ≠ 0)
 //     for each N block (kNc columns)
-//       for each K block (kKc), in increasing k
-//         pack Ã = op(A)[M block, K block] as MR-row strips: row-major copies (a[r·KC + p]) when A is not
-//           transposed, k-major (a[p·MR + r]) when it is, so both are contiguous copies of the source; or read
-//           A in place (either layout, stride lda) when the tile is at most 64 columns wide;
+//       for each K block (⌈K / kKc⌉ blocks of equal length ≤ kKc), in increasing k
 //         pack B̃ = op(B)[K block, N block] as NR-column strips, k-major, zero-padded (Bᵀ via 8×8 transposes), or
-//           read a row-major B in place when few rows reuse it or one K block of it spans ≤ 32 KiB;
-//         for each MR strip (Ã micro-panel in L1) → for each NR strip (B̃ micro-panel from L2): micro-kernel
+//           read a row-major B in place when few rows reuse it or one K block of it spans ≤ 32 KiB;  (L2)
+//         for each MR strip:
+//           pack its Ã = op(A)[strip, K block]: row-major (a[r·(KC+16) + p]) when A is not transposed, k-major
+//             (a[p·MR + r]) when it is, so both are contiguous copies of the source (and prefetch the next
+//             strip's rows into L2); or read A in place (either layout, stride lda) when the tile is at most 64
+//             columns wide;                                                                        (L1)
+//           for each NR strip: micro-kernel (B̃ lines software-prefetched a few k steps ahead)
 // Bit-exactness: every element's accumulator is one fmaf chain over k = 0..K−1 in increasing order. Between K
 // blocks the unrounded float accumulator is parked in C itself (a float store and reload are exact); when β ≠ 0
 // the old C of the block is first copied to scratch so the final `fmaf(β, C_old, α·acc)` still sees it. Padding
@@ -50,6 +52,19 @@ struct MicroTask {
   const float* c_old;  // old C for β ≠ 0 (c itself, or the saved copy), row stride ldc_old
   int64_t ldc_old;
 };
+
+// How a micro-kernel reads its Ã strip: k-major (a[p·a_stride + r]), row-major with a runtime stride
+// (a[r·a_stride + p], A read in place), or row-major packed with the compile-time stride kPackedAStride (the
+// offsets r·stride become immediates, so the 12-row AVX-512 loop needs no per-row pointer registers).
+enum AMode : int { kAColsMajor = 0, kARows = 1, kARowsPacked = 2 };
+constexpr int kAModes = 3;
+
+// Row stride of a packed row-major Ã strip: KC plus one cache line, so the MR rows of a strip fall in distinct L1
+// sets (a stride of exactly KC = 256 floats would put every fourth row in the same set).
+template <int64_t KC>
+constexpr int64_t packed_a_stride() {
+  return KC + 16;
+}
 
 using MicroFn = void (*)(const MicroTask&);
 
@@ -109,27 +124,49 @@ inline void copy_floats(float* dst, const float* src, int64_t n) {
   for (; i < n; ++i) dst[i] = src[i];
 }
 
-// Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of MR·KC floats. Both layouts are plain copies of
-// contiguous runs of the source: A row-major (not transposed) gives row-major strips, a[r·KC + p]; Aᵀ storage
-// gives k-major strips, a[p·MR + r]. Rows past `rows` are never read by the micro-kernel, so they are not filled.
+// Prefetches the cache lines of src[0:n] into L2 (a prefetch never faults).
+inline void prefetch_l2(const float* src, int64_t n) {
+  const char* p = reinterpret_cast<const char*>(src);
+  const char* end = reinterpret_cast<const char*>(src + n);
+  for (; p < end; p += 64) _mm_prefetch(p, _MM_HINT_T1);
+}
+
+// Packs op(A)[i0:i0+rows, p0:p0+kc] as ceil(rows/MR) strips of MR·packed_a_stride floats (the tile calls it for
+// one strip at a time). Both layouts are plain copies of contiguous runs of the source: A row-major (not
+// transposed) gives row-major strips, a[r·AS + p]; Aᵀ storage gives k-major strips, a[p·MR + r]. Rows past `rows`
+// are never read by the micro-kernel, so they are not filled. The source of the next strip (rows up to
+// prefetch_end) is prefetched into L2 on the way.
 template <int MR, int64_t KC>
-void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
+void pack_a(const GemmF32Args& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst,
+            int64_t prefetch_end) {
+  constexpr int64_t AS = packed_a_stride<KC>();
   if (g.trans_a) {
     // op(A)[i, p] = a[p·lda + i]: walk the stored rows in order (one page stream, not one per strip), handing each
     // strip its MR contiguous values.
     const int64_t full = rows / MR * MR;
     const float* src = g.a + p0 * g.lda + i0;
+    const bool prefetch_next = i0 + rows + MR <= prefetch_end;
     for (int64_t p = 0; p < kc; ++p, src += g.lda) {
+      if (prefetch_next) {
+        _mm_prefetch(reinterpret_cast<const char*>(src + rows), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(src + rows + MR - 1), _MM_HINT_T1);
+      }
       float* d = dst + p * MR;
       int64_t s = 0;
-      for (; s < full; s += MR, d += MR * KC) std::memcpy(d, src + s, sizeof(float) * MR);
+      for (; s < full; s += MR, d += MR * AS) std::memcpy(d, src + s, sizeof(float) * MR);
       for (int64_t r = 0; s + r < rows; ++r) d[r] = src[s + r];
     }
   } else {
     // op(A)[i, p] = a[i·lda + p]: each row is a contiguous run of kc values.
-    for (int64_t s = 0; s < rows; s += MR, dst += MR * KC) {
+    for (int64_t s = 0; s < rows; s += MR, dst += MR * AS) {
       const int r_count = static_cast<int>(rows - s < MR ? rows - s : MR);
-      for (int r = 0; r < r_count; ++r) copy_floats(dst + r * KC, g.a + (i0 + s + r) * g.lda + p0, kc);
+      for (int r = 0; r < r_count; ++r) {
+        const float* src = g.a + (i0 + s + r) * g.lda + p0;
+        copy_floats(dst + r * AS, src, kc);
+        // Ask L2 for the same run of the row one strip below, needed by the next call: the strip's rows are
+        // lda apart, too many short streams for the hardware prefetchers to ramp up on.
+        if (i0 + s + r + MR < prefetch_end) prefetch_l2(src + MR * g.lda, kc);
+      }
     }
   }
 }
@@ -196,33 +233,34 @@ void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t co
   }
 }
 
-// The micro-kernel table of one ISA: fn[rows − 1][nv − 1][masked_b][a_rows].
+// The micro-kernel table of one ISA: fn[rows − 1][nv − 1][masked_b][a_mode].
 template <class Isa, size_t... I>
 constexpr std::array<MicroFn, sizeof...(I)> make_micro_table(std::index_sequence<I...>) {
-  return {{&Isa::template micro<static_cast<int>(I / (Isa::kNvMax * 4)) + 1,
-                                static_cast<int>((I / 4) % Isa::kNvMax) + 1, ((I / 2) % 2) == 1, (I % 2) == 1>...}};
+  return {{&Isa::template micro<static_cast<int>(I / (Isa::kNvMax * 2 * kAModes)) + 1,
+                                static_cast<int>((I / (2 * kAModes)) % Isa::kNvMax) + 1,
+                                ((I / kAModes) % 2) == 1, static_cast<int>(I % kAModes)>...}};
 }
 
 template <class Isa>
-MicroFn micro_for(int rows, int nv, bool masked_b, bool a_rows) {
-  static constexpr auto table =
-      make_micro_table<Isa>(std::make_index_sequence<static_cast<size_t>(Isa::kMr * Isa::kNvMax * 4)>());
-  return table[static_cast<size_t>((((rows - 1) * Isa::kNvMax + (nv - 1)) * 2 + (masked_b ? 1 : 0)) * 2 +
-                                   (a_rows ? 1 : 0))];
+MicroFn micro_for(int rows, int nv, bool masked_b, int a_mode) {
+  static constexpr auto table = make_micro_table<Isa>(
+      std::make_index_sequence<static_cast<size_t>(Isa::kMr * Isa::kNvMax * 2 * kAModes)>());
+  return table[static_cast<size_t>((((rows - 1) * Isa::kNvMax + (nv - 1)) * 2 + (masked_b ? 1 : 0)) * kAModes +
+                                   a_mode)];
 }
 
 // Wide micro-kernels for strips of 1..3 rows on an unpacked B: rows·NV would be too few independent FMA chains to
 // hide the FMA latency with NR-wide strips, so these cover Isa::kWideNv[rows] vectors of columns per call.
 template <class Isa, size_t... I>
 constexpr std::array<MicroFn, sizeof...(I)> make_wide_table(std::index_sequence<I...>) {
-  return {{&Isa::template micro<static_cast<int>(I / 4) + 1, Isa::kWideNv[I / 4 + 1], ((I / 2) % 2) == 1,
-                                (I % 2) == 1>...}};
+  return {{&Isa::template micro<static_cast<int>(I / (2 * kAModes)) + 1, Isa::kWideNv[I / (2 * kAModes) + 1],
+                                ((I / kAModes) % 2) == 1, static_cast<int>(I % kAModes)>...}};
 }
 
 template <class Isa>
-MicroFn wide_for(int rows, bool masked_b, bool a_rows) {
-  static constexpr auto table = make_wide_table<Isa>(std::make_index_sequence<12>());
-  return table[static_cast<size_t>(((rows - 1) * 2 + (masked_b ? 1 : 0)) * 2 + (a_rows ? 1 : 0))];
+MicroFn wide_for(int rows, bool masked_b, int a_mode) {
+  static constexpr auto table = make_wide_table<Isa>(std::make_index_sequence<3 * 2 * kAModes>());
+  return table[static_cast<size_t>(((rows - 1) * 2 + (masked_b ? 1 : 0)) * kAModes + a_mode)];
 }
 
 // `Isa` provides: kMr, kVl (floats per vector), kNvMax (vectors per strip), kNr = kVl·kNvMax, kKc, kNc, kMc (M
@@ -238,9 +276,12 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const int64_t K = g.k;
   // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
   // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
-  const int64_t kc_max = K < KC ? K : KC;
+  // K blocks of equal length (at most KC): a short last block (e.g. 784 = 3·256 + 16) would pay the C round
+  // trip and the call overhead for a few k steps. The k order within every chain is unchanged.
+  const int64_t k_blocks = (K + KC - 1) / KC;
+  const int64_t kc_max = (K + k_blocks - 1) / k_blocks;
   const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || kc_max * g.ldb <= 8192);
-  const bool save_c = K > KC && g.beta != 0.0f;
+  const bool save_c = k_blocks > 1 && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
   // A is read in place (no Ã copy) when the tile is at most 64 columns wide: each A value then feeds so few
   // columns that copying it would cost about as much as the FMAs it feeds. In place, a row-major A is a row-major
@@ -252,7 +293,8 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
   const int64_t mc_max = ((m1 - m0) < MC ? ((m1 - m0) + MR - 1) / MR * MR : MC);
   const int64_t nc_max = ((n1 - n0) < NC ? ((n1 - n0) + NR - 1) / NR * NR : NC);
-  const size_t a_floats = direct_a ? 0 : static_cast<size_t>(mc_max * KC);
+  constexpr int64_t AS = packed_a_stride<KC>();
+  const size_t a_floats = direct_a ? 0 : static_cast<size_t>(MR * AS);
   const size_t b_floats = direct_b ? 0 : static_cast<size_t>(kc_max * nc_max);
   const size_t c_floats = save_c ? static_cast<size_t>(mc_max * nc_max) : 0;
   static thread_local Scratch scratch;
@@ -274,9 +316,8 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
       if (save_c) {
         for (int64_t i = 0; i < mc; ++i) std::memcpy(c_save + i * nc, g.c + (mb + i) * g.ldc + nb, sizeof(float) * nc);
       }
-      for (int64_t pb = 0; pb < K; pb += KC) {
-        const int64_t kc = (K - pb) < KC ? (K - pb) : KC;
-        if (!direct_a) pack_a<MR, KC>(g, mb, mc, pb, kc, a_pack);
+      for (int64_t pb = 0; pb < K; pb += kc_max) {
+        const int64_t kc = (K - pb) < kc_max ? (K - pb) : kc_max;
         if (!direct_b) pack_b<NR>(g, pb, kc, nb, nc, b_pack);
         t.kc = kc;
         t.load_acc = pb > 0;
@@ -287,9 +328,13 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
             t.a = a_rows ? g.a + (mb + is) * g.lda + pb : g.a + pb * g.lda + mb + is;
             t.a_stride = g.lda;
           } else {
-            t.a = a_pack + is * KC;
-            t.a_stride = a_rows ? KC : MR;
+            // One Ã strip at a time, packed right before its row of micro-kernel calls: it stays in L1 for
+            // all of them and never competes with B̃ for L2.
+            pack_a<MR, KC>(g, mb + is, rows, pb, kc, a_pack, mb + mc);
+            t.a = a_pack;
+            t.a_stride = a_rows ? AS : MR;
           }
+          const int a_mode = !a_rows ? kAColsMajor : direct_a ? kARows : kARowsPacked;
           const bool wide = direct_b && rows <= 3;
           const int64_t step = wide ? int64_t{VL} * Isa::kWideNv[rows] : NR;
           for (int64_t js = 0; js < nc; js += step) {
@@ -313,9 +358,9 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
             }
             t.cols = cols;
             if (wide && nv > Isa::kNvMax) {
-              wide_for<Isa>(rows, cols < step, a_rows)(t);
+              wide_for<Isa>(rows, cols < step, a_mode)(t);
             } else {
-              micro_for<Isa>(rows, nv, direct_b && cols < NR, a_rows)(t);
+              micro_for<Isa>(rows, nv, direct_b && cols < NR, a_mode)(t);
             }
           }
         }
