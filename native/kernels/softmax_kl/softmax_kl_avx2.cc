@@ -49,6 +49,8 @@ struct V256 {
   }
   static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
   static void store_part(float* p, F v, int n) { _mm256_maskstore_ps(p, first(n), v); }
+  // {a, b, c, 1, 1, …}
+  static F lanes3(float a, float b, float c) { return _mm256_setr_ps(a, b, c, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }

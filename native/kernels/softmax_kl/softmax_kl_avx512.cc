@@ -47,6 +47,10 @@ struct V512 {
   static void store_part(float* p, F v, int n) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
   }
+  // {a, b, c, 1, 1, …}
+  static F lanes3(float a, float b, float c) {
+    return _mm512_mask_mov_ps(_mm512_set1_ps(1.0f), 0x0007, _mm512_castps128_ps512(_mm_setr_ps(a, b, c, 1.0f)));
+  }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }

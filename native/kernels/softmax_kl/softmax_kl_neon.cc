@@ -54,6 +54,10 @@ struct VNeon {
   }
   static void stream(float* p, F v) { vst1q_f32(p, v); }
   static void fence() {}
+  // {a, b, c, 1}
+  static F lanes3(float a, float b, float c) {
+    return vsetq_lane_f32(c, vsetq_lane_f32(b, vsetq_lane_f32(a, vdupq_n_f32(1.0f), 0), 1), 2);
+  }
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F mul(F a, F b) { return vmulq_f32(a, b); }

@@ -68,6 +68,76 @@ inline float merge_lanes(typename V::F max_raw, typename V::F sum, float scale, 
   return m;
 }
 
+// log Z of every stream with one vector log (lane 0: student at T, 1: teacher, 2: student at T = 1; the lanes are
+// built in registers — scalar stores read back as one vector would stall store forwarding), then the row loss in
+// double (as the reference does: T² may overflow float for huge T, and the weighted sum of the two terms then
+// rounds once). lz receives the logs.
+template <class V>
+inline float row_loss(const RowParams& rp, float sum_a, float sum_b, float sum_1, float cross, float ma, float mb,
+                      float m_s, float s_y, float* lz) {
+  V::store(lz, V::log(V::lanes3(sum_a, sum_b, sum_1)));
+  double loss = 0.0;
+  if (rp.use_kl) {
+    const double kl = static_cast<double>(cross) / sum_b + (static_cast<double>(ma) - mb) +
+                      (static_cast<double>(lz[0]) - lz[1]);
+    loss += static_cast<double>(rp.alpha) * rp.temperature * rp.temperature * kl;
+  }
+  if (rp.use_ce) {
+    const double ce = (static_cast<double>(m_s) - s_y) + lz[2];
+    loss += (1.0 - rp.alpha) * ce;
+  }
+  return static_cast<float>(loss);
+}
+
+// Rows of at most V::kLanes classes (10-class problems and the like), dense teacher or none: one vector per input,
+// everything in registers, one pass — no blocks, no lane merge, no second read; three exps per element at most
+// (the general row below spends about a dozen vector exps per row on block and lane bookkeeping, which dominates
+// when a row is a single vector). Same algebra and the same masked-class rules as softmax_kl_row.
+template <class V, bool kDense, bool kCe1>
+bool softmax_kl_short_row(const RowParams& rp, const float* s, const float* t, int32_t y, float* loss, float* g) {
+  using F = typename V::F;
+  const int64_t cols = rp.cols;
+  if (rp.labels && (y < 0 || y >= cols)) return false;
+  const F inv_t = V::set1(rp.inv_t), zero = V::zero();
+  const F x = load_row<V>(s, 0, cols);
+  typename V::B bad = V::is_bad(x);
+  const float m_s = V::hmax(x), ma = m_s * rp.inv_t;
+  const F a = V::mul(x, inv_t);
+  F eb = zero, u = zero;
+  float m_t = 0.0f, mb = 0.0f;
+  if (kDense) {
+    u = load_row<V>(t, 0, cols);
+    bad = V::or_bad(bad, V::is_bad(u));
+    m_t = V::hmax(u);
+    mb = m_t * rp.inv_t;
+  }
+  if (V::any_bad(bad) || m_s == -kInfF || ma == kInfF) return false;  // NaN/+Inf, all −Inf, or s/T overflows
+  if (kDense && (m_t == -kInfF || mb == kInfF)) return false;
+  const F ea = V::exp(V::sub(a, V::set1(ma)));
+  const F e1 = kCe1 ? V::exp(V::sub(x, V::set1(m_s))) : ea;
+  const float sum_a = V::hsum(ea), sum_1 = kCe1 ? V::hsum(e1) : sum_a;
+  float sum_b = 1.0f, cross = 0.0f;
+  if (kDense) {
+    const F b = V::mul(u, inv_t);
+    eb = V::exp(V::sub(b, V::set1(mb)));
+    sum_b = V::hsum(eb);
+    cross = V::hsum(V::fmadd_where_pos(eb, V::sub(b, a), zero));
+  }
+  float lz[V::kLanes];
+  *loss = row_loss<V>(rp, sum_a, sum_b, sum_1, cross, ma, mb, m_s, rp.use_ce ? s[y] : 0.0f, lz);
+  if (g == nullptr) return true;
+  const float c_kl = rp.use_kl ? rp.grad_scale * rp.alpha * rp.temperature : 0.0f;
+  const float c_ce = rp.use_ce ? rp.grad_scale * (1.0f - rp.alpha) : 0.0f;
+  const F p = V::mul(ea, V::set1(1.0f / sum_a));
+  F gi = kDense ? V::mul(V::set1(c_kl), V::sub(p, V::mul(eb, V::set1(1.0f / sum_b)))) : V::mul(V::set1(c_kl), p);
+  if (rp.use_ce) {
+    const F p1 = kCe1 ? V::mul(e1, V::set1(1.0f / sum_1)) : p;
+    gi = V::add(gi, V::mul(V::set1(c_ce), V::sub_one_at(p1, y)));  // − onehot(y)
+  }
+  store_row<V>(g, 0, cols, gi);
+  return true;
+}
+
 // The fused distillation loss of one row. kDense: a dense teacher row; kCe1: the cross-entropy needs the student
 // at T = 1 as a separate stream (labels, α < 1 and T ≠ 1); kParkQ (dense teacher, KL used, gradient wanted and
 // not streamed, at most kMaxParkedBlocks blocks): pass 1 parks the teacher's exp(b − m_b,lane) in the gradient row
@@ -201,28 +271,9 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
     cross = V::hsum(wk);
   }
 
-  // ---- log Z of every stream with one vector log (lane 0: student at T, 1: teacher, 2: student at T = 1).
-  float lz[V::kLanes];
-  for (int l = 0; l < V::kLanes; ++l) lz[l] = 1.0f;
-  lz[0] = sum_a;
-  lz[1] = (kDense || rp.sparse) ? sum_b : 1.0f;
-  lz[2] = sum_1;
-  V::store(lz, V::log(V::load(lz)));
-
   const bool teacher = kDense || rp.sparse;
-  // The per-row epilogue runs in double (as the reference does): T² may overflow float for huge T, and the
-  // weighted sum of the two terms then rounds once.
-  double row_loss = 0.0;
-  if (rp.use_kl) {
-    const double kl = static_cast<double>(cross) / sum_b + (static_cast<double>(ma) - mb) +
-                      (static_cast<double>(lz[0]) - lz[1]);
-    row_loss += static_cast<double>(rp.alpha) * rp.temperature * rp.temperature * kl;
-  }
-  if (rp.use_ce) {
-    const double ce = (static_cast<double>(m_s) - s[y]) + lz[2];
-    row_loss += (1.0 - rp.alpha) * ce;
-  }
-  *loss = static_cast<float>(row_loss);
+  float lz[V::kLanes];
+  *loss = row_loss<V>(rp, sum_a, teacher ? sum_b : 1.0f, sum_1, cross, ma, mb, m_s, rp.use_ce ? s[y] : 0.0f, lz);
   if (g == nullptr) return true;
 
   // ---- pass 2: the gradient, one read of the row (and dense teacher), one write.
@@ -294,6 +345,13 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   return true;
 }
 
+// softmax_kl_short_row with softmax_kl_row's signature (the sparse-teacher arguments are unused).
+template <class V, bool kDense, bool kCe1>
+bool short_row(const RowParams& rp, const float* s, const float* t, const int32_t*, const float*, int32_t y,
+               float* loss, float* g) {
+  return softmax_kl_short_row<V, kDense, kCe1>(rp, s, t, y, loss, g);
+}
+
 template <class V>
 int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) {
   RowParams rp;
@@ -314,6 +372,10 @@ int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) 
   auto row = rp.dense ? (park_q ? (ce1 ? softmax_kl_row<V, true, true, true> : softmax_kl_row<V, true, false, true>)
                                 : (ce1 ? softmax_kl_row<V, true, true, false> : softmax_kl_row<V, true, false, false>))
                       : (ce1 ? softmax_kl_row<V, false, true, false> : softmax_kl_row<V, false, false, false>);
+  if (!rp.sparse && a.cols <= V::kLanes) {
+    row = rp.dense ? (ce1 ? short_row<V, true, true> : short_row<V, true, false>)
+                   : (ce1 ? short_row<V, false, true> : short_row<V, false, false>);
+  }
   int64_t bad = 0;
   for (int64_t r = r0; r < r1; ++r) {
     const float* s = a.student + r * a.cols;
