@@ -14,7 +14,16 @@
  */
 import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { native } from '../native';
-import { describe, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
+import {
+  describe,
+  expectBoolean,
+  expectFinite,
+  expectInteger,
+  expectLength,
+  expectTypedArray,
+  matrixExtent,
+  sharesMemory,
+} from '../validate';
 
 export interface GemmF32Options {
   /** Use Aᵀ: A is stored [k, lda] (default false). */
@@ -52,16 +61,6 @@ interface GemmF32Call {
   ldc: number;
 }
 
-/** Elements a row-major matrix needs: (rows − 1)·ld + cols, or 0 when empty. */
-function extent(name: string, rows: number, cols: number, ld: number): number {
-  if (rows === 0 || cols === 0) return 0;
-  const e = (rows - 1) * ld + cols;
-  if (!Number.isSafeInteger(e)) {
-    throw new DistiqRangeError(`The size of "${name}" (${rows} rows of stride ${ld}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
-  }
-  return e;
-}
-
 function expectLd(name: string, value: number, row: number, formula: string): void {
   expectInteger(name, value, 0);
   if (value < row) throw new DistiqRangeError(`The "${name}" argument must be >= ${row} (${formula}). Received ${value}`);
@@ -79,12 +78,6 @@ function expectScale(name: string, value: unknown): number {
     throw new DistiqRangeError(`The "${name}" argument must be finite as a float32. Received ${value}`, 'ERR_DISTIQ_NON_FINITE');
   }
   return f;
-}
-
-function sharesMemory(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {
-  if (x.buffer !== y.buffer || xLen === 0 || yLen === 0) return false;
-  const x0 = x.byteOffset, y0 = y.byteOffset;
-  return x0 < y0 + yLen * 4 && y0 < x0 + xLen * 4;
 }
 
 function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): GemmF32Call {
@@ -111,9 +104,9 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
   expectLd('ldc', ldc, n, 'n');
   // A and B are read only when the product is non-empty (the native check follows the same rule).
   const readsAB = m > 0 && n > 0 && k > 0;
-  const aNeed = readsAB ? extent('a', aRows, aCols, lda) : 0;
-  const bNeed = readsAB ? extent('b', bRows, bCols, ldb) : 0;
-  const cNeed = extent('out', m, n, ldc);
+  const aNeed = readsAB ? matrixExtent('a', aRows, aCols, lda) : 0;
+  const bNeed = readsAB ? matrixExtent('b', bRows, bCols, ldb) : 0;
+  const cNeed = matrixExtent('out', m, n, ldc);
   expectLength('a', a.length, aNeed, transA ? '(k-1)*lda+m' : '(m-1)*lda+k', true);
   expectLength('b', b.length, bNeed, transB ? '(n-1)*ldb+k' : '(k-1)*ldb+n', true);
   let c: Float32Array;
@@ -130,10 +123,10 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
     if (!(o.out instanceof Float32Array)) expectTypedArray('out', o.out, Float32Array);
     c = o.out;
     expectLength('out', c.length, cNeed, '(m-1)*ldc+n', true);
-    if (readsAB && sharesMemory(c, cNeed, a, aNeed)) {
+    if (readsAB && sharesMemory(c, cNeed * 4, a, aNeed * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "a"');
     }
-    if (readsAB && sharesMemory(c, cNeed, b, bNeed)) {
+    if (readsAB && sharesMemory(c, cNeed * 4, b, bNeed * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "b"');
     }
   }

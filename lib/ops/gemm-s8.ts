@@ -15,7 +15,17 @@
  */
 import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { GemmOutKind, native, type NativePackedWeightsS8 } from '../native';
-import { describe, expectAllFinite, expectBoolean, expectFinite, expectInteger, expectLength, expectTypedArray } from '../validate';
+import {
+  describe,
+  expectAllFinite,
+  expectBoolean,
+  expectFinite,
+  expectInteger,
+  expectLength,
+  expectTypedArray,
+  matrixExtent,
+  sharesMemory,
+} from '../validate';
 import { nativeHandle, PackedWeights } from './packed-weights';
 
 export type GemmS8Output = 'int32' | 'float32' | 'uint8' | 'int8';
@@ -111,21 +121,6 @@ function expectScale(name: string, value: unknown): number {
   throw new DistiqRangeError(`The "${name}" argument must be a finite number > 0 as a float32. Received ${value}`);
 }
 
-function sharesMemory(x: ArrayBufferView, xBytes: number, y: ArrayBufferView, yBytes: number): boolean {
-  if (xBytes === 0 || yBytes === 0 || x.buffer !== y.buffer) return false;
-  const x0 = x.byteOffset, y0 = y.byteOffset;
-  return x0 < y0 + yBytes && y0 < x0 + xBytes;
-}
-
-function extent(name: string, rows: number, cols: number, ld: number): number {
-  if (rows === 0 || cols === 0) return 0;
-  const e = (rows - 1) * ld + cols;
-  if (!Number.isSafeInteger(e)) {
-    throw new DistiqRangeError(`The size of "${name}" (${rows} rows of stride ${ld}) is too large`, 'ERR_DISTIQ_LIMIT_EXCEEDED');
-  }
-  return e;
-}
-
 function outputKind(requested: unknown): { kind: GemmOutKind; ctor: OutCtor } {
   switch (requested) {
     case undefined:
@@ -177,7 +172,7 @@ function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): GemmS8
   expectInteger('ldc', ldc, n);
 
   const readsA = m > 0 && n > 0 && k > 0;
-  const aNeed = readsA ? extent('a', m, k, lda) : 0;
+  const aNeed = readsA ? matrixExtent('a', m, k, lda) : 0;
   expectLength('a', a.length, aNeed, '(m-1)*lda+k', true);
 
   // Epilogue options (ignored by 'int32', but still checked when given).
@@ -212,7 +207,7 @@ function prepare(a: unknown, m: unknown, packed: unknown, opts: unknown): GemmS8
   else if (kind === GemmOutKind.S8) expectInteger('outZeroPoint', outZp, -128, 127);
   else expectInteger('outZeroPoint', outZp, -(2 ** 31), 2 ** 31 - 1);
 
-  const cNeed = extent('out', m, n, ldc);
+  const cNeed = matrixExtent('out', m, n, ldc);
   let c: OutArray;
   const out = o.out;
   if (out === undefined) {

@@ -28,25 +28,6 @@ struct GemmF32Call {
   Napi::Value a, b, c;  // kept alive by the async form
 };
 
-// Elements a row-major matrix of `rows` rows with stride `ld` needs when its rows hold `cols` elements:
-// (rows − 1)·ld + cols, or 0 when it is empty.
-int64_t stored_extent(Napi::Env env, int64_t rows, int64_t cols, int64_t ld, const char* what) {
-  if (rows == 0 || cols == 0) return 0;
-  const int64_t body = checked_mul(env, rows - 1, ld, what);
-  if (body > (int64_t{1} << 53) - cols) {
-    throw_range_error(env, std::string("The size of ") + what + " is too large", kErrLimit);
-  }
-  return body + cols;
-}
-
-void expect_ld(Napi::Env env, const char* name, int64_t ld, int64_t row, const char* row_formula) {
-  if (ld < row) {
-    std::ostringstream os;
-    os << "The \"" << name << "\" argument must be >= " << row << " (" << row_formula << "). Received " << ld;
-    throw_range_error(env, os.str());
-  }
-}
-
 float float_scale(const Args& info, size_t i, const char* name) {
   const double d = number_arg(info, i, name);
   const float f = static_cast<float>(d);
@@ -80,12 +61,12 @@ GemmF32Call parse(const Args& info, const char* fn) {
   // Stored shapes: A is [k, lda] when transposed, else [m, lda]; B is [n, ldb] when transposed, else [k, ldb].
   const int64_t a_rows = g.trans_a ? g.k : g.m, a_cols = g.trans_a ? g.m : g.k;
   const int64_t b_rows = g.trans_b ? g.n : g.k, b_cols = g.trans_b ? g.k : g.n;
-  expect_ld(env, "lda", g.lda, a_cols, g.trans_a ? "m, since transA" : "k");
-  expect_ld(env, "ldb", g.ldb, b_cols, g.trans_b ? "k, since transB" : "n");
-  expect_ld(env, "ldc", g.ldc, g.n, "n");
-  const int64_t a_need = stored_extent(env, a_rows, a_cols, g.lda, "a");
-  const int64_t b_need = stored_extent(env, b_rows, b_cols, g.ldb, "b");
-  const int64_t c_need = stored_extent(env, g.m, g.n, g.ldc, "c");
+  expect_stride(env, "lda", g.lda, a_cols, g.trans_a ? "m, since transA" : "k");
+  expect_stride(env, "ldb", g.ldb, b_cols, g.trans_b ? "k, since transB" : "n");
+  expect_stride(env, "ldc", g.ldc, g.n, "n");
+  const int64_t a_need = matrix_extent(env, a_rows, a_cols, g.lda, "a");
+  const int64_t b_need = matrix_extent(env, b_rows, b_cols, g.ldb, "b");
+  const int64_t c_need = matrix_extent(env, g.m, g.n, g.ldc, "c");
   // A and B are only read when the product is non-empty; C whenever it has elements.
   const bool reads_ab = g.m > 0 && g.n > 0 && g.k > 0;
   expect_length(env, "a", a.length, reads_ab ? a_need : 0,

@@ -38,24 +38,6 @@ const FamilyData& family(const Info& info) {
   return *static_cast<const FamilyData*>(info.Data());
 }
 
-// Elements of a row-major matrix with `rows` rows of `cols` elements and stride `ld`: (rows − 1)·ld + cols.
-int64_t stored_extent(Napi::Env env, int64_t rows, int64_t cols, int64_t ld, const char* what) {
-  if (rows == 0 || cols == 0) return 0;
-  const int64_t body = checked_mul(env, rows - 1, ld, what);
-  if (body > (int64_t{1} << 53) - cols) {
-    throw_range_error(env, std::string("The size of ") + what + " is too large", kErrLimit);
-  }
-  return body + cols;
-}
-
-void expect_ld(Napi::Env env, const char* name, int64_t ld, int64_t row, const char* row_name) {
-  if (ld < row) {
-    std::ostringstream os;
-    os << "The \"" << name << "\" argument must be >= " << row << " (" << row_name << "). Received " << ld;
-    throw_range_error(env, os.str());
-  }
-}
-
 // A scale: a finite Number that stays finite and > 0 once rounded to float32.
 float positive_scale(const Args& info, size_t i, const char* name) {
   const double d = number_arg(info, i, name);
@@ -81,8 +63,8 @@ Napi::Value PackWeightsS8(const Napi::CallbackInfo& info) {
     throw_range_error(env, os.str(), kErrLimit);
   }
   const int64_t ldw = int_arg(info, 3, "ldw", 0, kMaxDim);
-  expect_ld(env, "ldw", ldw, k, "k");
-  const int64_t need = stored_extent(env, n, k, ldw, "w");
+  expect_stride(env, "ldw", ldw, k, "k");
+  const int64_t need = matrix_extent(env, n, k, ldw, "w");
   expect_length(env, "w", w.length, need, "(n-1)*ldw+k");
   checked_mul(env, n, k, "the packed weights");  // throws if n·k is beyond any buffer
   const GemmS8Kernel& kernel = *active_kernels().gemm_s8;
@@ -174,11 +156,11 @@ void parse(const Args& info, const char* fn, GemmS8Call& call) {
   g.out_zp = static_cast<int32_t>(int_arg(info, 14, "outZp", zp_lo, zp_hi));
 
   // Shapes.
-  expect_ld(env, "lda", g.lda, k, "k");
-  expect_ld(env, "ldc", g.ldc, n, "n");
+  expect_stride(env, "lda", g.lda, k, "k");
+  expect_stride(env, "ldc", g.ldc, n, "n");
   const bool reads_a = g.m > 0 && n > 0 && k > 0;
-  const int64_t a_need = reads_a ? stored_extent(env, g.m, k, g.lda, "a") : 0;
-  const int64_t c_need = stored_extent(env, g.m, n, g.ldc, "c");
+  const int64_t a_need = reads_a ? matrix_extent(env, g.m, k, g.lda, "a") : 0;
+  const int64_t c_need = matrix_extent(env, g.m, n, g.ldc, "c");
   expect_length(env, "a", a_length, a_need, "(m-1)*lda+k");
   expect_length(env, "c", c_length, c_need, "(m-1)*ldc+n");
 
