@@ -17,6 +17,7 @@ import * as path from 'node:path';
 
 import * as distiq from 'distiq';
 
+import { checkLine, kernelChecks } from './lib/acceptance';
 import { parseArgs, usage, UsageError, type BenchArgs } from './lib/args';
 import { floatArray, gemmData, Rand, sumOf, type GemmKind } from './lib/data';
 import { machineInfo } from './lib/machine';
@@ -931,6 +932,9 @@ async function main(): Promise<number> {
   if (!('skipped' in ctx.ort)) peers.ort = { lib: `onnxruntime-node ${ctx.ort.version}` };
   await ctx.peers.closeAll();
   const minutes = (Date.now() - t0) / 60000;
+  const checks = kernelChecks(rep.rows);
+  rep.say('\n== acceptance checks (issue 3) on this run');
+  for (const c of checks) rep.say(checkLine(c));
   rep.say(`\n${rep.rows.length} rows in ${minutes.toFixed(1)} min`);
   if (args.write && args.only === null) {
     const file = writeResults({
@@ -940,6 +944,7 @@ async function main(): Promise<number> {
       rows: rep.rows,
       peers,
       settings: { quick: args.quick, reps: args.reps, threads: args.threads.join(',') },
+      checks,
     });
     rep.say(`wrote ${path.relative(process.cwd(), file)} and bench/RESULTS.md`);
   } else if (args.write) {

@@ -45,6 +45,8 @@ export interface BenchResult {
   peers?: Record<string, Record<string, string>>;
   /** Optional: how the run was made (e.g. quick, repetitions). */
   settings?: Record<string, unknown>;
+  /** Optional: acceptance checks evaluated on these rows (pass null: rows missing). */
+  checks?: { id: string; text: string; pass: boolean | null; detail: string }[];
 }
 
 export function higherIsBetter(metric: Metric): boolean {
@@ -205,6 +207,12 @@ export function resultMarkdown(r: BenchResult): string {
     const describePeer = ([name, info]: [string, Record<string, string>]): string =>
       `${name}: ${info.lib ?? 'unknown'}${info.isa ? ` (${info.isa})` : ''}`;
     lines.push(`Peers: ${Object.entries(r.peers).map(describePeer).join('; ')}`, '');
+  }
+  if (r.checks && r.checks.length > 0) {
+    const mark = (p: boolean | null): string => (p === null ? 'n/a' : p ? '**pass**' : '**FAIL**');
+    lines.push('Acceptance checks on this run:', '');
+    for (const c of r.checks) lines.push(`- ${mark(c.pass)} ${c.id} ${mdCell(c.text)} — ${mdCell(c.detail)}`);
+    lines.push('');
   }
   lines.push('| id | metric | distiq | peer | peer value | advantage | notes |', '| --- | --- | ---: | --- | ---: | ---: | --- |');
   for (const row of r.rows) {
