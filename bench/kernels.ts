@@ -26,6 +26,7 @@ import { benchDir, makeRow, Reporter, writeResults, type Metric, type Row } from
 import { measure, timeAsync, timeSync, type Contender, type Stats } from './lib/timing';
 import {
   createSession,
+  dequantizeLinearGraph,
   dynamicQuantizeLinearGraph,
   gemmGraph,
   loadOrt,
@@ -36,7 +37,7 @@ import {
   type OrtSession,
 } from './peers/ort';
 
-const { packWeights, gemmS8, gemmS8Async, gemmF32, quantize, minMax, affineParams, distillationLoss, setNumThreads, cpuInfo } = distiq;
+const { packWeights, gemmS8, gemmS8Async, gemmF32, quantize, dequantize, minMax, affineParams, distillationLoss, setNumThreads, cpuInfo } = distiq;
 
 type Shape = readonly [m: number, n: number, k: number];
 
@@ -446,6 +447,35 @@ async function quantizeStatic(ctx: Ctx, rows: number, cols: number, threads: num
     (peer) => (peer === 'stream' ? { note: `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` } : { note: 'GB/s of float32 input; ORT QuantizeLinear per-axis' }),
     (peer) => (peer === 'stream' ? 2 * bytes : bytes),
   );
+}
+
+/** int8 → float32 per-channel (axis 0) with given scales, vs ORT DequantizeLinear per-axis; GB/s of float32 output. */
+async function dequantizeStatic(ctx: Ctx, rows: number, cols: number, threads: number): Promise<void> {
+  const count = rows * cols;
+  const idBase = `dequantize_s8.${count}.t${threads}`;
+  if (!selected(ctx, `${idBase}.ort`)) return;
+  const rng = new Rand(13);
+  const q = new Int8Array(count);
+  for (let i = 0; i < count; i++) q[i] = rng.int(-128, 127);
+  const scales = floatArray(rows, rng, (r) => r.uniform(0.001, 0.1));
+  setNumThreads(threads);
+  const out = new Float32Array(count);
+  const opts = { dtype: 'int8' as const, shape: [rows, cols], granularity: 'per-channel' as const, axis: 0, scale: scales, out };
+  dequantize(q, opts);
+  const entrant = ortEntrant(ctx, async (o) => {
+    const session = await createSession(o, dequantizeLinearGraph(rows, cols, scales), threads);
+    const run = makeRunner(session, { X: new o.ort.Tensor('int8', q, [rows, cols]) });
+    return {
+      session,
+      run,
+      verify: async () => {
+        const c = compareCodes((await run()).Y!.data as Float32Array, out);
+        return c.diff === 0 ? { ok: true } : { ok: false, note: `ort vs distiq: ${c.diff} of ${count} values differ` };
+      },
+    };
+  });
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => dequantize(q, opts)) }, [entrant]);
+  emitRows(ctx, idBase, 'gbps', count * 4, ds, outcomes, () => ({ note: 'GB/s of float32 output; ORT DequantizeLinear per-axis' }));
 }
 
 async function quantizeDynamic(ctx: Ctx, count: number, threads: number): Promise<void> {
@@ -910,12 +940,13 @@ async function main(): Promise<number> {
     const fs32 = args.quick ? [[128, 768, 3072] as Shape, [512, 512, 512] as Shape] : shapes;
     for (const shape of fs32) for (const t of args.threads) await each(`gemm_f32.${shapeId(shape)}.t${t}`, () => f32Gemm(ctx, shape, t));
   });
-  await section('quantize f32 -> int8', async () => {
+  await section('quantize f32 -> int8, dequantize int8 -> f32', async () => {
     const sizes: [number, number][] = args.quick ? [[4096, 4096]] : [[4096, 4096], [1024, 1024]];
     for (const [r, c] of sizes) {
       for (const t of args.quick ? [1] : args.threads) {
         await each(`quantize_s8.${r * c}.t${t}`, () => quantizeStatic(ctx, r, c, t));
         await each(`quantize_s8_dynamic.${r * c}.t${t}`, () => quantizeDynamic(ctx, r * c, t));
+        await each(`dequantize_s8.${r * c}.t${t}`, () => dequantizeStatic(ctx, r, c, t));
       }
     }
   });

@@ -77,6 +77,20 @@ export function quantizeLinearGraph(rows: number, cols: number, scales: Float32A
   };
 }
 
+/** DequantizeLinear per-axis (axis 0 of [rows, cols]) from int8 with constant scales and zero points 0. */
+export function dequantizeLinearGraph(rows: number, cols: number, scales: Float32Array): OnnxGraph {
+  return {
+    name: 'dequantize_linear',
+    nodes: [{ op: 'DequantizeLinear', inputs: ['X', 'scale', 'zp'], outputs: ['Y'], attrs: { axis: 0 } }],
+    initializers: [
+      { name: 'scale', type: OnnxType.FLOAT, dims: [rows], data: scales },
+      { name: 'zp', type: OnnxType.INT8, dims: [rows], data: new Int8Array(rows) },
+    ],
+    inputs: [{ name: 'X', type: OnnxType.INT8, dims: [rows, cols] }],
+    outputs: [{ name: 'Y', type: OnnxType.FLOAT, dims: [rows, cols] }],
+  };
+}
+
 /** DynamicQuantizeLinear: per-tensor uint8 asymmetric (range including 0, scale (max−min)/255). */
 export function dynamicQuantizeLinearGraph(count: number): OnnxGraph {
   return {
