@@ -410,6 +410,21 @@ function codeCheck(what: string, c: { diff: number; maxAbs: number }, count: num
   return { ok: c.maxAbs <= 1 && c.diff * 1e4 <= count, note };
 }
 
+/** Rows of an element-wise case over `count` float32 elements: GB/s of the float side; the stream peer as 2·bytes/time. */
+function emitBandwidthRows(ctx: Ctx, idBase: string, count: number, ds: Stats, outcomes: Map<string, Outcome>, ortNote: string): void {
+  const bytes = count * 4;
+  emitRows(
+    ctx,
+    idBase,
+    'gbps',
+    bytes,
+    ds,
+    outcomes,
+    (peer) => ({ note: peer === 'stream' ? `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` : ortNote }),
+    (peer) => (peer === 'stream' ? 2 * bytes : bytes),
+  );
+}
+
 async function quantizeStatic(ctx: Ctx, rows: number, cols: number, threads: number): Promise<void> {
   const count = rows * cols;
   const idBase = `quantize_s8.${count}.t${threads}`;
@@ -436,17 +451,7 @@ async function quantizeStatic(ctx: Ctx, rows: number, cols: number, threads: num
     await peerEntrant(ctx, 'stream', 'machine', { kind: 'copy', bytes: count * 4, threads }),
   ];
   const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => quantize(x, opts)) }, entrants);
-  const bytes = count * 4;
-  emitRows(
-    ctx,
-    idBase,
-    'gbps',
-    bytes,
-    ds,
-    outcomes,
-    (peer) => (peer === 'stream' ? { note: `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` } : { note: 'GB/s of float32 input; ORT QuantizeLinear per-axis' }),
-    (peer) => (peer === 'stream' ? 2 * bytes : bytes),
-  );
+  emitBandwidthRows(ctx, idBase, count, ds, outcomes, 'GB/s of float32 input; ORT QuantizeLinear per-axis');
 }
 
 /** int8 → float32 per-channel (axis 0) with given scales, vs ORT DequantizeLinear per-axis; GB/s of float32 output. */
@@ -475,7 +480,7 @@ async function dequantizeStatic(ctx: Ctx, rows: number, cols: number, threads: n
     };
   });
   const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => dequantize(q, opts)) }, [entrant]);
-  emitRows(ctx, idBase, 'gbps', count * 4, ds, outcomes, () => ({ note: 'GB/s of float32 output; ORT DequantizeLinear per-axis' }));
+  emitBandwidthRows(ctx, idBase, count, ds, outcomes, 'GB/s of float32 output; ORT DequantizeLinear per-axis');
 }
 
 async function quantizeDynamic(ctx: Ctx, count: number, threads: number): Promise<void> {
@@ -517,19 +522,13 @@ async function quantizeDynamic(ctx: Ctx, count: number, threads: number): Promis
     await peerEntrant(ctx, 'stream', 'machine', { kind: 'copy', bytes: count * 4, threads }),
   ];
   const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(run) }, entrants);
-  const bytes = count * 4;
-  emitRows(
+  emitBandwidthRows(
     ctx,
     idBase,
-    'gbps',
-    bytes,
+    count,
     ds,
     outcomes,
-    (peer) =>
-      peer === 'stream'
-        ? { note: `peer: STREAM copy of ${bytes} bytes, 2·bytes/time` }
-        : { note: 'uint8 asymmetric per-tensor on both sides (DynamicQuantizeLinear semantics): minMax + affineParams + quantize' },
-    (peer) => (peer === 'stream' ? 2 * bytes : bytes),
+    'uint8 asymmetric per-tensor on both sides (DynamicQuantizeLinear semantics): minMax + affineParams + quantize',
   );
 }
 

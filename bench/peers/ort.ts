@@ -63,32 +63,29 @@ export function gemmGraph(kind: 'u8s8' | 's8s8' | 'f32', m: number, n: number, k
   };
 }
 
-/** QuantizeLinear per-axis (axis 0 of [rows, cols]) to int8 with constant scales and zero points 0. */
-export function quantizeLinearGraph(rows: number, cols: number, scales: Float32Array): OnnxGraph {
+/** QuantizeLinear / DequantizeLinear per-axis (axis 0 of [rows, cols]), constant scales and int8 zero points 0. */
+function perAxisGraph(op: 'QuantizeLinear' | 'DequantizeLinear', rows: number, cols: number, scales: Float32Array): OnnxGraph {
+  const [inType, outType] = op === 'QuantizeLinear' ? [OnnxType.FLOAT, OnnxType.INT8] : [OnnxType.INT8, OnnxType.FLOAT];
   return {
-    name: 'quantize_linear',
-    nodes: [{ op: 'QuantizeLinear', inputs: ['X', 'scale', 'zp'], outputs: ['Y'], attrs: { axis: 0 } }],
+    name: op,
+    nodes: [{ op, inputs: ['X', 'scale', 'zp'], outputs: ['Y'], attrs: { axis: 0 } }],
     initializers: [
       { name: 'scale', type: OnnxType.FLOAT, dims: [rows], data: scales },
       { name: 'zp', type: OnnxType.INT8, dims: [rows], data: new Int8Array(rows) },
     ],
-    inputs: [{ name: 'X', type: OnnxType.FLOAT, dims: [rows, cols] }],
-    outputs: [{ name: 'Y', type: OnnxType.INT8, dims: [rows, cols] }],
+    inputs: [{ name: 'X', type: inType, dims: [rows, cols] }],
+    outputs: [{ name: 'Y', type: outType, dims: [rows, cols] }],
   };
 }
 
-/** DequantizeLinear per-axis (axis 0 of [rows, cols]) from int8 with constant scales and zero points 0. */
+/** float32 [rows, cols] → int8, one scale per row. */
+export function quantizeLinearGraph(rows: number, cols: number, scales: Float32Array): OnnxGraph {
+  return perAxisGraph('QuantizeLinear', rows, cols, scales);
+}
+
+/** int8 [rows, cols] → float32, one scale per row. */
 export function dequantizeLinearGraph(rows: number, cols: number, scales: Float32Array): OnnxGraph {
-  return {
-    name: 'dequantize_linear',
-    nodes: [{ op: 'DequantizeLinear', inputs: ['X', 'scale', 'zp'], outputs: ['Y'], attrs: { axis: 0 } }],
-    initializers: [
-      { name: 'scale', type: OnnxType.FLOAT, dims: [rows], data: scales },
-      { name: 'zp', type: OnnxType.INT8, dims: [rows], data: new Int8Array(rows) },
-    ],
-    inputs: [{ name: 'X', type: OnnxType.INT8, dims: [rows, cols] }],
-    outputs: [{ name: 'Y', type: OnnxType.FLOAT, dims: [rows, cols] }],
-  };
+  return perAxisGraph('DequantizeLinear', rows, cols, scales);
 }
 
 /** DynamicQuantizeLinear: per-tensor uint8 asymmetric (range including 0, scale (max−min)/255). */
