@@ -18,9 +18,9 @@
 // copy: a STREAM-like copy of `bytes` bytes from one buffer to another (both 64-byte aligned, pages touched at
 // setup). The harness converts to GB/s as 2·bytes/time (STREAM convention: write-allocate traffic not counted).
 // Default mode "memcpy": STREAM's Copy kernel `c[j] = a[j]` compiled by g++ -O2 IS a memcpy call (GCC's loop
-// distribution turns the loop into memcpy; with OpenMP each thread memcpy's its chunk), and glibc's memcpy switches
-// to non-temporal stores above its threshold (¾ of the shared cache) — so that is what STREAM copy realistically
-// does here. Also available (setup field "mode"): "nt" = our own AVX-512/AVX2 loop with streaming stores,
+// distribution turns the loop into memcpy; with OpenMP each thread memcpy's its chunk), and glibc's memcpy uses
+// rep movsb below its x86_non_temporal_threshold (181 MiB here) and non-temporal stores above — so that is what
+// STREAM copy realistically does here. Also available (setup field "mode"): "nt" = our own AVX-512/AVX2 loop with streaming stores,
 // "store" = the same loop with ordinary stores (pays the read-for-ownership). threads > 1 split the buffer in
 // 64-byte-aligned contiguous chunks, one per thread.
 #include <immintrin.h>
