@@ -292,7 +292,7 @@ void check_all_levels(const Problem& p) {
 
 const int64_t kCols[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1000, 32000};
 const int64_t kRows[] = {1, 3, 17};
-const float kTemps[] = {0.5f, 1.0f, 2.0f, 4.0f, 10.0f};
+const float kTemps[] = {0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 10.0f};  // 2, 4, 8: the squared T = 1 exps
 const float kAlphas[] = {0.0f, 0.3f, 1.0f};
 
 DQ_TEST("softmax_kl: dense teacher + labels, every shape, T and alpha, every level vs ref") {

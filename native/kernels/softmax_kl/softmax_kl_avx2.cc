@@ -51,6 +51,11 @@ struct V256 {
   static void store_part(float* p, F v, int n) { _mm256_maskstore_ps(p, first(n), v); }
   // {a, b, c, 1, 1, …}
   static F lanes3(float a, float b, float c) { return _mm256_setr_ps(a, b, c, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f); }
+  // e·e, 0 where e < 2^−63 (such e are zeroed first: the subnormal square is never formed).
+  static F square_flush(F e) {
+    const F k = _mm256_and_ps(e, _mm256_cmp_ps(e, _mm256_set1_ps(1.0842022e-19f), _CMP_GE_OQ));
+    return _mm256_mul_ps(k, k);
+  }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }

@@ -51,6 +51,10 @@ struct V512 {
   static F lanes3(float a, float b, float c) {
     return _mm512_mask_mov_ps(_mm512_set1_ps(1.0f), 0x0007, _mm512_castps128_ps512(_mm_setr_ps(a, b, c, 1.0f)));
   }
+  // e·e, 0 where e < 2^−63 (zero-masked: the subnormal square is never formed).
+  static F square_flush(F e) {
+    return _mm512_maskz_mul_ps(_mm512_cmp_ps_mask(e, _mm512_set1_ps(1.0842022e-19f), _CMP_GE_OQ), e, e);
+  }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }

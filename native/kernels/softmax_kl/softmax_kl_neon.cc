@@ -58,6 +58,11 @@ struct VNeon {
   static F lanes3(float a, float b, float c) {
     return vsetq_lane_f32(c, vsetq_lane_f32(b, vsetq_lane_f32(a, vdupq_n_f32(1.0f), 0), 1), 2);
   }
+  // e·e, 0 where e < 2^−63 (such e are zeroed first: the subnormal square is never formed).
+  static F square_flush(F e) {
+    const F k = vbslq_f32(vcgeq_f32(e, vdupq_n_f32(1.0842022e-19f)), e, vdupq_n_f32(0.0f));
+    return vmulq_f32(k, k);
+  }
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F mul(F a, F b) { return vmulq_f32(a, b); }

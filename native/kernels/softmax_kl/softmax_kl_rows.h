@@ -37,7 +37,16 @@ struct RowParams {
   bool dense, sparse, labels;
   bool use_kl, use_ce;
   bool stream;  // write the gradient with non-temporal stores (large outputs: saves the write-allocate reads)
+  int sq_steps;  // T = 2^sq_steps ∈ {2, 4, 8}: the T = 1 student exps are squares of the T ones (kCe1 == 2)
 };
+
+// e^(2^k) by k squarings, each flushing inputs below 2^−63 to 0 first (the square would be subnormal: a microcode
+// assist per lane, and the exps flush such results to 0 anyway).
+template <class V>
+inline typename V::F pow2k(typename V::F e, int k) {
+  for (int i = 0; i < k; ++i) e = V::square_flush(e);
+  return e;
+}
 
 template <class V>
 inline void fill_nan(float* p, int64_t n) {
@@ -139,13 +148,16 @@ bool softmax_kl_short_row(const RowParams& rp, const float* s, const float* t, i
 }
 
 // The fused distillation loss of one row. kDense: a dense teacher row; kCe1: the cross-entropy needs the student
-// at T = 1 as a separate stream (labels, α < 1 and T ≠ 1); kParkQ (dense teacher, KL used, gradient wanted and
+// at T = 1 as a separate stream (labels, α < 1 and T ≠ 1): 1 = its own exps, 2 = T is 2, 4 or 8, so
+// exp(x − m) = exp(a − m/T)^T exactly in real arithmetic (a = x·2^−k and the shifts are exact power-of-two
+// scalings) and the T = 1 terms are the T ones squared k times: two exps per element fewer, at most 2^k times the
+// exp's relative error (within the tolerance); kParkQ (dense teacher, KL used, gradient wanted and
 // not streamed, at most kMaxParkedBlocks blocks): pass 1 parks the teacher's exp(b − m_b,lane) in the gradient row
 // and keeps each block's lane maxima, so pass 2 gets q with one multiply instead of re-reading the teacher and one
 // more exp per element, and computes p the same way from the student's block maxima (so p − q is still exactly 0
 // when student and teacher are equal). Returns false for a bad row (NaN/+Inf logit, all −Inf, out-of-range label
 // or index), which the caller fills with NaN.
-template <class V, bool kDense, bool kCe1, bool kParkQ>
+template <class V, bool kDense, int kCe1, bool kParkQ>
 bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const int32_t* idx, const float* tl,
                     int32_t y, float* loss, float* g) {
   using F = typename V::F;
@@ -207,8 +219,10 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       }
       const F x = load_row<V>(s, i, cols);
       const F a = V::mul(x, inv_t);
-      bza = V::add(bza, V::exp(V::sub(a, ma_new)));
-      if (kCe1) bz1 = V::add(bz1, V::exp(V::sub(x, ms_new)));
+      const F ea = V::exp(V::sub(a, ma_new));
+      bza = V::add(bza, ea);
+      if (kCe1 == 1) bz1 = V::add(bz1, V::exp(V::sub(x, ms_new)));
+      if (kCe1 == 2) bz1 = V::add(bz1, pow2k<V>(ea, rp.sq_steps));
       if (kDense) {
         const F bt = V::mul(load_row<V>(t, i, cols), inv_t);
         const F eb = V::exp(V::sub(bt, mb_new));
@@ -285,9 +299,11 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   const bool ce = rp.use_ce;
   // Lanes [i, i + kLanes) of the gradient (lanes past the row end hold garbage and are never stored). p is
   // exp(a − ma_at)·wp_at and (kParkQ) q the parked exp times wq_at: per-block values, or the row's for other rows.
-  auto grad_at = [&](int64_t i, F ma_at, F wp_at, F wq_at) {
+  // kCe1 == 2: p₁ = exp(a − ma_at)^T·w1_at.
+  auto grad_at = [&](int64_t i, F ma_at, F wp_at, F wq_at, F w1_at) {
     const F x = load_row<V>(s, i, cols);
-    const F p = V::mul(V::exp(V::sub(V::mul(x, inv_t), ma_at)), wp_at);
+    const F e = V::exp(V::sub(V::mul(x, inv_t), ma_at));
+    const F p = V::mul(e, wp_at);
     F gi;
     if (kParkQ) {
       gi = V::mul(ckl, V::sub(p, V::mul(load_row<V>(g, i, cols), wq_at)));
@@ -298,7 +314,7 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       gi = V::mul(ckl, p);
     }
     if (ce) {
-      F p1 = kCe1 ? V::mul(V::exp(V::sub(x, msv)), rz1) : p;
+      F p1 = kCe1 == 1 ? V::mul(V::exp(V::sub(x, msv)), rz1) : kCe1 == 2 ? V::mul(pow2k<V>(e, rp.sq_steps), w1_at) : p;
       if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) {
         p1 = V::sub_one_at(p1, static_cast<int>(y - i));  // − onehot(y)
       }
@@ -312,22 +328,25 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
       const F bma = block_ma[b0 / kBlock], bmb = block_mb[b0 / kBlock];
       const F wp = V::mul(V::exp(V::sub(bma, mav)), rza), wq = V::mul(V::exp(V::sub(bmb, mbv)), rzb);
       const F ma_blk = V::safe_max(bma);  // the shift pass 1 used for this block
-      for (int64_t i = b0; i < b1; i += V::kLanes) store_row<V>(g, i, cols, grad_at(i, ma_blk, wp, wq));
+      // exp(x − m_s) = exp(a − ma_blk)^T · exp(T·ma_blk − m_s), and T·ma_blk is the block's raw lane max exactly
+      // (bma, not ma_blk: a lane without classes in the block gets weight exp(−Inf) = 0, never exp(positive)).
+      const F w1 = kCe1 == 2 ? V::mul(V::exp(V::sub(V::mul(bma, V::set1(rp.temperature)), msv)), rz1) : rz1;
+      for (int64_t i = b0; i < b1; i += V::kLanes) store_row<V>(g, i, cols, grad_at(i, ma_blk, wp, wq, w1));
     }
   } else if (rp.stream) {
     // Non-temporal stores need aligned addresses: a masked head up to the first aligned element, aligned full
     // vectors, a masked tail. The lane ↔ element mapping shifts with the head, which changes no value.
     const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(g) % V::kAlignBytes) / 4;
     const int64_t head = misalign == 0 ? 0 : std::min<int64_t>(cols, V::kLanes - misalign);
-    if (head > 0) V::store_part(g, grad_at(0, mav, rza, zero), static_cast<int>(head));
+    if (head > 0) V::store_part(g, grad_at(0, mav, rza, zero, rz1), static_cast<int>(head));
     int64_t i = head;
-    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i, mav, rza, zero));
-    if (i < cols) V::store_part(g + i, grad_at(i, mav, rza, zero), static_cast<int>(cols - i));
+    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i, mav, rza, zero, rz1));
+    if (i < cols) V::store_part(g + i, grad_at(i, mav, rza, zero, rz1), static_cast<int>(cols - i));
     V::fence();
   } else {
     for (int64_t i = 0; i < cols; i += V::kLanes) {
       if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the write-allocate misses
-      store_row<V>(g, i, cols, grad_at(i, mav, rza, zero));
+      store_row<V>(g, i, cols, grad_at(i, mav, rza, zero, rz1));
     }
   }
   if (rp.sparse && rp.use_kl) {
@@ -368,10 +387,18 @@ int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) 
   rp.use_ce = rp.labels && a.alpha < 1.0f;
   rp.stream = a.grad != nullptr && a.rows * a.cols >= kStreamMinElements;
   const bool ce1 = rp.use_ce && rp.inv_t != 1.0f;
+  rp.sq_steps = a.temperature == 2.0f ? 1 : a.temperature == 4.0f ? 2 : a.temperature == 8.0f ? 3 : 0;
+  const int ce_mode = !ce1 ? 0 : rp.sq_steps > 0 ? 2 : 1;
   const bool park_q = rp.dense && rp.use_kl && a.grad != nullptr && !rp.stream && a.cols <= kMaxParkedBlocks * kBlock;
-  auto row = rp.dense ? (park_q ? (ce1 ? softmax_kl_row<V, true, true, true> : softmax_kl_row<V, true, false, true>)
-                                : (ce1 ? softmax_kl_row<V, true, true, false> : softmax_kl_row<V, true, false, false>))
-                      : (ce1 ? softmax_kl_row<V, false, true, false> : softmax_kl_row<V, false, false, false>);
+  using RowFn = bool (*)(const RowParams&, const float*, const float*, const int32_t*, const float*, int32_t, float*,
+                         float*);
+  const RowFn dense_park[3] = {softmax_kl_row<V, true, 0, true>, softmax_kl_row<V, true, 1, true>,
+                               softmax_kl_row<V, true, 2, true>};
+  const RowFn dense_plain[3] = {softmax_kl_row<V, true, 0, false>, softmax_kl_row<V, true, 1, false>,
+                                softmax_kl_row<V, true, 2, false>};
+  const RowFn no_dense[3] = {softmax_kl_row<V, false, 0, false>, softmax_kl_row<V, false, 1, false>,
+                             softmax_kl_row<V, false, 2, false>};
+  RowFn row = rp.dense ? (park_q ? dense_park[ce_mode] : dense_plain[ce_mode]) : no_dense[ce_mode];
   if (!rp.sparse && a.cols <= V::kLanes) {
     row = rp.dense ? (ce1 ? short_row<V, true, true> : short_row<V, true, false>)
                    : (ce1 ? short_row<V, false, true> : short_row<V, false, false>);
