@@ -25,7 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
+#include <iostream>  // std::cin
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -313,7 +313,14 @@ void peer_info(Reply& r);
 std::unique_ptr<Case> peer_make_case(const Request& q, const std::string& kind, int threads);
 
 inline int run_peer_loop() {
-  std::ios::sync_with_stdio(false);
+  // Replies go to a private copy of stdout; fd 1 itself is pointed at stderr, so anything a library prints
+  // (ONEDNN_VERBOSE, OpenBLAS warnings) cannot corrupt the protocol.
+  const int proto_fd = dup(1);
+  FILE* proto = proto_fd >= 0 ? fdopen(proto_fd, "w") : nullptr;
+  if (proto == nullptr || dup2(2, 1) < 0) {
+    std::fprintf(stderr, "peer: cannot set up the reply channel\n");
+    return 2;
+  }
   std::map<std::string, std::unique_ptr<Case>> cases;
   uint64_t next_id = 1;
   std::string line;
@@ -325,7 +332,7 @@ inline int run_peer_loop() {
       Request q = Parser(line).parse();
       const std::string op = q.get_str("op");
       if (op == "quit") {
-        std::fflush(stdout);
+        std::fclose(proto);
         return 0;
       } else if (op == "info") {
         peer_info(r);
@@ -366,7 +373,9 @@ inline int run_peer_loop() {
       r = Reply();
       r.set("error", e.what());
     }
-    std::cout << r.str(ok) << '\n' << std::flush;
+    const std::string out = r.str(ok) + "\n";
+    std::fwrite(out.data(), 1, out.size(), proto);
+    std::fflush(proto);
   }
   return 0;  // stdin closed: same as quit
 }
