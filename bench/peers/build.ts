@@ -68,7 +68,12 @@ function run(file: string, args: string[], input?: string): Promise<{ code: numb
       }
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
-    if (input !== undefined && child.stdin) child.stdin.end(input);
+    if (input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {
+        /* the program exited without reading its input: its exit status tells */
+      });
+      child.stdin.end(input);
+    }
   });
 }
 
