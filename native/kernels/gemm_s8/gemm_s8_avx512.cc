@@ -19,9 +19,9 @@
 // straight from it; for GEMV-sized tiles (or if the scratch cannot be allocated) four A bytes are broadcast per
 // group, widened, and vpshufd picks the pairs. Same bits either way.
 //
-// Blocking: micro-tiles of up to kMr rows × kNp panels (32 columns) in zmm accumulators over all of K; for m ≤ 4
-// the tile uses 1–4 rows × 3 panels. Rows go in chunks (≤ kRowChunk rows, ≈ kChunkBytes of widened A) whose row
-// sums are computed once.
+// Blocking: gemm_s8_x86_blocking.h (column blocks in L2 with the next one prefetched, row chunks, equal row
+// blocks, row block outer). Micro-tiles: up to kMr rows × kNp panels (32 columns) in zmm accumulators over all of
+// K; for m ≤ 4 the tile uses 1–4 rows × 3 panels.
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k (the widening pass reads each byte
 // once, scalar past the last 32); the last partial group is copied into a zeroed 4-byte buffer, so no byte past

@@ -20,11 +20,9 @@
 // scratch (reused between calls), so the inner loop is the plain u8 loop; for GEMV-sized tiles, or if the scratch
 // cannot be allocated, each broadcast group is XORed in the loop instead. Same bits either way.
 //
-// Blocking: micro-tiles of up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of K; for m ≤ 4
-// the tile uses 1–4 rows × 3 panels. Rows go in chunks (≤ kRowChunk rows, ≈ kChunkBytes of A, so a chunk stays in
-// L2) whose row sums are computed once; columns go in blocks of ≈ kWBlockBytes of W (kept in L2 while every row
-// chunk passes over it); each micro-tile's W panels are reused by every row block of the chunk. The C lines of a
-// micro-tile are prefetched before its K loop (a large C is cold and each store would wait for its line).
+// Blocking: gemm_s8_x86_blocking.h (column blocks in L2 with the next one prefetched, row chunks, equal row
+// blocks, row block outer). Micro-tiles: up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of
+// K; for m ≤ 4 the tile uses 1–4 rows × 3 panels.
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k; the last partial group is copied
 // into a zeroed 4-byte buffer, so no byte past row i's K is read. N tails use vmaskmov stores and loads (masked-off
