@@ -214,13 +214,14 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
 // The blocking as built: K cut into ⌈K/256⌉ blocks of equal length (257 → 129 + 128, 513 → 3 × 171, 784 → 4 × 196),
 // Ã packed one MR strip at a time (with the next strip prefetched: M = MR·s ± 1 ends a block mid-strip), N past
 // the AVX-512 N block of 1024 with a partial last strip, the β ≠ 0 M block (480 rows on AVX-512, 288 on AVX2)
-// crossed by a multi-K product, and a wide Aᵀ (lda > 512 keeps A packed on narrow tiles). All four transposes.
+// crossed by a multi-K product, a wide Aᵀ (lda > 512 keeps A packed on narrow tiles), and tiles of ≤ 24 rows (a
+// stored Bᵀ transposed one strip per N block, A read in place). All four transposes.
 DQ_TEST("gemm_f32: K-block splits, strip and block edges == ref") {
   struct Shape {
     int64_t m, n, k;
   };
-  const Shape shapes[] = {{25, 33, 257},  {130, 70, 513}, {37, 1061, 784}, {13, 40, 520},
-                          {485, 48, 300}, {23, 45, 600},  {600, 20, 70},   {97, 1030, 9}};
+  const Shape shapes[] = {{25, 33, 257},  {130, 70, 513}, {37, 1061, 784}, {13, 40, 520}, {485, 48, 300},
+                          {23, 45, 600},  {600, 20, 70},  {97, 1030, 9},   {5, 1061, 300}, {24, 100, 700}};
   int counter = 0;
   for (const Shape& sh : shapes) {
     for (int t = 0; t < 4; ++t) {

@@ -274,25 +274,30 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   constexpr int64_t KC = Isa::kKc, NC = Isa::kNc;
   static_assert(Isa::kMc % MR == 0 && Isa::kMcSaveC % MR == 0 && NC % NR == 0, "blocks are whole strips");
   const int64_t K = g.k;
-  // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
-  // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
   // K blocks of equal length (at most KC): a short last block (e.g. 784 = 3·256 + 16) would pay the C round
   // trip and the call overhead for a few k steps. The k order within every chain is unchanged.
   const int64_t k_blocks = (K + KC - 1) / KC;
   const int64_t kc_max = (K + k_blocks - 1) / k_blocks;
-  const bool direct_b = !g.trans_b && ((m1 - m0) <= Isa::kDirectBMaxRows || kc_max * g.ldb <= 8192);
+  const bool few_rows = (m1 - m0) <= Isa::kDirectBMaxRows;
+  // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
+  // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
+  const bool direct_b = !g.trans_b && (few_rows || kc_max * g.ldb <= 8192);
+  // A stored Bᵀ that few rows reuse is transposed one NR strip per N block, right before its few micro-kernel
+  // calls: the strip stays in L1 instead of a KC × NC block making a round trip through L2.
+  const int64_t NCB = g.trans_b && few_rows ? int64_t{NR} : NC;
   const bool save_c = k_blocks > 1 && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
-  // A is read in place (no Ã copy) when the tile is at most 64 columns wide: each A value then feeds so few
-  // columns that copying it would cost about as much as the FMAs it feeds. In place, a row-major A is a row-major
-  // strip with stride lda (MR sequential streams), and a stored Aᵀ is a k-major strip with stride lda: one short
-  // read per k, so only when its rows are short (≥ 2 per 4 KiB page; longer rows defeat the prefetcher and TLB).
-  const bool direct_a = (n1 - n0) <= 64 && (a_rows || g.lda <= 512);
-  // The M block only bounds the Ã scratch (Ã is streamed, one L1-resident micro-panel at a time), so it is large:
+  // A is read in place (no Ã copy) when the tile is at most 64 columns wide, or when N blocks are single strips:
+  // each A value then feeds so few columns that copying it would cost about as much as the FMAs it feeds. In
+  // place, a row-major A is a row-major strip with stride lda (MR sequential streams), and a stored Aᵀ is a
+  // k-major strip with stride lda: one short read per k, so only when its rows are short (≥ 2 per 4 KiB page;
+  // longer rows defeat the prefetcher and TLB).
+  const bool direct_a = ((n1 - n0) <= 64 || NCB == NR) && (a_rows || g.lda <= 512);
+  // The M block only bounds the saved old C (Ã is packed one L1-resident strip at a time), so it is large:
   // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
   const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
   const int64_t mc_max = ((m1 - m0) < MC ? ((m1 - m0) + MR - 1) / MR * MR : MC);
-  const int64_t nc_max = ((n1 - n0) < NC ? ((n1 - n0) + NR - 1) / NR * NR : NC);
+  const int64_t nc_max = ((n1 - n0) < NCB ? ((n1 - n0) + NR - 1) / NR * NR : NCB);
   constexpr int64_t AS = packed_a_stride<KC>();
   const size_t a_floats = direct_a ? 0 : static_cast<size_t>(MR * AS);
   const size_t b_floats = direct_b ? 0 : static_cast<size_t>(kc_max * nc_max);
@@ -311,8 +316,8 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   t.beta = g.beta;
   for (int64_t mb = m0; mb < m1; mb += MC) {
     const int64_t mc = (m1 - mb) < MC ? (m1 - mb) : MC;
-    for (int64_t nb = n0; nb < n1; nb += NC) {
-      const int64_t nc = (n1 - nb) < NC ? (n1 - nb) : NC;
+    for (int64_t nb = n0; nb < n1; nb += NCB) {
+      const int64_t nc = (n1 - nb) < NCB ? (n1 - nb) : NCB;
       if (save_c) {
         for (int64_t i = 0; i < mc; ++i) std::memcpy(c_save + i * nc, g.c + (mb + i) * g.ldc + nb, sizeof(float) * nc);
       }
