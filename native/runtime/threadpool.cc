@@ -2,10 +2,15 @@
 // the pool busy (an async op on a libuv thread while the main thread runs another) runs its chunks itself.
 // Chunks are claimed dynamically, but their boundaries depend only on (count, grain), and kernels compute every
 // output element inside one chunk, so results never depend on scheduling or thread count.
+// Waking a sleeping thread (futex + scheduler, an IPI under a hypervisor) costs tens of microseconds, so both sides
+// first poll for up to kSpin (yielding the CPU between polls) before sleeping: a worker that just finished waits
+// there for the next job, and the caller waits there for the last worker. Back-to-back calls (a model's layers, a
+// benchmark loop) then never pay a wake-up.
 #include "distiq/threadpool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -13,6 +18,19 @@
 
 namespace distiq {
 namespace {
+
+constexpr std::chrono::microseconds kSpin{100};
+
+// Polls `ready` (yielding between polls) until it holds or kSpin has passed; returns whether it held.
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto end = std::chrono::steady_clock::now() + kSpin;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 class ThreadPool {
  public:
@@ -50,13 +68,14 @@ class ThreadPool {
       grain_ = grain;
       chunks_ = chunks;
       next_.store(0);
-      active_ = static_cast<int>(workers_.size());
-      ++generation_;
+      active_.store(static_cast<int>(workers_.size()));
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     work();
+    spin_until([&] { return active_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [&] { return active_ == 0; });
+    done_.wait(lock, [&] { return active_.load(std::memory_order_relaxed) == 0; });
     fn_ = nullptr;
   }
 
@@ -72,10 +91,10 @@ class ThreadPool {
   void start_workers(int n) {
     if (static_cast<int>(workers_.size()) == n) return;
     stop_workers();
-    stopping_ = false;
+    stopping_.store(false);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      seen_generation_at_start_ = generation_;
+      seen_generation_at_start_ = generation_.load();
     }
     for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop_from(seen_generation_at_start_); });
   }
@@ -83,16 +102,19 @@ class ThreadPool {
   void worker_loop_from(uint64_t start) {
     uint64_t seen = start;
     for (;;) {
+      spin_until([&] {
+        return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+      });
       {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+        wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+        if (stopping_.load()) return;
+        seen = generation_.load();
       }
       work();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (--active_ == 0) done_.notify_one();
+        if (active_.fetch_sub(1) == 1) done_.notify_one();
       }
     }
   }
@@ -100,12 +122,12 @@ class ThreadPool {
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
-    stopping_ = false;
+    stopping_.store(false);
   }
 
   std::atomic<int> threads_{1};
@@ -113,12 +135,14 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  bool stopping_ = false;
-  uint64_t generation_ = 0, seen_generation_at_start_ = 0;
-  int active_ = 0;
+  // Written under mu_; atomic so that the spinning side can poll without the lock.
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> active_{0};
+  uint64_t seen_generation_at_start_ = 0;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t count_ = 0, grain_ = 1, chunks_ = 0;
-  std::atomic<int64_t> next_{0};
+  alignas(64) std::atomic<int64_t> next_{0};  // own cache line: every thread claims chunks here
 };
 
 ThreadPool& pool() {
