@@ -81,10 +81,10 @@ struct Quantizer {
   explicit Quantizer(const QuantArgs& a)
       : qmin_f32x8(_mm256_set1_ps(static_cast<float>(a.qmin))), qmax_f32x8(_mm256_set1_ps(static_cast<float>(a.qmax))) {}
 
-  // kExact: RN(x / s) by div_exact (QuantArgs::inv_scales present), else by vdivps. Same bits either way.
-  template <bool kExact>
+  // RN(x / s) by vdivps: in this float pipeline (fake-quant, int4) the divider-free quotient measured slower (the
+  // divider is not the bottleneck there); the 8-bit quantize uses codes_exact below.
   __m256 apply(__m256 x_f32x8, const Params8& pr, int* nan_bits, __m256* in_range) const {
-    __m256 v_f32x8 = kExact ? div_exact(x_f32x8, pr.s, pr.r) : _mm256_div_ps(x_f32x8, pr.s);
+    __m256 v_f32x8 = _mm256_div_ps(x_f32x8, pr.s);
     v_f32x8 = _mm256_round_ps(v_f32x8, kRound);
     v_f32x8 = _mm256_add_ps(v_f32x8, pr.z);
     *nan_bits = _mm256_movemask_ps(_mm256_cmp_ps(v_f32x8, v_f32x8, _CMP_UNORD_Q));
@@ -155,7 +155,7 @@ Params8 blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const in
   return pr;
 }
 
-// kExact: also provide RN(1/s) (Params8::r) from QuantArgs::inv_scales, for Quantizer::apply<true>.
+// kExact: also provide RN(1/s) (Params8::r) from QuantArgs::inv_scales, for codes_exact.
 // span(e, k, params_at) takes the long stretches (runs of one slot, consecutive slots): k a multiple of W, and
 // params_at(j) gives the parameters of the full vector at element j (constant for a run), so a span can unroll.
 template <bool kExact, typename Full, typename Part, typename Span>
@@ -273,25 +273,24 @@ int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
   return count_nans(x, e0, e1);
 }
 
-template <bool kExact>
-int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+int64_t quantize_float(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   const bool sign = is_signed(a.type);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     uint8_t* q = static_cast<uint8_t*>(a.q);
-    for_each_chunk<kExact>(
+    for_each_chunk<false>(
         a, e0, e1,
         [&](int64_t j, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount8(nan);
           _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
         },
         [&](int64_t e, int m, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, lanes_mask(m)), pr, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, lanes_mask(m)), pr, &nan, nullptr);
           nans += popcount8(nan & ((1 << m) - 1));
           alignas(16) uint8_t tmp[16];
           _mm_store_si128(reinterpret_cast<__m128i*>(tmp), pack_bytes(_mm256_cvtps_epi32(v_f32x8), sign));
@@ -300,11 +299,11 @@ int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    for_each_chunk<kExact>(
+    for_each_chunk<false>(
         a, s0, s1,
         [&](int64_t j, const Params8& pr) {
           int nan;
-          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount8(nan);
           const uint32_t b = pack_nibbles(_mm256_cvtps_epi32(v_f32x8));
           std::memcpy(out + (j - s0) / 2, &b, 4);
@@ -312,7 +311,7 @@ int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
         [&](int64_t e, int m, const Params8& pr) {
           const __m256i k = lanes_mask(m);
           int nan;
-          const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, k), pr, &nan, nullptr);
+          const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), pr, &nan, nullptr);
           nans += popcount8(nan & ((1 << m) - 1));
           // Lanes ≥ m become 0, so an odd row's pad nibble is written as 0.
           const uint32_t b = pack_nibbles(_mm256_and_si256(_mm256_cvtps_epi32(v_f32x8), k));
@@ -323,8 +322,7 @@ int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
 }
 
 int64_t quantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
-  if (a.inv_scales == nullptr) return quantize_impl<false>(a, e0, e1);
-  return is_4bit(a.type) ? quantize_impl<true>(a, e0, e1) : quantize8_exact(a, e0, e1);
+  return a.inv_scales == nullptr || is_4bit(a.type) ? quantize_float(a, e0, e1) : quantize8_exact(a, e0, e1);
 }
 
 __m256 affine(__m256i q_i32x8, __m256 s_f32x8, __m256 z_f32x8) {
@@ -367,20 +365,19 @@ void dequantize_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   });
 }
 
-template <bool kExact>
-int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m256i one_i32x8 = _mm256_set1_epi32(1);
-  for_each_chunk<kExact>(
+  for_each_chunk<false>(
       a, e0, e1,
       [&](int64_t j, const Params8& pr) {
         int nan;
         __m256 in_range;
-        const __m256 v_f32x8 = quant.apply<kExact>(_mm256_loadu_ps(x + j), pr, &nan, &in_range);
+        const __m256 v_f32x8 = quant.apply(_mm256_loadu_ps(x + j), pr, &nan, &in_range);
         nans += popcount8(nan);
         _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, pr.z), pr.s));
         if (mask) {
@@ -392,7 +389,7 @@ int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
         const __m256i k = lanes_mask(m);
         int nan;
         __m256 in_range;
-        const __m256 v_f32x8 = quant.apply<kExact>(_mm256_maskload_ps(x + e, k), pr, &nan, &in_range);
+        const __m256 v_f32x8 = quant.apply(_mm256_maskload_ps(x + e, k), pr, &nan, &in_range);
         nans += popcount8(nan & ((1 << m) - 1));
         _mm256_maskstore_ps(y + e, k, _mm256_mul_ps(_mm256_sub_ps(v_f32x8, pr.z), pr.s));
         if (mask) {
@@ -403,10 +400,6 @@ int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
         }
       });
   return nans;
-}
-
-int64_t fake_quant_avx2(const QuantArgs& a, int64_t e0, int64_t e1) {
-  return a.inv_scales ? fake_quant_impl<true>(a, e0, e1) : fake_quant_impl<false>(a, e0, e1);
 }
 
 float reduce_min(__m256 v_f32x8) {

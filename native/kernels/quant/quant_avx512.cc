@@ -78,10 +78,10 @@ struct Quantizer {
   explicit Quantizer(const QuantArgs& a)
       : qmin_f32x16(_mm512_set1_ps(static_cast<float>(a.qmin))), qmax_f32x16(_mm512_set1_ps(static_cast<float>(a.qmax))) {}
 
-  // kExact: RN(x / s) by div_exact (QuantArgs::inv_scales present), else by vdivps. Same bits either way.
-  template <bool kExact>
+  // RN(x / s) by vdivps: in this float pipeline (fake-quant, int4) the divider-free quotient measured slower (the
+  // divider is not the bottleneck there); the 8-bit quantize uses codes_exact below.
   __m512 apply(__m512 x_f32x16, const Params16& pr, __mmask16* nan, __mmask16* in_range) const {
-    __m512 v_f32x16 = kExact ? div_exact(x_f32x16, pr.s, pr.r) : _mm512_div_ps(x_f32x16, pr.s);
+    __m512 v_f32x16 = _mm512_div_ps(x_f32x16, pr.s);
     v_f32x16 = _mm512_roundscale_ps(v_f32x16, kRound);
     v_f32x16 = _mm512_add_ps(v_f32x16, pr.z);
     *nan = _mm512_cmp_ps_mask(v_f32x16, v_f32x16, _CMP_UNORD_Q);
@@ -143,7 +143,7 @@ Params16 blocked_params(const QuantArgs& a, int m, int64_t p, int64_t r, const i
   return pr;
 }
 
-// kExact: also provide RN(1/s) (Params16::r) from QuantArgs::inv_scales, for Quantizer::apply<true>.
+// kExact: also provide RN(1/s) (Params16::r) from QuantArgs::inv_scales, for codes_exact.
 // span(e, k, params_at) takes the long stretches (runs of one slot, consecutive slots): k a multiple of W, and
 // params_at(j) gives the parameters of the full vector at element j (constant for a run), so a span can unroll.
 template <bool kExact, typename Full, typename Part, typename Span>
@@ -201,15 +201,10 @@ constexpr float kMagic = 12582912.0f;  // 1.5·2^23
 constexpr int32_t kMagicBits = 0x4B400000;
 
 __m512i codes_exact(__m512 x_f32x16, const Params16& pr, __m512i mz_i32x16, __m512* nan_f32x16) {
-  // (vrangeps would clamp in one instruction, but it turns a quiet NaN into the limit.)
-  const __m512 lim_f32x16 = _mm512_mul_ps(pr.s, _mm512_set1_ps(4096.0f));
-  const __m512 neg_lim_f32x16 = _mm512_mul_ps(pr.s, _mm512_set1_ps(-4096.0f));
-  const __m512 xc_f32x16 = _mm512_max_ps(neg_lim_f32x16, _mm512_min_ps(lim_f32x16, x_f32x16));
-  const __m512 q0_f32x16 = _mm512_mul_ps(xc_f32x16, pr.r);
-  const __m512 q1_f32x16 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0_f32x16, pr.s, xc_f32x16), pr.r, q0_f32x16);
-  const __m512 q2_f32x16 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q1_f32x16, pr.s, xc_f32x16), pr.r, q1_f32x16);
-  *nan_f32x16 = _mm512_fmadd_ps(q2_f32x16, _mm512_setzero_ps(), *nan_f32x16);
-  const __m512 t_f32x16 = _mm512_add_ps(q2_f32x16, _mm512_set1_ps(kMagic));
+  // (vrangeps would clamp in div_exact with one instruction, but it turns a quiet NaN into the limit.)
+  const __m512 q_f32x16 = div_exact(x_f32x16, pr.s, pr.r);
+  *nan_f32x16 = _mm512_fmadd_ps(q_f32x16, _mm512_setzero_ps(), *nan_f32x16);
+  const __m512 t_f32x16 = _mm512_add_ps(q_f32x16, _mm512_set1_ps(kMagic));
   return _mm512_sub_epi32(_mm512_castps_si512(t_f32x16), mz_i32x16);
 }
 
@@ -267,36 +262,35 @@ int64_t quantize8_exact(const QuantArgs& a, int64_t e0, int64_t e1) {
   return count_nans(x, e0, e1);
 }
 
-template <bool kExact>
-int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+int64_t quantize_float(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   if (!is_4bit(a.type)) {
     int8_t* q = static_cast<int8_t*>(a.q);
-    for_each_chunk<kExact>(
+    for_each_chunk<false>(
         a, e0, e1,
         [&](int64_t j, const Params16& pr) {
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount16(nan);
           _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v_f32x16)));
         },
         [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
           nans += popcount16(nan & k);
           _mm512_mask_cvtepi32_storeu_epi8(q + e, k, _mm512_cvtps_epi32(v_f32x16));
         });
     return nans;
   }
   int4_segments(a, e0, e1, static_cast<uint8_t*>(a.q), [&](int64_t s0, int64_t s1, uint8_t* out) {
-    for_each_chunk<kExact>(
+    for_each_chunk<false>(
         a, s0, s1,
         [&](int64_t j, const Params16& pr) {
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), pr, &nan, nullptr);
           nans += popcount16(nan);
           const __m128i b_u8x16 = _mm512_cvtepi64_epi8(nibble_pairs(_mm512_cvtps_epi32(v_f32x16)));
           _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (j - s0) / 2), b_u8x16);
@@ -304,7 +298,7 @@ int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
         [&](int64_t e, int m, const Params16& pr) {
           const __mmask16 k = lanes_mask(m);
           __mmask16 nan;
-          const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
+          const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, nullptr);
           nans += popcount16(nan & k);
           // Lanes ≥ m become 0, so an odd row's pad nibble is written as 0.
           const __m512i q_i32x16 = _mm512_maskz_mov_epi32(k, _mm512_cvtps_epi32(v_f32x16));
@@ -316,8 +310,7 @@ int64_t quantize_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
 }
 
 int64_t quantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
-  if (a.inv_scales == nullptr) return quantize_impl<false>(a, e0, e1);
-  return is_4bit(a.type) ? quantize_impl<true>(a, e0, e1) : quantize8_exact(a, e0, e1);
+  return a.inv_scales == nullptr || is_4bit(a.type) ? quantize_float(a, e0, e1) : quantize8_exact(a, e0, e1);
 }
 
 __m512 affine(__m512i q_i32x16, __m512 s_f32x16, __m512 z_f32x16) {
@@ -359,19 +352,18 @@ void dequantize_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   });
 }
 
-template <bool kExact>
-int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
+int64_t fake_quant_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
   const Quantizer quant(a);
   int64_t nans = 0;
   const float* x = a.x;
   float* y = a.y;
   uint8_t* mask = a.mask;
   const __m128i one_u8x16 = _mm_set1_epi8(1);
-  for_each_chunk<kExact>(
+  for_each_chunk<false>(
       a, e0, e1,
       [&](int64_t j, const Params16& pr) {
         __mmask16 nan, in_range;
-        const __m512 v_f32x16 = quant.apply<kExact>(_mm512_loadu_ps(x + j), pr, &nan, &in_range);
+        const __m512 v_f32x16 = quant.apply(_mm512_loadu_ps(x + j), pr, &nan, &in_range);
         nans += popcount16(nan);
         _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, pr.z), pr.s));
         if (mask) _mm_storeu_si128(reinterpret_cast<__m128i*>(mask + j), _mm_maskz_mov_epi8(in_range, one_u8x16));
@@ -379,16 +371,12 @@ int64_t fake_quant_impl(const QuantArgs& a, int64_t e0, int64_t e1) {
       [&](int64_t e, int m, const Params16& pr) {
         const __mmask16 k = lanes_mask(m);
         __mmask16 nan, in_range;
-        const __m512 v_f32x16 = quant.apply<kExact>(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, &in_range);
+        const __m512 v_f32x16 = quant.apply(_mm512_maskz_loadu_ps(k, x + e), pr, &nan, &in_range);
         nans += popcount16(nan & k);
         _mm512_mask_storeu_ps(y + e, k, _mm512_mul_ps(_mm512_sub_ps(v_f32x16, pr.z), pr.s));
         if (mask) _mm_mask_storeu_epi8(mask + e, k, _mm_maskz_mov_epi8(in_range, one_u8x16));
       });
   return nans;
-}
-
-int64_t fake_quant_avx512(const QuantArgs& a, int64_t e0, int64_t e1) {
-  return a.inv_scales ? fake_quant_impl<true>(a, e0, e1) : fake_quant_impl<false>(a, e0, e1);
 }
 
 int64_t minmax_avx512(const float* x, const QuantGeometry& geo, int64_t e0, int64_t e1, float* mins, float* maxs) {
