@@ -78,13 +78,14 @@ Status check_args(const QuantArgs& a, bool needs_q, int64_t* count_out) {
 }
 
 // QuantArgs::inv_scales for the divider-free quotient: RN(1/s) per slot, when every scale lies in the exact range
-// and the reciprocals cost at most a quarter of a division per element (params ≤ count / 4; otherwise, e.g.
-// groups of 1–3, the kernels divide). Whatever a caller put there is ignored.
+// and runs average at least 32 elements (params ≤ count / 32). With shorter runs (small groups, small inner) the
+// kernels gather s, 1/s and z per lane and the FMA path measured slower than the divider (group 7, in L2:
+// avx512 10.3 → 7.3 GB/s), so they divide. Whatever a caller put there is ignored.
 QuantArgs with_reciprocals(const QuantArgs& args, int64_t count, std::vector<float>* store) {
   QuantArgs a = args;
   a.inv_scales = nullptr;
   const int64_t params = quant_param_count(a.geo);
-  if (params <= 0 || params > count / 4) return a;
+  if (params <= 0 || params > count / 32) return a;
   int outside = 0;
   for (int64_t p = 0; p < params; ++p) {
     const float s = a.scales[p];
