@@ -847,6 +847,13 @@ async function eventLoop(ctx: Ctx): Promise<void> {
   );
 }
 
+/** distiq's version and the kernel each op runs at the active ISA level. */
+function distiqInfo(): Record<string, string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { version } = require('distiq/package.json') as { version: string };
+  return { version, ...(cpuInfo().kernels as unknown as Record<string, string>) };
+}
+
 // ---- main ---------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -972,6 +979,7 @@ async function main(): Promise<number> {
       date: new Date().toISOString(),
       machine,
       rows: rep.rows,
+      distiq: distiqInfo(),
       peers,
       settings: { quick: args.quick, reps: args.reps, threads: args.threads.join(',') },
       checks,

@@ -41,6 +41,8 @@ export interface BenchResult {
   date: string;
   machine: MachineInfo;
   rows: Row[];
+  /** Optional: distiq's version and the kernel each op ran (cpuInfo().kernels). */
+  distiq?: Record<string, string>;
   /** Optional: versions and settings of the peers (library, ISA, runtime). */
   peers?: Record<string, Record<string, string>>;
   /** Optional: how the run was made (e.g. quick, repetitions). */
@@ -203,6 +205,9 @@ export function resultMarkdown(r: BenchResult): string {
       (r.settings ? ` · ${Object.entries(r.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` : ''),
     '',
   ];
+  if (r.distiq && Object.keys(r.distiq).length > 0) {
+    lines.push(`distiq: ${Object.entries(r.distiq).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
+  }
   if (r.peers && Object.keys(r.peers).length > 0) {
     const describePeer = ([name, info]: [string, Record<string, string>]): string =>
       `${name}: ${info.lib ?? 'unknown'}${info.isa ? ` (${info.isa})` : ''}`;
