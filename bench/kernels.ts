@@ -20,7 +20,7 @@ import * as distiq from 'distiq';
 import { checkLine, kernelChecks } from './lib/acceptance';
 import { parseArgs, usage, UsageError, type BenchArgs } from './lib/args';
 import { floatArray, gemmData, Rand, sumOf, type GemmKind } from './lib/data';
-import { machineInfo } from './lib/machine';
+import { busyWarning, loadAverage, machineInfo } from './lib/machine';
 import { PeerPool, type PeerClient, type PeerKind, type PeerName } from './lib/peer-client';
 import { benchDir, makeRow, Reporter, writeResults, type Metric, type Row } from './lib/report';
 import { measure, timeAsync, timeSync, type Contender, type Stats } from './lib/timing';
@@ -922,6 +922,8 @@ async function main(): Promise<number> {
   rep.say(`distiq kernels benchmark${args.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ISA ${machine.isa}, Node ${machine.node}`);
   rep.say(`median of >= ${args.reps} interleaved repetitions; threads ${args.threads.join(', ')}`);
   rep.say('onnxruntime-node: ' + ('skipped' in ctx.ort ? `skipped: ${ctx.ort.skipped}` : ctx.ort.version));
+  const busy = busyWarning(machine.load_avg_start ?? 0, machine.cores);
+  if (busy) rep.say(busy);
 
   const section = async (title: string, body: () => Promise<void>): Promise<void> => {
     rep.say(`\n== ${title}`);
@@ -969,6 +971,7 @@ async function main(): Promise<number> {
   if (!('skipped' in ctx.ort)) peers.ort = { lib: `onnxruntime-node ${ctx.ort.version}` };
   await ctx.peers.closeAll();
   const minutes = (Date.now() - t0) / 60000;
+  machine.load_avg_end = loadAverage();
   const checks = kernelChecks(rep.rows);
   rep.say('\n== acceptance checks (issue 3) on this run');
   for (const c of checks) rep.say(checkLine(c));

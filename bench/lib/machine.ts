@@ -19,6 +19,22 @@ export interface MachineInfo {
   hypervisor?: boolean;
   /** Every level distiq can run here. */
   isa_available?: string[];
+  /** 1-minute load average when the run started (other jobs on the machine). */
+  load_avg_start?: number;
+  /** ... and when it ended (set by the bench before writing). */
+  load_avg_end?: number;
+}
+
+/** The 1-minute load average, rounded (0 where the OS does not report one). */
+export function loadAverage(): number {
+  return Number(os.loadavg()[0]!.toFixed(2));
+}
+
+/** A warning line when other jobs use a sizeable share of the CPUs, else null. */
+export function busyWarning(load: number, cores: number): string | null {
+  return load > 0.5 * cores
+    ? `warning: machine busy (load ${load} on ${cores} CPUs): absolute numbers are unreliable, ratios within a case much less so`
+    : null;
 }
 
 function cpuModel(): string {
@@ -49,6 +65,7 @@ export function machineInfo(): MachineInfo {
     os: `${os.type()} ${os.release()} ${process.arch}`,
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     isa_available: info.available,
+    load_avg_start: loadAverage(),
   };
   const hv = underHypervisor();
   if (hv !== undefined) m.hypervisor = hv;

@@ -202,6 +202,7 @@ export function resultMarkdown(r: BenchResult): string {
     `## ${r.name}`,
     '',
     `${r.date} · ${m.cpu} · ${m.cores} cores · distiq ISA ${m.isa} · Node ${m.node}` +
+      (m.load_avg_start !== undefined ? ` · load ${m.load_avg_start}${m.load_avg_end !== undefined ? ` → ${m.load_avg_end}` : ''}` : '') +
       (r.settings ? ` · ${Object.entries(r.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` : ''),
     '',
   ];
