@@ -11,7 +11,8 @@
  * Accuracy: the full recipe (15 epochs, the final-epoch model on the test set) → train_mlp.accuracy; the CNN
  * (conv32 3×3 - conv64 3×3 - maxpool2 - dropout .25 - fc128 - dropout .5 - fc10, same optimizer, 10 epochs)
  * → train_cnn.accuracy. Both metric accuracy, peer none. `--quick` times 60 batches per sample and trains 1 epoch
- * (accuracy rows then say so in a note); `--only <regex>` selects rows; `--skip-accuracy` times only.
+ * (accuracy rows then say so in a note); `--only <regex>` selects rows; `--skip-accuracy` times only; `--batches <n>`
+ * sets the timed batches per sample. Rows not measured by a run are kept from the previous results file (`measured`).
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -23,7 +24,7 @@ import {
 
 import { parseArgs, usage, UsageError } from './lib/args';
 import { machineInfo } from './lib/machine';
-import { makeRow, Reporter, writeResults, type Row } from './lib/report';
+import { makeRow, readResults, Reporter, writeResults, type Row } from './lib/report';
 
 const BATCH = 128;
 const PY = '/usr/bin/python3';
@@ -103,19 +104,25 @@ function main(): number {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${usage('bench:train')} [--skip-accuracy]\n`);
+      process.stderr.write(`${err.message}\n${usage('bench:train')} [--skip-accuracy] [--batches <n>]\n`);
       return 2;
     }
     throw err;
   }
   const skipAccuracy = args.rest.includes('--skip-accuracy');
-  const unknown = args.rest.filter((a) => a !== '--skip-accuracy');
+  const bAt = args.rest.indexOf('--batches');
+  const batchesArg = bAt >= 0 ? Number(args.rest[bAt + 1]) : undefined;
+  if (batchesArg !== undefined && !(Number.isInteger(batchesArg) && batchesArg >= 10)) {
+    process.stderr.write('--batches needs an integer >= 10\n');
+    return 2;
+  }
+  const unknown = args.rest.filter((a, i) => a !== '--skip-accuracy' && !(bAt >= 0 && (i === bAt || i === bAt + 1)));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${usage('bench:train')} [--skip-accuracy]\n`);
+    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${usage('bench:train')} [--skip-accuracy] [--batches <n>]\n`);
     return 2;
   }
   const reps = args.reps || (args.quick ? 3 : 5);
-  const batches = args.quick ? 60 : 200;
+  const batches = batchesArg ?? (args.quick ? 60 : 200);
   const want = (id: string): boolean => args.only === null || args.only.test(id);
   const rep = new Reporter();
   const machine = machineInfo();
@@ -161,9 +168,16 @@ function main(): number {
   }
 
   if (args.write) {
-    const rows: Row[] = rep.rows;
+    // Rows this run did not measure (e.g. with --only) are kept from the previous results file, marked as such.
+    const name = args.quick ? 'train-quick' : 'train';
+    const fresh = new Set(rep.rows.map((r) => r.id));
+    const earlier = readResults().find((r) => r.name === name);
+    const kept = (earlier?.rows ?? [])
+      .filter((r) => !fresh.has(r.id))
+      .map((r) => ({ ...r, measured: (r.measured as string | undefined) ?? earlier!.date }));
+    const rows: Row[] = [...rep.rows, ...kept].sort((a, b) => a.id.localeCompare(b.id));
     const file = writeResults({
-      name: args.quick ? 'train-quick' : 'train',
+      name,
       date: new Date().toISOString(),
       machine,
       rows,
