@@ -1,7 +1,8 @@
 // int4 weight-only GEMM bindings (distiq/gemm_s4.h). JS signatures (lib/ops/gemm-s4.ts):
 //   packWeightsS4(codes: Uint8Array, n, k, group, signed: boolean, scales: Float32Array, zeroPoints: Int32Array|null)
 //     → PackedWeightsS4
-//   quantizeWeightsS4(w: Float32Array, n, k, ldw, group, codes: Uint8Array, scales: Float32Array) → undefined
+//   quantizeWeightsS4(w: Float32Array, n, k, ldw, group, codes: Uint8Array, scales: Float32Array, f16Scales: boolean)
+//     → undefined
 //   gemmS4(a: Float32Array, m, lda, packed, bias: Float32Array|null, out: Float32Array, ldc) → undefined
 //   gemmS4Async(same) → Promise<undefined>
 // Every argument is re-checked here (the TS wrapper checked first): dims are integers, group ≥ 1 and
@@ -96,7 +97,7 @@ Napi::Value PackWeightsS4(const Args& info) {
 
 Napi::Value QuantizeWeightsS4(const Args& info) {
   Napi::Env env = info.Env();
-  expect_count(info, 7, "quantizeWeightsS4");
+  expect_count(info, 8, "quantizeWeightsS4");
   const Array<float> w = f32_array(info, 0, "w");
   const int64_t n = int_arg(info, 1, "n", 0, kMaxDim);
   const int64_t k = int_arg(info, 2, "k", 0, kMaxDim);
@@ -109,13 +110,17 @@ Napi::Value QuantizeWeightsS4(const Args& info) {
   const int64_t groups = gemm_s4_groups(k, group);
   const Array<uint8_t> codes = u8_array(info, 5, "codes");
   const Array<float> scales = f32_array(info, 6, "scales");
+  const bool f16_scales = bool_arg(info, 7, "f16Scales");
   expect_stride(env, "ldw", ldw, k, "k");
   expect_length(env, "w", w.length, matrix_extent(env, n, k, ldw, "w"), "(n-1)*ldw+k", true);
   expect_length(env, "codes", codes.length, checked_mul(env, n, (k + 1) / 2, "the int4 codes"), "n*ceil(k/2)", true);
   expect_length(env, "scales", scales.length, checked_mul(env, n, groups, "the scales"), "n*ceil(k/group)", true);
-  const Status s = quantize_s4_rtn(w.data, ldw, n, k, group, codes.data, scales.data);
+  const Status s = quantize_s4_rtn(w.data, ldw, n, k, group, f16_scales, codes.data, scales.data);
   if (s == Status::kNonFinite) {
-    throw_range_error(env, "Expected every element of \"w\" to be finite (NaN or Infinity found)", kErrNonFinite);
+    throw_range_error(env, f16_scales ? "Expected every element of \"w\" to be finite, with max|w|/7 of every group "
+                                        "within the float16 range (65504); NaN, Infinity or a larger value found"
+                                      : "Expected every element of \"w\" to be finite (NaN or Infinity found)",
+                      kErrNonFinite);
   }
   if (s != Status::kOk) throw_status(env, s, "quantizeWeightsS4");
   return env.Undefined();

@@ -50,7 +50,7 @@ void PackedWeightsS4::Finalize(Napi::BasicEnv env) {
 
 Napi::Object PackedWeightsS4::create(Napi::Env env, const Napi::FunctionReference& ctor, const GemmS4Kernel& kernel,
                                      const GemmS4Codes& codes) {
-  const size_t bytes = kernel.packed_bytes(codes.n, codes.k, codes.group, codes.zero_points != nullptr);
+  const size_t bytes = kernel.packed_bytes(codes);
   const size_t total = (bytes + kAlign - 1) / kAlign * kAlign;
   uint8_t* buffer = total > 0 ? static_cast<uint8_t*>(std::aligned_alloc(kAlign, total)) : nullptr;
   if (total > 0 && buffer == nullptr) {

@@ -13,9 +13,9 @@ namespace {
 
 int64_t padded_k_ref(int64_t k, int64_t) { return k; }
 
-size_t packed_bytes_ref(int64_t n, int64_t k, int64_t group, bool) {
-  const int64_t groups = gemm_s4_groups(k, group);
-  return static_cast<size_t>(n) * static_cast<size_t>(k + 5 * groups);
+size_t packed_bytes_ref(const GemmS4Codes& s) {
+  const int64_t groups = gemm_s4_groups(s.k, s.group);
+  return static_cast<size_t>(s.n) * static_cast<size_t>(s.k + 5 * groups);
 }
 
 void pack_ref(const GemmS4Codes& s, uint8_t* dst, PackedS4*) {

@@ -63,7 +63,11 @@ Weights make_weights(dqtest::Rng& rng, int64_t n, int64_t k, int64_t group, Code
     if (k & 1) w.codes[j * row_bytes + row_bytes - 1] |= static_cast<uint8_t>((rng.next() & 0x0F) << 4);  // pad nibble: ignored
   }
   w.scales.resize(static_cast<size_t>(n * w.groups));
-  for (auto& s : w.scales) s = rng.uniform(0.001f, 0.1f) * ((rng.next() % 8 == 0) ? -1.0f : 1.0f);
+  const bool f16_exact = rng.next() % 3 == 0;  // then the SIMD layouts store the scales as float16
+  for (auto& s : w.scales) {
+    s = rng.uniform(0.001f, 0.1f) * ((rng.next() % 8 == 0) ? -1.0f : 1.0f);
+    if (f16_exact) s = static_cast<float>(rng.uniform_int(-2047, 2047)) * 0x1p-14f;  // 11-bit significands
+  }
   w.zero_points.resize(static_cast<size_t>(n * w.groups));
   for (auto& z : w.zero_points) z = extreme ? ((rng.next() & 1) ? lo : hi) : rng.uniform_int(lo, hi);
   return w;
@@ -125,7 +129,7 @@ struct Output {
 Output run(const GemmS4Kernel& kernel, const Weights& w, const std::vector<float>& x, int64_t m, int64_t lda,
            const std::vector<float>& bias, int64_t ldy) {
   Output out;
-  std::vector<uint8_t> packed(kernel.packed_bytes(w.n, w.k, w.group, w.zp) + 1);
+  std::vector<uint8_t> packed(kernel.packed_bytes(w.view()) + 1);
   PackedS4 view;
   const Status ps = distiq::pack_s4(kernel, w.view(), packed.data(), &view);
   if (ps != Status::kOk) {
@@ -194,7 +198,8 @@ DQ_TEST("gemm_s4 every level matches ref bit for bit over the shape grid") {
   const GemmS4Kernel& ref = distiq::gemm_s4_ref();
   for (Isa level : distiq::supported_isas()) {
     const GemmS4Kernel& kernel = *distiq::kernels_for(level).gemm_s4;
-    if (kernel.isa == Isa::kRef) continue;
+    if (level == Isa::kRef) continue;
+    DQ_CHECK(kernel.isa != Isa::kRef, distiq::isa_name(level) << " has a SIMD int4 kernel");
     for (const auto& p : kg) {
       for (int64_t n : ns) {
         const Codes c = kAllCodes[rng.next() % 4];
@@ -292,7 +297,7 @@ DQ_TEST("gemm_s4 rejects non-finite activations, foreign layouts and bad codes")
     for (Isa other : distiq::supported_isas()) {
       const GemmS4Kernel& k2 = *distiq::kernels_for(other).gemm_s4;
       if (k2.isa == kernel.isa) continue;
-      std::vector<uint8_t> packed(k2.packed_bytes(w.n, w.k, w.group, false));
+      std::vector<uint8_t> packed(k2.packed_bytes(w.view()));
       PackedS4 view;
       DQ_CHECK(distiq::pack_s4(k2, w.view(), packed.data(), &view) == Status::kOk, "pack");
       std::vector<float> x(70, 1.0f), y(20);
@@ -330,7 +335,7 @@ DQ_TEST("gemm_s4 quantize_s4_rtn matches an independent per-group round-to-neare
   for (int64_t kk = 32; kk < 64; ++kk) wf[2 * ldw + kk] = 0.0f;  // an all-zero group
   std::vector<uint8_t> codes(static_cast<size_t>(n * ((k + 1) / 2)), 0xFF);
   std::vector<float> scales(static_cast<size_t>(n * groups));
-  DQ_CHECK(distiq::quantize_s4_rtn(wf.data(), ldw, n, k, group, codes.data(), scales.data()) == Status::kOk, "rtn");
+  DQ_CHECK(distiq::quantize_s4_rtn(wf.data(), ldw, n, k, group, false, codes.data(), scales.data()) == Status::kOk, "rtn");
   for (int64_t j = 0; j < n; ++j) {
     for (int64_t g = 0; g < groups; ++g) {
       float amax = 0.0f;
@@ -347,6 +352,65 @@ DQ_TEST("gemm_s4 quantize_s4_rtn matches an independent per-group round-to-neare
   }
   std::vector<float> nan_w = wf;
   nan_w[5] = std::numeric_limits<float>::quiet_NaN();
-  DQ_CHECK(distiq::quantize_s4_rtn(nan_w.data(), ldw, n, k, group, codes.data(), scales.data()) == Status::kNonFinite,
+  DQ_CHECK(distiq::quantize_s4_rtn(nan_w.data(), ldw, n, k, group, false, codes.data(), scales.data()) == Status::kNonFinite,
            "NaN weight");
+}
+
+DQ_TEST("gemm_s4 float16 scale conversion: every half round-trips, ties round to even, f16 layouts are chosen") {
+  int bad = 0;
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    const uint16_t hh = static_cast<uint16_t>(h);
+    if ((hh & 0x7C00u) == 0x7C00u && (hh & 0x3FFu) != 0) continue;  // NaN payloads
+    const float f = distiq::f16_to_f32(hh);
+    if (distiq::f32_to_f16_rne(f) != hh && bad++ < 3) DQ_CHECK(false, "half 0x" << std::hex << h << " round trip");
+    DQ_CHECK(distiq::f32_fits_f16(f) == std::isfinite(f), "fits " << h);
+    // Halfway to the next half (same sign, larger magnitude) rounds to the even one; a hair above rounds up.
+    const uint16_t next = static_cast<uint16_t>(hh + 1);
+    if ((hh & 0x7FFFu) < 0x7BFFu) {
+      const float g = distiq::f16_to_f32(next);
+      const double mid = (static_cast<double>(f) + static_cast<double>(g)) / 2.0;
+      const float midf = static_cast<float>(mid);  // exact: halves have 11-bit significands
+      const uint16_t even = (hh & 1u) ? next : hh;
+      if (distiq::f32_to_f16_rne(midf) != even && bad++ < 3) DQ_CHECK(false, "tie at 0x" << std::hex << h);
+      const float above = std::nextafter(midf, 2.0f * g);
+      if (distiq::f32_to_f16_rne(above) != next && bad++ < 3) DQ_CHECK(false, "above tie at 0x" << std::hex << h);
+      DQ_CHECK(!distiq::f32_fits_f16(midf), "midpoint is not a half " << h);
+    }
+  }
+  DQ_CHECK(distiq::f32_to_f16_rne(65520.0f) == 0x7C00u, "65520 rounds to Inf");
+  DQ_CHECK(distiq::f32_to_f16_rne(65519.0f) == 0x7BFFu, "65519 rounds to 65504");
+  DQ_CHECK(distiq::f32_to_f16_rne(0x1p-25f) == 0u, "2^-25 ties to 0");
+  DQ_CHECK(distiq::f32_to_f16_rne(std::nextafter(0x1p-25f, 1.0f)) == 1u, "above 2^-25 rounds to the smallest subnormal");
+
+  dqtest::Rng rng(dqtest::base_seed() + 407);
+  Weights w = make_weights(rng, 20, 70, 32, Codes::kSignedZp);
+  for (auto& s : w.scales) s = static_cast<float>(rng.uniform_int(1, 2047)) * 0x1p-12f;
+  for (Isa level : distiq::supported_isas()) {
+    const GemmS4Kernel& kernel = *distiq::kernels_for(level).gemm_s4;
+    std::vector<uint8_t> packed(kernel.packed_bytes(w.view()) + 1);
+    PackedS4 view;
+    DQ_CHECK(distiq::pack_s4(kernel, w.view(), packed.data(), &view) == Status::kOk, "pack");
+    DQ_CHECK(view.scales_f16 == (kernel.isa != Isa::kRef), distiq::isa_name(level) << " float16 scales");
+    const std::vector<float> x = make_x(rng, 3, 70, 70);
+    const Output out = run(kernel, w, x, 3, 70, {}, 20);
+    check_output(out, spec(w, x, 3, 70, {}), 3, 20, 20, distiq::isa_name(level) + std::string(" f16 scales"));
+  }
+  // RTN with float16 scales: s = half(max|w|/7).
+  const int64_t n = 3, k = 40, group = 16, groups = 3;
+  std::vector<float> wf(static_cast<size_t>(n * k));
+  for (auto& v : wf) v = rng.normal();
+  std::vector<uint8_t> codes(static_cast<size_t>(n * k / 2));
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  DQ_CHECK(distiq::quantize_s4_rtn(wf.data(), k, n, k, group, true, codes.data(), scales.data()) == Status::kOk, "rtn16");
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t g = 0; g < groups; ++g) {
+      float amax = 0.0f;
+      for (int64_t kk = g * group; kk < std::min(k, (g + 1) * group); ++kk) amax = std::max(amax, std::fabs(wf[j * k + kk]));
+      const float want = distiq::f16_to_f32(distiq::f32_to_f16_rne(amax / 7.0f));
+      DQ_CHECK(same_bits(scales[j * groups + g], want) && distiq::f32_fits_f16(want), "f16 scale " << j << "," << g);
+    }
+  }
+  std::vector<float> huge(static_cast<size_t>(n * k), 1.0e6f);
+  DQ_CHECK(distiq::quantize_s4_rtn(huge.data(), k, n, k, group, true, codes.data(), scales.data()) == Status::kNonFinite,
+           "float16 scale overflow");
 }

@@ -198,6 +198,32 @@ describe('quantizeWeightsS4 / packWeightsS4 from float weights', () => {
     expect(q.scales[2 * 3 + 1]).toBe(1);
   });
 
+  it("scaleFormat 'float16': scales are float16 values nearest max|w|/7, the packed layout is smaller, results match ref", () => {
+    const rng = new Rng(4305);
+    const n = 48, k = 256, g = 32;
+    const wf = rng.float32Array(n * k, -2, 2);
+    const q = quantizeWeightsS4(wf, n, k, { groupSize: g, scaleFormat: 'float16' });
+    const u = new Uint32Array(q.scales.buffer);
+    for (let i = 0; i < q.scales.length; i++) {
+      const j = Math.floor(i / (k / g)), gi = i % (k / g);
+      let amax = 0;
+      for (let e = gi * g; e < (gi + 1) * g; e++) amax = Math.max(amax, Math.abs(wf[j * k + e]!));
+      const s32 = Math.fround(amax / 7);
+      expect(u[i]! & 0x1fff, `scale ${i} has a float16 significand`).toBe(0);
+      expect(Math.abs(q.scales[i]! - s32)).toBeLessThanOrEqual(2 ** (Math.floor(Math.log2(s32)) - 11));
+    }
+    const x = rng.float32Array(2 * k);
+    const want = withIsa('ref', () => gemmS4(x, 2, packWeightsS4(q, n, k, { groupSize: g })));
+    for (const level of simdLevels) {
+      withIsa(level, () => {
+        const p16 = packWeightsS4(wf, n, k, { groupSize: g, scaleFormat: 'float16' });
+        const p32 = packWeightsS4(wf, n, k, { groupSize: g });
+        expect(p16.byteLength).toBeLessThan(p32.byteLength);
+        expect(bitsOf(gemmS4(x, 2, p16))).toEqual(bitsOf(want));
+      });
+    }
+  });
+
   it('packing floats equals packing their RTN codes, on every level', () => {
     const rng = new Rng(4310);
     const n = 40, k = 200, g = 64;

@@ -64,6 +64,7 @@ struct PackedS4 {
   Isa layout = Isa::kRef;
   bool has_zp = false;   // per-(row, group) zero points stored; else z' = zp_const everywhere
   int32_t zp_const = 0;  // z' when !has_zp: 8 for signed codes without zero points, 0 for unsigned
+  bool scales_f16 = false;  // the layout stores the scales as float16 (only when every one converts exactly)
   const uint8_t* data = nullptr;  // kernel-private layout, packed_bytes(...) bytes
 };
 
@@ -86,8 +87,11 @@ struct GemmS4Kernel {
   int64_t m_step, n_step;
   // Padded row length of the quantized activations (and of each packed weight row) for (k, group).
   int64_t (*padded_k)(int64_t k, int64_t group);
-  size_t (*packed_bytes)(int64_t n, int64_t k, int64_t group, bool has_zp);
-  // Packs checked codes into dst (packed_bytes bytes, any alignment) and fills the view's has_zp / zp_const.
+  // Bytes pack() writes for these (checked) codes; depends on dims, zero points and, for layouts that store float16
+  // scales when every scale is exactly representable, on the scale values.
+  size_t (*packed_bytes)(const GemmS4Codes& src);
+  // Packs checked codes into dst (packed_bytes bytes, any alignment) and fills the view's has_zp / zp_const /
+  // scales_f16.
   void (*pack)(const GemmS4Codes& src, uint8_t* dst, PackedS4* view);
   // Quantizes rows [m0, m1) of x (row stride lda, k columns) into aq (stride kq), a_scale and a_gsum (stride G).
   // Returns the number of non-finite inputs seen (0 = fine).
@@ -105,16 +109,25 @@ const GemmS4Kernel& gemm_s4_avx512vnni() noexcept;
 const GemmS4Kernel& gemm_s4_neon() noexcept;
 const GemmS4Kernel& gemm_s4_neondot() noexcept;
 
-// Packs checked codes with `kernel`: dst must hold kernel.packed_bytes(n, k, group, zero_points != null) bytes.
+// Packs checked codes with `kernel`: dst must hold kernel.packed_bytes(src) bytes.
 // Returns kInvalidArgument / kLimitExceeded / kNonFinite for bad codes (see gemm_s4_check_codes); fills *view.
 Status pack_s4(const GemmS4Kernel& kernel, const GemmS4Codes& src, uint8_t* dst, PackedS4* view) noexcept;
 
 // Symmetric round-to-nearest int4 of float weights w [n, k] (row stride ldw), per group:
-//   s[n, g] = max_{k in g} |w| / 7.0f  (0 → 1.0f, so an all-zero group codes to 0 with a finite scale)
+//   s[n, g] = max_{k in g} |w| / 7.0f, or with f16_scales that value rounded to the nearest float16 (half to
+//             even; the llama.cpp Q4_0 convention: the SIMD layouts then store 2 bytes per scale instead of 4);
+//             a zero (or float16-underflowing) s becomes 1.0f, so an all-zero group codes to 0 with a finite scale
 //   q = clamp(nearbyintf(w / s), −7, 7)
-// writing codes (DESIGN §3 storage, [n, ceil(k/2)] bytes, pad nibble 0) and scales [n, G]. kNonFinite for NaN/Inf.
-Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_t group, uint8_t* codes,
-                       float* scales) noexcept;
+// writing codes (DESIGN §3 storage, [n, ceil(k/2)] bytes, pad nibble 0) and scales [n, G]. kNonFinite for NaN/Inf
+// (and for a float16 scale that overflows, i.e. max |w| / 7 > 65504).
+Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_t group, bool f16_scales,
+                       uint8_t* codes, float* scales) noexcept;
+
+// float ↔ float16 (IEEE binary16) in plain scalar code: f32_to_f16_rne rounds half to even (overflow → ±Inf);
+// f32_fits_f16 is true when the conversion is exact.
+uint16_t f32_to_f16_rne(float f) noexcept;
+float f16_to_f32(uint16_t h) noexcept;
+bool f32_fits_f16(float f) noexcept;
 
 // The GEMM: quantizes x per row, then y = the expression above, split over the thread pool (M and N only).
 Status gemm_s4(const GemmS4Kernel& kernel, const PackedS4& w, const float* x, int64_t m, int64_t lda,

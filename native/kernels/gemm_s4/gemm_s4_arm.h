@@ -77,7 +77,7 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
             corr = vdupq_n_s32(static_cast<int32_t>(static_cast<uint32_t>(-w.zp_const) * static_cast<uint32_t>(gs)));
           } else {
             uint8_t z[4];
-            std::memcpy(z, rec + j * bb + nblk * 64 + 64 + 4 * h, 4);
+            std::memcpy(z, rec + j * bb + nblk * 64 + geo.scale_bytes + 4 * h, 4);
             const int32_t zv[4] = {z[0], z[1], z[2], z[3]};
             corr = vreinterpretq_s32_u32(
                 vmulq_u32(vreinterpretq_u32_s32(vld1q_s32(zv)), vdupq_n_u32(0u - static_cast<uint32_t>(gs))));
@@ -107,7 +107,9 @@ void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0
     }
     for (int j = 0; j < NB; ++j)
       for (int h = 0; h < 4; ++h) {
-        const float32x4_t s = vld1q_f32(reinterpret_cast<const float*>(rec + j * bb + nblk * 64) + 4 * h);
+        const uint8_t* sp = rec + j * bb + nblk * 64;
+        const float32x4_t s = w.scales_f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(sp) + 4 * h)))
+                                           : vld1q_f32(reinterpret_cast<const float*>(sp) + 4 * h);
         for (int rr = 0; rr < MR; ++rr)
           facc[rr][j][h] = vfmaq_f32(facc[rr][j][h], vcvtq_f32_s32(P::result(acc[rr][j][h])), s);
       }

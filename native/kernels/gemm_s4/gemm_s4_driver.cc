@@ -54,7 +54,7 @@ Status pack_s4(const GemmS4Kernel& kernel, const GemmS4Codes& src, uint8_t* dst,
   const Status s = gemm_s4_check_codes(src);
   if (s != Status::kOk) return s;
   if (view == nullptr) return Status::kInvalidArgument;
-  const size_t bytes = kernel.packed_bytes(src.n, src.k, src.group, src.zero_points != nullptr);
+  const size_t bytes = kernel.packed_bytes(src);
   if (bytes > 0 && dst == nullptr) return Status::kInvalidArgument;
   view->n = src.n;
   view->k = src.k;
@@ -62,13 +62,61 @@ Status pack_s4(const GemmS4Kernel& kernel, const GemmS4Codes& src, uint8_t* dst,
   view->layout = kernel.isa;
   view->has_zp = src.zero_points != nullptr;
   view->zp_const = src.is_signed ? 8 : 0;
+  view->scales_f16 = false;
   view->data = dst;
   kernel.pack(src, dst, view);
   return Status::kOk;
 }
 
-Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_t group, uint8_t* codes,
-                       float* scales) noexcept {
+uint16_t f32_to_f16_rne(float f) noexcept {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t ax = x & 0x7FFFFFFFu;
+  if (ax >= 0x7F800000u) return static_cast<uint16_t>(sign | 0x7C00u | (ax > 0x7F800000u ? 0x200u : 0u));  // Inf/NaN
+  if (ax >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // ≥ 65520: rounds to Inf
+  const int32_t e = static_cast<int32_t>(ax >> 23) - 127;
+  if (e >= -14) {  // normal half: keep 10 mantissa bits, round the 13 dropped ones half to even
+    const uint32_t mant = ax & 0x7FFFFFu, rest = mant & 0x1FFFu;
+    uint32_t h = (static_cast<uint32_t>(e + 15) << 10) | (mant >> 13);
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is still correct
+    return static_cast<uint16_t>(sign | h);
+  }
+  if (e < -25) return sign;  // below half the smallest subnormal: ±0
+  // subnormal half: value = m·2^-24 with m = round(significand·2^(e+24))
+  const uint32_t sig = (ax & 0x7FFFFFu) | 0x800000u;  // 24 bits, value sig·2^(e−23)
+  const int32_t shift = -e - 1;                        // sig·2^(e−23) / 2^-24 = sig >> (−e − 1)
+  const uint32_t m = sig >> shift, rest = sig & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+  uint32_t h = m;
+  if (rest > halfway || (rest == halfway && (h & 1u))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+float f16_to_f32(uint16_t h) noexcept {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+  float f;
+  if (e == 0) {
+    f = static_cast<float>(m) * 5.9604644775390625e-08f;  // m·2^-24, exact
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    x |= sign;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+  const uint32_t x = sign | (e == 31 ? (0xFFu << 23) | (m << 13) : ((e + 112) << 23) | (m << 13));
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+bool f32_fits_f16(float f) noexcept {
+  if (!std::isfinite(f)) return false;
+  const float back = f16_to_f32(f32_to_f16_rne(f));
+  return std::memcmp(&back, &f, 4) == 0;
+}
+
+Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_t group, bool f16_scales,
+                       uint8_t* codes, float* scales) noexcept {
   if (!dims_ok(n, k, group) || ldw < k) return Status::kInvalidArgument;
   if ((group < k ? group : k) > kGemmS4MaxGroup) return Status::kLimitExceeded;
   const int64_t groups = gemm_s4_groups(k, group);
@@ -87,6 +135,10 @@ Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_
         amax = a > amax ? a : amax;
       }
       float s = amax / 7.0f;
+      if (f16_scales) {
+        s = f16_to_f32(f32_to_f16_rne(s));
+        if (!std::isfinite(s)) return Status::kNonFinite;
+      }
       if (!(s > 0.0f)) s = 1.0f;
       scales[j * groups + g] = s;
       for (int64_t kk = k0; kk < k1; ++kk) {
@@ -103,19 +155,29 @@ Status quantize_s4_rtn(const float* w, int64_t ldw, int64_t n, int64_t k, int64_
 
 // ---- n16 layout (see gemm_s4_layout.h) ----
 
-int64_t s4_n16_padded_k(int64_t k, int64_t group) { return s4_geometry(k, group, false).padded_k; }
+int64_t s4_n16_padded_k(int64_t k, int64_t group) { return s4_geometry(k, group, false, false).padded_k; }
 
-size_t s4_n16_packed_bytes(int64_t n, int64_t k, int64_t group, bool has_zp) {
-  const S4Geometry geo = s4_geometry(k, group, has_zp);
-  return static_cast<size_t>((n + 15) / 16) * static_cast<size_t>(geo.block_bytes);
+bool s4_n16_scales_f16(const GemmS4Codes& src) {
+  const int64_t params = src.n * gemm_s4_groups(src.k, src.group);
+  for (int64_t i = 0; i < params; ++i) {
+    if (!f32_fits_f16(src.scales[i])) return false;
+  }
+  return params > 0;
+}
+
+size_t s4_n16_packed_bytes(const GemmS4Codes& src) {
+  const S4Geometry geo = s4_geometry(src.k, src.group, src.zero_points != nullptr, s4_n16_scales_f16(src));
+  return static_cast<size_t>((src.n + 15) / 16) * static_cast<size_t>(geo.block_bytes);
 }
 
 void s4_n16_pack(const GemmS4Codes& src, uint8_t* dst, PackedS4* view) {
   const bool has_zp = src.zero_points != nullptr;
-  const S4Geometry geo = s4_geometry(src.k, src.group, has_zp);
+  const bool f16 = s4_n16_scales_f16(src);
+  const S4Geometry geo = s4_geometry(src.k, src.group, has_zp, f16);
   const int64_t blocks = (src.n + 15) / 16;
   view->has_zp = has_zp;
   view->zp_const = src.is_signed ? 8 : 0;
+  view->scales_f16 = f16;
   if (geo.groups == 0) return;
   std::memset(dst, 0, static_cast<size_t>(blocks * geo.block_bytes));
   for (int64_t nb = 0; nb < blocks; ++nb) {
@@ -124,7 +186,7 @@ void s4_n16_pack(const GemmS4Codes& src, uint8_t* dst, PackedS4* view) {
       const int64_t len = g + 1 < geo.groups ? geo.full_len : geo.last_len;
       const int64_t kp = g + 1 < geo.groups ? geo.full_kp : geo.last_kp;
       uint8_t* rec = block + g * geo.full_rec;
-      float* sc = reinterpret_cast<float*>(rec + kp / 8 * 64);  // written with memcpy below (any alignment)
+      uint8_t* sc = rec + kp / 8 * 64;  // written with memcpy below (any alignment)
       for (int64_t c = 0; c < 16; ++c) {
         const int64_t j = nb * 16 + c;
         if (j >= src.n) break;
@@ -136,8 +198,13 @@ void s4_n16_pack(const GemmS4Codes& src, uint8_t* dst, PackedS4* view) {
           byte = static_cast<uint8_t>(byte | (u << (r < 4 ? 0 : 4)));
         }
         const float scale = src.scales[j * geo.groups + g];
-        std::memcpy(reinterpret_cast<uint8_t*>(sc) + 4 * c, &scale, 4);
-        if (has_zp) rec[kp / 8 * 64 + 64 + c] = static_cast<uint8_t>(s4_source_z(src, j, g, geo.groups));
+        if (f16) {
+          const uint16_t h = f32_to_f16_rne(scale);
+          std::memcpy(sc + 2 * c, &h, 2);
+        } else {
+          std::memcpy(sc + 4 * c, &scale, 4);
+        }
+        if (has_zp) rec[kp / 8 * 64 + geo.scale_bytes + c] = static_cast<uint8_t>(s4_source_z(src, j, g, geo.groups));
       }
     }
   }

@@ -5,7 +5,8 @@
 //   weights: kp(len_g)/8 chunks of 64 bytes; chunk b covers k = 8b .. 8b+7 of the group: byte 4c+j (c = column
 //            0..15 of the block, j = 0..3) holds u(col c, k = 8b+j) in its low nibble and u(col c, k = 8b+4+j) in
 //            its high nibble (u ∈ [0, 15]: the code shifted to unsigned; k beyond the group's length: 0);
-//   scales:  16 float32 (one per column);
+//   scales:  16 float32 (one per column), or 16 float16 when every scale of the matrix converts to float16
+//            exactly (PackedS4::scales_f16: fewer bytes to stream, same values);
 //   zero points (only when has_zp): 16 bytes z' ∈ [0, 15].
 // kp(len) = len rounded up to a multiple of 8. Every group but the last has length min(group, k).
 // The quantized activations of a row use the same group padding: group g starts at g·kp(full) and is zero-filled
@@ -26,6 +27,7 @@ struct S4Geometry {
   int64_t last_len = 0;    // length of group G−1
   int64_t full_kp = 0;     // kp(full_len)
   int64_t last_kp = 0;     // kp(last_len)
+  int64_t scale_bytes = 0; // 64 (float32) or 32 (float16)
   int64_t full_rec = 0;    // record bytes of a full group
   int64_t block_bytes = 0; // bytes of one 16-column block
   int64_t padded_k = 0;    // Σ kp over the groups
@@ -33,7 +35,7 @@ struct S4Geometry {
 
 static inline int64_t s4_round8(int64_t v) { return (v + 7) / 8 * 8; }
 
-static inline S4Geometry s4_geometry(int64_t k, int64_t group, bool has_zp) {
+static inline S4Geometry s4_geometry(int64_t k, int64_t group, bool has_zp, bool scales_f16) {
   S4Geometry g;
   if (k <= 0 || group <= 0) return g;
   g.groups = (k + group - 1) / group;
@@ -41,7 +43,8 @@ static inline S4Geometry s4_geometry(int64_t k, int64_t group, bool has_zp) {
   g.last_len = k - (g.groups - 1) * g.full_len;
   g.full_kp = s4_round8(g.full_len);
   g.last_kp = s4_round8(g.last_len);
-  const int64_t tail = 64 + (has_zp ? 16 : 0);
+  g.scale_bytes = scales_f16 ? 32 : 64;
+  const int64_t tail = g.scale_bytes + (has_zp ? 16 : 0);
   g.full_rec = g.full_kp / 8 * 64 + tail;
   g.block_bytes = (g.groups - 1) * g.full_rec + g.last_kp / 8 * 64 + tail;
   g.padded_k = (g.groups - 1) * g.full_kp + g.last_kp;
@@ -59,7 +62,9 @@ static inline const float* s4_block_bias(const float* bias, int64_t c0, int64_t 
 
 // The n16 kernel entries (gemm_s4_driver.cc).
 int64_t s4_n16_padded_k(int64_t k, int64_t group);
-size_t s4_n16_packed_bytes(int64_t n, int64_t k, int64_t group, bool has_zp);
+size_t s4_n16_packed_bytes(const GemmS4Codes& src);
+// Whether the n16 layout stores src's scales as float16 (all exact).
+bool s4_n16_scales_f16(const GemmS4Codes& src);
 void s4_n16_pack(const GemmS4Codes& src, uint8_t* dst, PackedS4* view);
 
 // Code element kk of row j of the source as u ∈ [0, 15] (signed codes shifted by 8), and the row's z' for group g.

@@ -7,7 +7,7 @@
 template <class Q>
 int64_t s4_quantize_rows(const float* x, int64_t lda, int64_t k, int64_t group, int64_t m0, int64_t m1, int8_t* aq,
                          int64_t kq, float* a_scale, int32_t* a_gsum) {
-  const S4Geometry geo = s4_geometry(k, group, false);
+  const S4Geometry geo = s4_geometry(k, group, false, false);
   int64_t bad = 0;
   for (int64_t i = m0; i < m1; ++i) {
     const float* row = x + i * lda;
@@ -57,7 +57,7 @@ void s4_tile_impl(const GemmS4Run& r, const S4Geometry& geo, int64_t m0, int64_t
 template <class T>
 void s4_tile(const GemmS4Run& r, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS4& w = *r.w;
-  const S4Geometry geo = s4_geometry(w.k, w.group, w.has_zp);
+  const S4Geometry geo = s4_geometry(w.k, w.group, w.has_zp, w.scales_f16);
   if (geo.groups == 0) {  // k == 0: acc = 0
     for (int64_t i = m0; i < m1; ++i)
       for (int64_t j = n0; j < n1; ++j)

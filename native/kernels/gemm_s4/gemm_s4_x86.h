@@ -6,7 +6,7 @@
 //   load(p)             64/H bytes of packed weights      set1_8 / set1_32 / zero
 //   and_, srli16, add, mullo, zp(p) (16/H bytes z' → int32 lanes)
 //   dot(acc, w, a)      acc + Σ_{j<4} u8(w.b[4l+j])·s8(a.b[4l+j]) per int32 lane (vpdpbusd or an exact equivalent)
-//   loadf, zerof, set1f, cvt, fmadd, storef, store_partial(p, v, count)
+//   loadf, loadh (16/H float16 → float, exact), zerof, set1f, cvt, fmadd, storef, store_partial(p, v, count)
 //   srai4, kHi16 (the dot takes u8 up to 240 exactly: VNNI)
 //   kMr (rows of the GEMM micro-tile), kNbGemm / kNbGemv (16-column blocks per micro-tile for M ≥ 2 / M = 1)
 // Integer accumulators wrap modulo 2^32 (the final per-group dot is exact; partial sums may wrap and come back).
@@ -100,7 +100,7 @@ void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t n
         const I ngs = T::set1_32(static_cast<int32_t>(0u - static_cast<uint32_t>(gs)));
         for (int j = 0; j < NB; ++j)
           for (int h = 0; h < H; ++h) {
-            lo_acc[rr][j][h] = T::mullo(T::zp(rec + j * bb + nblk * 64 + 64 + h * L), ngs);
+            lo_acc[rr][j][h] = T::mullo(T::zp(rec + j * bb + nblk * 64 + geo.scale_bytes + h * L), ngs);
             hi_acc[rr][j][h] = T::zero();
           }
       }
@@ -129,7 +129,8 @@ void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t n
     }
     for (int j = 0; j < NB; ++j)
       for (int h = 0; h < H; ++h) {
-        const F s = T::loadf(reinterpret_cast<const float*>(rec + j * bb + nblk * 64) + h * L);
+        const uint8_t* sp = rec + j * bb + nblk * 64;
+        const F s = w.scales_f16 ? T::loadh(sp + 2 * h * L) : T::loadf(reinterpret_cast<const float*>(sp) + h * L);
         for (int rr = 0; rr < MR; ++rr) {
           const I hs = HI16 ? T::srai4(hi_acc[rr][j][h]) : hi_acc[rr][j][h];
           facc[rr][j][h] = T::fmadd(T::cvt(T::add(lo_acc[rr][j][h], hs)), s, facc[rr][j][h]);

@@ -20,6 +20,7 @@ struct Ymm {
   static I zp(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
   static I dot(I acc, I w, I a) { return Dot::dot(acc, w, a); }
   static F loadf(const float* p) { return _mm256_loadu_ps(p); }
+  static F loadh(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static F zerof() { return _mm256_setzero_ps(); }
   static F set1f(float v) { return _mm256_set1_ps(v); }
   static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
