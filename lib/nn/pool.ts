@@ -58,17 +58,15 @@ export class MaxPool2d extends Pool2d {
     for (let plane = 0; plane < N * C; plane++) {
       const p0 = plane * H * W;
       for (let oh = 0; oh < Ho; oh++) {
+        const i0 = Math.max(0, oh * s - pad), i1 = Math.min(H, oh * s - pad + k);
         for (let ow = 0; ow < Wo; ow++, o++) {
-          let best = -Infinity, at = -1;
-          for (let i = 0; i < k; i++) {
-            const ih = oh * s - pad + i;
-            if (ih < 0 || ih >= H) continue;
-            for (let j = 0; j < k; j++) {
-              const iw = ow * s - pad + j;
-              if (iw < 0 || iw >= W) continue;
-              const idx = p0 + ih * W + iw;
+          // The window clipped to the image; never empty, since padding <= kernelSize / 2.
+          const j0 = Math.max(0, ow * s - pad), j1 = Math.min(W, ow * s - pad + k);
+          let at = p0 + i0 * W + j0, best = xd[at]!;
+          for (let ih = i0; ih < i1; ih++) {
+            for (let iw = j0, idx = p0 + ih * W + j0; iw < j1; iw++, idx++) {
               const v = xd[idx]!;
-              if (v > best || at < 0) { best = v; at = idx; }
+              if (v > best) { best = v; at = idx; }
             }
           }
           yd[o] = best;
