@@ -3,8 +3,9 @@
 //   quantize:    v = nearbyintf(x / s) + (float)z;  q = (int)clamp(v, qmin, qmax)      (round half to even)
 //   dequantize:  x̂ = (float)(q − z) * s
 //   fake-quant:  y = (float)(clamp(v, qmin, qmax) − z) * s;  mask = (qmin ≤ v ≤ qmax)  (straight-through estimator)
-// Every path evaluates exactly these float expressions (true division, no reciprocal, no FMA), so all ISAs give
-// the same bits. NaN input is rejected (Status::kNonFinite, the output is fully written but unspecified); ±Inf
+// Every path gives exactly these float results (x / s correctly rounded — by the divider, or by the exact
+// divider-free sequence of docs/quantization.md when the driver supplies inv_scales; no reciprocal product, no
+// fused add), so all ISAs give the same bits. NaN input is rejected (Status::kNonFinite, the output is fully written but unspecified); ±Inf
 // saturates to qmin/qmax. min/max reductions reject NaN and ±Inf (calibration data must be finite).
 //
 // Geometry: the tensor is viewed as [outer, channels, inner], elements in row-major order.

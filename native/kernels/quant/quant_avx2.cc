@@ -1,8 +1,10 @@
 // quant_avx2 — quantize / dequantize / fake-quant / min-max on 8 float lanes (AVX2).
 //
-// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
-//   v = round(x / s, nearest-even) + z   (vdivps, no reciprocal; -ffp-contract=off keeps the add separate)
-//   max(v, qmin) returns qmin for NaN (the second operand), as the reference does; then min(·, qmax).
+// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. Two pipelines, as in quant_avx512.cc:
+//   - 8-bit quantize with QuantArgs::inv_scales: RN(x / s) without the divider (div_exact, exact — see
+//     docs/quantization.md), magic-number rounding, z and the clamp in integers (quantize8_exact);
+//   - otherwise the reference's float expressions: v = round(x / s, nearest-even) + z (vdivps; -ffp-contract=off
+//     keeps the add separate); max(v, qmin) returns qmin for NaN (the second operand); then min(·, qmax).
 // Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h):
 //   - runs of ≥ 8 elements: broadcast parameters, full vectors;
 //   - consecutive slots (per-channel on the last axis, groups of 1): parameters loaded as vectors;

@@ -1,8 +1,12 @@
 // quant_avx512 — quantize / dequantize / fake-quant / min-max on 16 float lanes (AVX-512 F/BW/DQ/VL).
 //
-// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. The arithmetic is exactly the reference's:
-//   v = roundscale(x / s, nearest-even) + z   (vdivps, no reciprocal; -ffp-contract=off keeps the add separate)
-//   max(v, qmin) returns qmin for NaN (the second operand), as the reference does; then min(·, qmax).
+// Contract: distiq/quant.h; bit-identical to native/ref/quant_ref.cc. Two pipelines:
+//   - 8-bit quantize with QuantArgs::inv_scales: RN(x / s) without the divider (div_exact, exact — see
+//     docs/quantization.md), rounded to an integer with the 1.5·2^23 magic number, z added and clamped in integers
+//     (codes_exact / quantize8_exact);
+//   - otherwise the reference's float expressions: v = roundscale(x / s, nearest-even) + z (vdivps;
+//     -ffp-contract=off keeps the add separate); max(v, qmin) returns qmin for NaN (the second operand), as the
+//     reference does; then min(·, qmax).
 // Parameters: the range is walked as runs of equal (scale, zero point) (quant_walk.h):
 //   - runs of ≥ 16 elements: broadcast parameters, full vectors;
 //   - consecutive slots (per-channel on the last axis, groups of 1): parameters loaded as vectors;
