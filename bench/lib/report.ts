@@ -183,7 +183,9 @@ export function readResults(dir: string = benchDir()): BenchResult[] {
   return fs
     .readdirSync(resultsDir)
     .filter((f) => f.endsWith('.json'))
-    .sort()
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort() // by name: "kernels" before "kernels-quick"
+    .map((name) => `${name}.json`)
     .map((f) => {
       const r = JSON.parse(fs.readFileSync(path.join(resultsDir, f), 'utf8')) as BenchResult;
       if (typeof r.name !== 'string' || !Array.isArray(r.rows)) throw new Error(`${f}: not a bench result (name, rows)`);
