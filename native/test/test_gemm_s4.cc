@@ -3,6 +3,7 @@
 // with and without zero points, shapes around the 16-column blocks and the 8-k chunks, short last groups, group
 // sizes that are not multiples of 8, per-channel groups, code extremes (−8/7, 0/15), all-zero and extreme
 // activation rows, bias, strides, guard bytes, non-finite input, layout mismatch, limits, and thread counts.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -129,7 +130,8 @@ struct Output {
 Output run(const GemmS4Kernel& kernel, const Weights& w, const std::vector<float>& x, int64_t m, int64_t lda,
            const std::vector<float>& bias, int64_t ldy) {
   Output out;
-  std::vector<uint8_t> packed(kernel.packed_bytes(w.view()) + 1);
+  // Exactly sized (ASan sees any overread of the packed layout); never empty, so data() is valid.
+  std::vector<uint8_t> packed(std::max<size_t>(kernel.packed_bytes(w.view()), 1));
   PackedS4 view;
   const Status ps = distiq::pack_s4(kernel, w.view(), packed.data(), &view);
   if (ps != Status::kOk) {
