@@ -15,6 +15,7 @@
  * sets the timed batches per sample. Rows not measured by a run are kept from the previous results file (`measured`).
  */
 import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import {
@@ -148,8 +149,9 @@ function main(): number {
       if (r % 2 === 0) runTorch();
     }
     const note = `${batches} timed batches × ${reps} interleaved rounds, median, × ${perEpoch} batches/epoch`;
+    // The 1-minute load average at the end: on a shared machine it explains outliers (OpenMP peers suffer most).
     rep.add(makeRow(id, 's', median(ours) * perEpoch, 'torch', theirs.length ? median(theirs) * perEpoch : null, {
-      note, threads: t, ...(skipped ? { skipped } : {}),
+      note: `${note}; load avg ${os.loadavg()[0]!.toFixed(1)}`, threads: t, ...(skipped ? { skipped } : {}),
     }));
   }
 
@@ -181,7 +183,7 @@ function main(): number {
       date: new Date().toISOString(),
       machine,
       rows,
-      peers: { torch: { version: torchVersion(), script: 'bench/train_torch.py' } },
+      peers: { torch: { lib: `PyTorch ${torchVersion()} (Debian python3-torch, OpenBLAS), bench/train_torch.py` } },
       settings: { quick: args.quick, reps, batches, threads: args.threads.join(',') },
     });
     rep.say(`wrote ${file}`);
