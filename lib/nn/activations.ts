@@ -40,6 +40,12 @@ abstract class Elementwise extends Module {
 }
 
 export class ReLU extends Elementwise {
+  /** Marks this ReLU as computed inside the following Dropout (Sequential's fused pair): its backward is skipped. */
+  fusedInto(x: Tensor): void {
+    this.x = x;
+    this.y = null;
+  }
+
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0, n = x.length; i < n; i++) {
       const v = x[i]!;

@@ -26,7 +26,10 @@ export class Dropout extends Module {
   private readonly dxBuf = { buf: new Float32Array(0) };
   private readonly maskBuf = { buf: new Float32Array(0) };
   private y: Tensor | null = null;
-  /** The last training mask: 0 or 1/(1 − p) per element; null after an identity forward. */
+  /**
+   * The last training mask: 0 or 1/(1 − p) per element (0 also where x ≤ 0 after a fused ReLU → Dropout forward); null
+   * after an identity forward.
+   */
   mask: Float32Array | null = null;
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
@@ -40,11 +43,29 @@ export class Dropout extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (!this.training || this.threshold === 0) {
+    if (!this.active()) {
       this.mask = null;
       this.y = x;
       return x;
     }
+    return this.run(x, false);
+  }
+
+  /** True when forward draws a mask (training mode and p > 0). */
+  active(): boolean {
+    return this.training && this.threshold !== 0;
+  }
+
+  /**
+   * ReLU followed by this dropout in one pass (used by Sequential for a ReLU → Dropout pair in training): y =
+   * x > 0 ? x·k : 0 and mask = x > 0 ? k : 0, k the dropout factor. The same draws are taken, so outputs and input
+   * gradients equal the two separate layers' bit for bit (for finite gradients); the ReLU's backward is then skipped.
+   */
+  forwardAfterReLU(x: Tensor): Tensor {
+    return this.run(x, true);
+  }
+
+  private run(x: Tensor, relu: boolean): Tensor {
     const n = x.size;
     const y = scratch(this.yBuf, x.shape);
     const mask = scratch(this.maskBuf, x.shape).data;
@@ -64,8 +85,10 @@ export class Dropout extends Module {
       s2 ^= t;
       s3 = (s3 << 11) | (s3 >>> 21);
       const k = r >= th ? scale : 0;
-      mask[i] = k;
-      yd[i] = xd[i]! * k;
+      const v = xd[i]!;
+      const cut = relu && !(v > 0);
+      mask[i] = cut ? 0 : k;
+      yd[i] = cut ? 0 : v * k;
     }
     g.s0 = s0;
     g.s1 = s1;

@@ -5,11 +5,16 @@
  * Input gradients are computed only where needed: when the caller passes `needInputGrad = false` (fit does, for
  * the model input), children before the first one with parameters, and that one, skip their dX.
  *
+ * A ReLU directly followed by an active Dropout is computed in one pass by the Dropout (`forwardAfterReLU`): same
+ * draws and results as the two layers, half the element passes.
+ *
  * Flatten: [N, d1, d2, …] → [N, d1·d2·…] (a view; backward reshapes dy back).
  */
 import { DistiqTypeError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 import { describe } from '../validate';
+import { ReLU } from './activations';
+import { Dropout } from './dropout';
 import { Module, NO_GRAD, type ModuleConfig } from './module';
 
 export class Sequential extends Module {
@@ -24,9 +29,26 @@ export class Sequential extends Module {
     this.layers = Object.freeze(layers.slice());
   }
 
+  /** fused[i]: layer i is a ReLU computed by Dropout i + 1 in the last forward (so its backward is skipped). */
+  private readonly fused: boolean[] = [];
+
   forward(x: Tensor): Tensor {
     let h = x;
-    for (const m of this.layers) h = m.forward(h);
+    const ls = this.layers;
+    for (let i = 0; i < ls.length; i++) {
+      const m = ls[i]!, next = ls[i + 1];
+      if (m instanceof ReLU && next instanceof Dropout && next.active()) {
+        // ReLU → Dropout in training: one pass instead of two (same draws, same results).
+        m.fusedInto(h);
+        h = next.forwardAfterReLU(h);
+        this.fused[i] = true;
+        this.fused[i + 1] = false;
+        i++;
+        continue;
+      }
+      this.fused[i] = false;
+      h = m.forward(h);
+    }
     return h;
   }
 
@@ -38,6 +60,10 @@ export class Sequential extends Module {
     let g = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const need = needInputGrad || i > first;
+      if (this.fused[i]) {
+        if (!need) return NO_GRAD;
+        continue;
+      }
       g = this.layers[i]!.backward(g, need);
       if (!need) return NO_GRAD;
     }

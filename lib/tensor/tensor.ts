@@ -99,12 +99,23 @@ export class Tensor {
   }
 }
 
+/** A layer's reusable buffer and the last tensor handed out from it. */
+export interface ScratchCache {
+  buf: Float32Array;
+  last?: Tensor;
+}
+
 /**
  * Returns a tensor of `shape` backed by `cache` when it is large enough (a view of its first elements), or a new
- * buffer. Layers use it to reuse their output and gradient buffers from step to step.
+ * buffer. Layers use it to reuse their output and gradient buffers from step to step; when the shape repeats, the
+ * same Tensor object is returned (no allocation in steady state).
  */
-export function scratch(cache: { buf: Float32Array }, shape: Shape): Tensor {
+export function scratch(cache: ScratchCache, shape: Shape): Tensor {
+  const last = cache.last;
+  if (last !== undefined && last.data.buffer === cache.buf.buffer && shapeEquals(last.shape, shape)) return last;
   const n = shapeSize(shape);
   if (cache.buf.length < n) cache.buf = new Float32Array(n);
-  return new Tensor(n === cache.buf.length ? cache.buf : cache.buf.subarray(0, n), shape);
+  const t = new Tensor(n === cache.buf.length ? cache.buf : cache.buf.subarray(0, n), shape);
+  cache.last = t;
+  return t;
 }

@@ -73,6 +73,34 @@ describe('Module', () => {
     expect(Array.from(l.bias!.grad)).toEqual([1, -1]);
   });
 
+  it('a ReLU -> Dropout pair is fused in Sequential with the same results, bit for bit', () => {
+    const make = (): Sequential => {
+      const rng = new Rng(11);
+      return new Sequential(new Linear(6, 40, { rng }), new ReLU(), new Dropout(0.3, { rng }), new Linear(40, 3, { rng }));
+    };
+    const fusedNet = make(), plain = make();
+    const x = new Tensor(new Rng(12).fillNormal(new Float32Array(5 * 6)), [5, 6]);
+    const dy = new Tensor(new Rng(13).fillNormal(new Float32Array(5 * 3)), [5, 3]);
+    for (let step = 0; step < 2; step++) {
+      fusedNet.zeroGrad();
+      plain.zeroGrad();
+      const y1 = Array.from(fusedNet.forward(x).data);
+      let h = x;
+      for (const l of plain.layers) h = l.forward(h);
+      expect(y1).toEqual(Array.from(h.data));
+      const dx1 = Array.from(fusedNet.backward(dy).data);
+      let g = dy;
+      for (const l of [...plain.layers].reverse()) g = l.backward(g);
+      expect(dx1).toEqual(Array.from(g.data));
+      fusedNet.parameters().forEach((p, i) => expect(Array.from(p.grad)).toEqual(Array.from(plain.parameters()[i]!.grad)));
+    }
+    const relu = fusedNet.layers[1]!;
+    expect(() => relu.backward(Tensor.zeros([5, 40]))).toThrow(/backward called before forward/);
+    fusedNet.eval();
+    expect(fusedNet.forward(x).shape).toEqual([5, 3]);
+    expect(fusedNet.backward(dy).shape).toEqual([5, 6]);
+  });
+
   it('skips input gradients the caller does not need', () => {
     const m = new Sequential(new Dropout(0.1), new Linear(3, 2));
     m.forward(Tensor.zeros([2, 3]));

@@ -50,6 +50,8 @@ describe('Tensor', () => {
     const b = scratch(cache, [2, 5]);
     expect(b.data.buffer).toBe(a.data.buffer);
     expect(b.size).toBe(10);
+    expect(scratch(cache, [2, 5])).toBe(b);
+    expect(scratch(cache, [5, 2])).not.toBe(b);
     const c = scratch(cache, [5, 5]);
     expect(c.data.buffer).not.toBe(a.data.buffer);
   });
