@@ -160,10 +160,12 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const uint8_t* next = w.panels + (nb1 / kNr) * stride;
     const int64_t next_cols = std::min(n1, nb1 + n_block) - nb1;
     const int64_t next_bytes = (next_cols + kNr - 1) / kNr * static_cast<int64_t>(stride);
-    const int64_t micros = row_blocks_total * ((nb1 - nb0 + np_max * kNr - 1) / (np_max * kNr));
-    const int64_t share = (next_bytes / micros + 63) / 64 * 64;
-    const int64_t pf_step =
-        full_groups > 0 ? std::min<int64_t>(256, (share / 64 + full_groups - 1) / full_groups * 64) : 0;
+    int64_t share = 0, pf_step = 0;  // none for the last block (and no divisions for one-block calls)
+    if (next_bytes > 0 && full_groups > 0) {
+      const int64_t micros = row_blocks_total * ((nb1 - nb0 + np_max * kNr - 1) / (np_max * kNr));
+      share = (next_bytes / micros + 63) / 64 * 64;
+      pf_step = std::min<int64_t>(256, (share / 64 + full_groups - 1) / full_groups * 64);
+    }
     int64_t micro_index = 0;
     for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
       const int64_t i1 = std::min(m1, i0 + chunk);
