@@ -1,5 +1,5 @@
-// The gemm_s4 tile driver shared by the x86 and arm64 loop nests: rows in micro-tiles of T::kMr (a remainder of 2
-// or 3 rows as one micro-tile when kMr allows, else single rows with T::kNbGemv blocks), 16-column blocks in
+// The gemm_s4 tile driver shared by the x86 and arm64 loop nests: rows in micro-tiles of T::kMr (a remainder of 4,
+// 3 or 2 rows as one micro-tile when kMr allows, else single rows with T::kNbGemv blocks), 16-column blocks in
 // groups of T::kNbGemm / T::kNbGemv, the k == 0 case, and the zero-point switch. Included after the including
 // file's s4_micro<T, MR, NB, ZP>(run, geo, i0, nb0), inside its anonymous namespace (a private copy per ISA).
 // Also the activation quantizer (distiq/gemm_s4.h) over Q::absmax / Q::group, writing the n16 group padding.
@@ -43,6 +43,10 @@ void s4_tile_impl(const GemmS4Run& r, const S4Geometry& geo, int64_t m0, int64_t
   const int64_t nb0 = n0 / 16, nb1 = (n1 + 15) / 16;
   int64_t i = m0;
   for (; i + T::kMr <= m1; i += T::kMr) s4_cols<T, T::kMr, T::kNbGemm, ZP>(r, geo, i, nb0, nb1);
+  if (T::kMr > 4 && m1 - i >= 4) {
+    s4_cols<T, (T::kMr > 4 ? 4 : 1), T::kNbGemm, ZP>(r, geo, i, nb0, nb1);
+    i += 4;
+  }
   if (T::kMr > 3 && m1 - i == 3) {
     s4_cols<T, (T::kMr > 3 ? 3 : 1), T::kNbGemm, ZP>(r, geo, i, nb0, nb1);
     return;

@@ -69,76 +69,13 @@ struct S4xQuant {
 // ---- the GEMM ----
 
 // Rows i0 .. i0+MR−1, 16-column blocks nb0 .. nb0+NB−1 (all inside the matrix's blocks); stores columns < n only.
-// HI16 (VNNI dots only): the high nibbles are used in place, as 16·u (one AND instead of shift + AND), and the
-// group's high sum is shifted back by 4 — exact while 16·127·15·len < 2^31, which s4_tile checks (len ≤ 65536).
-template <class T, int MR, int NB, bool ZP, bool HI16>
-void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
-  using I = typename T::I;
+// y = fmaf(acc, a_scale, bias) for rows i0.., blocks nb0.. (columns < n only).
+template <class T, int MR, int NB>
+void s4_store(const GemmS4Run& r, const typename T::F (&facc)[MR][NB][T::H], int64_t i0, int64_t nb0) {
   using F = typename T::F;
   constexpr int H = T::H;
-  constexpr int L = 16 / H;  // columns per vector
-  const PackedS4& w = *r.w;
-  const int64_t bb = geo.block_bytes;
-  const uint8_t* base = w.data + nb0 * bb;
-  const I mask = T::set1_8(0x0F), mask_hi = T::set1_8(0xF0);
-  F facc[MR][NB][H];
-  for (int rr = 0; rr < MR; ++rr)
-    for (int j = 0; j < NB; ++j)
-      for (int h = 0; h < H; ++h) facc[rr][j][h] = T::zerof();
-
-  for (int64_t g = 0; g < geo.groups; ++g) {
-    const int64_t nblk = (g + 1 == geo.groups ? geo.last_kp : geo.full_kp) / 8;
-    const uint8_t* rec = base + g * geo.full_rec;
-    I lo_acc[MR][NB][H], hi_acc[MR][NB][H];
-    for (int rr = 0; rr < MR; ++rr) {
-      const int32_t gs = r.a_gsum[(i0 + rr) * geo.groups + g];
-      if constexpr (!ZP) {
-        const I c = T::set1_32(static_cast<int32_t>(static_cast<uint32_t>(-w.zp_const) * static_cast<uint32_t>(gs)));
-        for (int j = 0; j < NB; ++j)
-          for (int h = 0; h < H; ++h) lo_acc[rr][j][h] = c, hi_acc[rr][j][h] = T::zero();
-      } else {
-        const I ngs = T::set1_32(static_cast<int32_t>(0u - static_cast<uint32_t>(gs)));
-        for (int j = 0; j < NB; ++j)
-          for (int h = 0; h < H; ++h) {
-            lo_acc[rr][j][h] = T::mullo(T::zp(rec + j * bb + nblk * 64 + geo.scale_bytes + h * L), ngs);
-            hi_acc[rr][j][h] = T::zero();
-          }
-      }
-    }
-    const int8_t* a = r.aq + i0 * r.kq + g * geo.full_kp;
-#pragma GCC unroll 4
-    for (int64_t b = 0; b < nblk; ++b) {
-      I lo[NB][H], hi[NB][H];
-      for (int j = 0; j < NB; ++j)
-        for (int h = 0; h < H; ++h) {
-          const I v = T::load(rec + j * bb + b * 64 + h * (64 / H));
-          lo[j][h] = T::and_(v, mask);
-          hi[j][h] = HI16 ? T::and_(v, mask_hi) : T::and_(T::srli16(v), mask);
-        }
-      for (int rr = 0; rr < MR; ++rr) {
-        int32_t qa, qb;
-        std::memcpy(&qa, a + rr * r.kq + b * 8, 4);
-        std::memcpy(&qb, a + rr * r.kq + b * 8 + 4, 4);
-        const I va = T::set1_32(qa), vb = T::set1_32(qb);
-        for (int j = 0; j < NB; ++j)
-          for (int h = 0; h < H; ++h) {
-            lo_acc[rr][j][h] = T::dot(lo_acc[rr][j][h], lo[j][h], va);
-            hi_acc[rr][j][h] = T::dot(hi_acc[rr][j][h], hi[j][h], vb);
-          }
-      }
-    }
-    for (int j = 0; j < NB; ++j)
-      for (int h = 0; h < H; ++h) {
-        const uint8_t* sp = rec + j * bb + nblk * 64;
-        const F s = w.scales_f16 ? T::loadh(sp + 2 * h * L) : T::loadf(reinterpret_cast<const float*>(sp) + h * L);
-        for (int rr = 0; rr < MR; ++rr) {
-          const I hs = HI16 ? T::srai4(hi_acc[rr][j][h]) : hi_acc[rr][j][h];
-          facc[rr][j][h] = T::fmadd(T::cvt(T::add(lo_acc[rr][j][h], hs)), s, facc[rr][j][h]);
-        }
-      }
-  }
-
-  const int64_t n = w.n;
+  constexpr int L = 16 / H;
+  const int64_t n = r.w->n;
   for (int rr = 0; rr < MR; ++rr) {
     const F as = T::set1f(r.a_scale[i0 + rr]);
     float* yrow = r.y + (i0 + rr) * r.ldy;
@@ -161,12 +98,101 @@ void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t n
   }
 }
 
+// How a micro-tile unpacks the nibbles and accumulates a group:
+//   kShift: u_lo = w & 0x0F, u_hi = (w >> 4) & 0x0F, separate low/high accumulators (any dot, any group length);
+//   kHi16:  the high nibbles used in place as 16·u (one AND instead of shift + AND), the high sum shifted back by 4;
+//   kWide:  the low nibbles shifted up to 16·u too, so one accumulator per (row, vector) holds 16·dot_g and more
+//           rows fit in the registers (one shift + AND per weight vector, shared by all MR rows).
+// kHi16 and kWide need a dot taking u8 up to 240 exactly (VNNI) and 16·127·15·len < 2^31, i.e. len ≤ 65536.
+enum S4Mode { kShift = 0, kHi16 = 1, kWide = 2 };
+
+template <class T, int MR, int NB, bool ZP, int MODE>
+void s4_micro_x(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
+  using I = typename T::I;
+  using F = typename T::F;
+  constexpr int H = T::H;
+  constexpr int L = 16 / H;  // columns per vector
+  const PackedS4& w = *r.w;
+  const int64_t bb = geo.block_bytes;
+  const uint8_t* base = w.data + nb0 * bb;
+  const I mask = T::set1_8(0x0F), mask_hi = T::set1_8(0xF0);
+  F facc[MR][NB][H];
+  for (int rr = 0; rr < MR; ++rr)
+    for (int j = 0; j < NB; ++j)
+      for (int h = 0; h < H; ++h) facc[rr][j][h] = T::zerof();
+
+  for (int64_t g = 0; g < geo.groups; ++g) {
+    const int64_t nblk = (g + 1 == geo.groups ? geo.last_kp : geo.full_kp) / 8;
+    const uint8_t* rec = base + g * geo.full_rec;
+    I lo_acc[MR][NB][H], hi_acc[MR][NB][H];  // kWide uses lo_acc only
+    for (int rr = 0; rr < MR; ++rr) {
+      const uint32_t gs = static_cast<uint32_t>(r.a_gsum[(i0 + rr) * geo.groups + g]) * (MODE == kWide ? 16u : 1u);
+      if constexpr (!ZP) {
+        const I c = T::set1_32(static_cast<int32_t>(static_cast<uint32_t>(-w.zp_const) * gs));
+        for (int j = 0; j < NB; ++j)
+          for (int h = 0; h < H; ++h) lo_acc[rr][j][h] = c;
+      } else {
+        const I ngs = T::set1_32(static_cast<int32_t>(0u - gs));
+        for (int j = 0; j < NB; ++j)
+          for (int h = 0; h < H; ++h) lo_acc[rr][j][h] = T::mullo(T::zp(rec + j * bb + nblk * 64 + geo.scale_bytes + h * L), ngs);
+      }
+      if constexpr (MODE != kWide) {
+        for (int j = 0; j < NB; ++j)
+          for (int h = 0; h < H; ++h) hi_acc[rr][j][h] = T::zero();
+      }
+    }
+    const int8_t* a = r.aq + i0 * r.kq + g * geo.full_kp;
+#pragma GCC unroll 4
+    for (int64_t b = 0; b < nblk; ++b) {
+      I lo[NB][H], hi[NB][H];
+      for (int j = 0; j < NB; ++j)
+        for (int h = 0; h < H; ++h) {
+          const I v = T::load(rec + j * bb + b * 64 + h * (64 / H));
+          lo[j][h] = MODE == kWide ? T::and_(T::slli16(v), mask_hi) : T::and_(v, mask);
+          hi[j][h] = MODE == kShift ? T::and_(T::srli16(v), mask) : T::and_(v, mask_hi);
+        }
+      for (int rr = 0; rr < MR; ++rr) {
+        int32_t qa, qb;
+        std::memcpy(&qa, a + rr * r.kq + b * 8, 4);
+        std::memcpy(&qb, a + rr * r.kq + b * 8 + 4, 4);
+        const I va = T::set1_32(qa), vb = T::set1_32(qb);
+        for (int j = 0; j < NB; ++j)
+          for (int h = 0; h < H; ++h) {
+            if constexpr (MODE == kWide) {
+              lo_acc[rr][j][h] = T::dot(T::dot(lo_acc[rr][j][h], lo[j][h], va), hi[j][h], vb);
+            } else {
+              lo_acc[rr][j][h] = T::dot(lo_acc[rr][j][h], lo[j][h], va);
+              hi_acc[rr][j][h] = T::dot(hi_acc[rr][j][h], hi[j][h], vb);
+            }
+          }
+      }
+    }
+    for (int j = 0; j < NB; ++j)
+      for (int h = 0; h < H; ++h) {
+        const uint8_t* sp = rec + j * bb + nblk * 64;
+        const F s = w.scales_f16 ? T::loadh(sp + 2 * h * L) : T::loadf(reinterpret_cast<const float*>(sp) + h * L);
+        for (int rr = 0; rr < MR; ++rr) {
+          I dot;
+          if constexpr (MODE == kWide) {
+            dot = T::srai4(lo_acc[rr][j][h]);
+          } else {
+            dot = T::add(lo_acc[rr][j][h], MODE == kHi16 ? T::srai4(hi_acc[rr][j][h]) : hi_acc[rr][j][h]);
+          }
+          facc[rr][j][h] = T::fmadd(T::cvt(dot), s, facc[rr][j][h]);
+        }
+      }
+  }
+
+  s4_store<T, MR, NB>(r, facc, i0, nb0);
+}
+
 template <class T, int MR, int NB, bool ZP>
 void s4_micro(const GemmS4Run& r, const S4Geometry& geo, int64_t i0, int64_t nb0) {
   if (T::kHi16 && geo.full_len <= 65536) {
-    s4_micro_x<T, MR, NB, ZP, T::kHi16>(r, geo, i0, nb0);
+    // Tiles taller than 4 rows (VNNI traits only) need kWide's single accumulators to stay in registers.
+    s4_micro_x<T, MR, NB, ZP, (MR > 4 ? kWide : kHi16)>(r, geo, i0, nb0);
   } else {
-    s4_micro_x<T, MR, NB, ZP, false>(r, geo, i0, nb0);
+    s4_micro_x<T, MR, NB, ZP, kShift>(r, geo, i0, nb0);
   }
 }
 

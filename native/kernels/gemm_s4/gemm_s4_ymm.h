@@ -14,6 +14,7 @@ struct Ymm {
   static I zero() { return _mm256_setzero_si256(); }
   static I and_(I a, I b) { return _mm256_and_si256(a, b); }
   static I srli16(I a) { return _mm256_srli_epi16(a, 4); }
+  static I slli16(I a) { return _mm256_slli_epi16(a, 4); }
   static I srai4(I a) { return _mm256_srai_epi32(a, 4); }
   static I add(I a, I b) { return _mm256_add_epi32(a, b); }
   static I mullo(I a, I b) { return _mm256_mullo_epi32(a, b); }

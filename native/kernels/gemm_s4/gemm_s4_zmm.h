@@ -7,13 +7,15 @@ struct Zmm {
   static constexpr bool kHi16 = Dot::kHi16;
   using F = __m512;
   static constexpr int H = 1;
-  static constexpr int kMr = 4, kNbGemm = 2, kNbGemv = 4;
+  // VNNI: 6-row micro-tiles with one accumulator per (row, vector) (kWide); else 4 rows, split lo/hi.
+  static constexpr int kMr = Dot::kHi16 ? 6 : 4, kNbGemm = 2, kNbGemv = 4;
   static I load(const uint8_t* p) { return _mm512_loadu_si512(p); }
   static I set1_8(int v) { return _mm512_set1_epi8(static_cast<char>(v)); }
   static I set1_32(int32_t v) { return _mm512_set1_epi32(v); }
   static I zero() { return _mm512_setzero_si512(); }
   static I and_(I a, I b) { return _mm512_and_si512(a, b); }
   static I srli16(I a) { return _mm512_srli_epi16(a, 4); }
+  static I slli16(I a) { return _mm512_slli_epi16(a, 4); }
   static I srai4(I a) { return _mm512_srai_epi32(a, 4); }
   static I add(I a, I b) { return _mm512_add_epi32(a, b); }
   static I mullo(I a, I b) { return _mm512_mullo_epi32(a, b); }
