@@ -42,12 +42,12 @@ class ThreadPool {
 
   int threads() const { return threads_.load(); }
 
+  // Never waits for a running job (an async op may hold the pool for seconds, and this is called from the JS
+  // thread): the count takes effect at the next job, which resizes the workers; an idle pool shrinks at once.
   void set_threads(int n) {
-    n = std::clamp(n, 1, kMaxThreads);
-    std::lock_guard<std::mutex> busy(busy_);  // never resize under a running job
-    if (n == threads_.load()) return;
-    stop_workers();
-    threads_.store(n);
+    threads_.store(std::clamp(n, 1, kMaxThreads));
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (busy.owns_lock()) fit_workers(threads_.load() - 1);
   }
 
   void run(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -57,10 +57,11 @@ class ThreadPool {
     const int n = threads_.load();
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (chunks == 1 || n == 1 || !busy.owns_lock()) {
+      if (n == 1 && busy.owns_lock()) fit_workers(0);  // a set_threads(1) that came during a job
       for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(count, (c + 1) * grain));
       return;
     }
-    start_workers(n - 1);
+    fit_workers(n - 1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       fn_ = &fn;
@@ -88,9 +89,11 @@ class ThreadPool {
     }
   }
 
-  void start_workers(int n) {
+  // Called with busy_ held: makes the worker count n.
+  void fit_workers(int n) {
     if (static_cast<int>(workers_.size()) == n) return;
     stop_workers();
+    if (n == 0) return;
     stopping_.store(false);
     {
       std::lock_guard<std::mutex> lock(mu_);
