@@ -13,8 +13,9 @@
 //           pack its Ã = op(A)[strip, K block]: row-major (a[r·(KC+16) + p]) when A is not transposed, k-major
 //             (a[p·MR + r]) when it is, so both are contiguous copies of the source (and prefetch the next
 //             strip's rows into L2); or read A in place (either layout, stride lda) when the tile is at most 64
-//             columns wide;                                                                        (L1)
+//             columns wide or 24 rows tall;                                                        (L1)
 //           for each NR strip: micro-kernel (B̃ lines software-prefetched a few k steps ahead)
+//         (a tile of two row strips with A in place swaps the last two loops: B strip outer, row strips inner)
 // Bit-exactness: every element's accumulator is one fmaf chain over k = 0..K−1 in increasing order. Between K
 // blocks the unrounded float accumulator is parked in C itself (a float store and reload are exact); when β ≠ 0
 // the old C of the block is first copied to scratch so the final `fmaf(β, C_old, α·acc)` still sees it. Padding
@@ -292,7 +293,11 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   // place, a row-major A is a row-major strip with stride lda (MR sequential streams), and a stored Aᵀ is a
   // k-major strip with stride lda: one short read per k, so only when its rows are short (≥ 2 per 4 KiB page;
   // longer rows defeat the prefetcher and TLB).
-  const bool direct_a = ((n1 - n0) <= 64 || NCB == NR) && (a_rows || g.lda <= 512);
+  const bool direct_a = ((n1 - n0) <= 64 || few_rows) && (a_rows || g.lda <= 512);
+  // A tile of two strips (13..24 rows, the last one ≥ 4 rows) walks B strip by strip, both row strips per B strip,
+  // so each B strip is fetched once and reused from L1 (an in-place B too).
+  const int64_t tail_rows = (m1 - m0) % MR;
+  const bool b_outer = direct_a && few_rows && (m1 - m0) > MR && (tail_rows == 0 || tail_rows >= 4);
   // The M block only bounds the saved old C (Ã is packed one L1-resident strip at a time), so it is large:
   // every M block repacks B̃. When the old C must be saved, the saved block (MC × NC) keeps it smaller.
   const int64_t MC = save_c ? Isa::kMcSaveC : Isa::kMc;
@@ -327,11 +332,52 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
         t.kc = kc;
         t.load_acc = pb > 0;
         t.last = pb + kc == K;
+        // One micro-kernel call on C[mb+is : +rows, nb+js : +min(step, nc−js)] (the Ã fields of t already set).
+        const auto call = [&](int64_t is, int rows, int64_t js, int64_t step, int a_mode, bool wide) {
+          const int cols = static_cast<int>((nc - js) < step ? (nc - js) : step);
+          const int nv = (cols + VL - 1) / VL;
+          if (direct_b) {
+            t.b = g.b + pb * g.ldb + nb + js;
+            t.ldb = g.ldb;
+          } else {
+            t.b = b_pack + js * kc;
+            t.ldb = NR;
+          }
+          t.c = g.c + (mb + is) * g.ldc + nb + js;
+          t.ldc = g.ldc;
+          if (save_c) {
+            t.c_old = c_save + is * nc + js;
+            t.ldc_old = nc;
+          } else {
+            t.c_old = t.c;
+            t.ldc_old = g.ldc;
+          }
+          t.cols = cols;
+          if (wide && nv > Isa::kNvMax) {
+            wide_for<Isa>(rows, cols < step, a_mode)(t);
+          } else {
+            micro_for<Isa>(rows, nv, direct_b && cols < NR, a_mode)(t);
+          }
+        };
+        const auto set_direct_a = [&](int64_t is) {
+          t.a = a_rows ? g.a + (mb + is) * g.lda + pb : g.a + pb * g.lda + mb + is;
+          t.a_stride = g.lda;
+        };
+        if (b_outer) {
+          // 2 strips of ≤ 24 rows, A in place: each NR strip of B serves both from L1.
+          const int a_mode = a_rows ? kARows : kAColsMajor;
+          for (int64_t js = 0; js < nc; js += NR) {
+            for (int64_t is = 0; is < mc; is += MR) {
+              set_direct_a(is);
+              call(is, static_cast<int>((mc - is) < MR ? (mc - is) : MR), js, NR, a_mode, false);
+            }
+          }
+          continue;
+        }
         for (int64_t is = 0; is < mc; is += MR) {
           const int rows = static_cast<int>((mc - is) < MR ? (mc - is) : MR);
           if (direct_a) {
-            t.a = a_rows ? g.a + (mb + is) * g.lda + pb : g.a + pb * g.lda + mb + is;
-            t.a_stride = g.lda;
+            set_direct_a(is);
           } else {
             // One Ã strip at a time, packed right before its row of micro-kernel calls: it stays in L1 for
             // all of them and never competes with B̃ for L2.
@@ -342,32 +388,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
           const int a_mode = !a_rows ? kAColsMajor : direct_a ? kARows : kARowsPacked;
           const bool wide = direct_b && rows <= 3;
           const int64_t step = wide ? int64_t{VL} * Isa::kWideNv[rows] : NR;
-          for (int64_t js = 0; js < nc; js += step) {
-            const int cols = static_cast<int>((nc - js) < step ? (nc - js) : step);
-            const int nv = (cols + VL - 1) / VL;
-            if (direct_b) {
-              t.b = g.b + pb * g.ldb + nb + js;
-              t.ldb = g.ldb;
-            } else {
-              t.b = b_pack + js * kc;
-              t.ldb = NR;
-            }
-            t.c = g.c + (mb + is) * g.ldc + nb + js;
-            t.ldc = g.ldc;
-            if (save_c) {
-              t.c_old = c_save + is * nc + js;
-              t.ldc_old = nc;
-            } else {
-              t.c_old = t.c;
-              t.ldc_old = g.ldc;
-            }
-            t.cols = cols;
-            if (wide && nv > Isa::kNvMax) {
-              wide_for<Isa>(rows, cols < step, a_mode)(t);
-            } else {
-              micro_for<Isa>(rows, nv, direct_b && cols < NR, a_mode)(t);
-            }
-          }
+          for (int64_t js = 0; js < nc; js += step) call(is, rows, js, step, a_mode, wide);
         }
       }
     }
