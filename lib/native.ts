@@ -36,6 +36,7 @@ export interface NativeKernelNames {
   fake_quantize: string;
   softmax_kl: string;
   softmax: string;
+  adam: string;
 }
 
 export interface NativeCpuInfo {
@@ -177,6 +178,12 @@ export interface NativeBinding {
   softmaxKl(...args: SoftmaxKlArgs): void;
   softmaxKlAsync(...args: SoftmaxKlArgs): Promise<void>;
   softmax(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean): void;
+
+  // fused Adam / AdamW step (native/addon/ops_optim.cc)
+  adamStep(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, decay: number, l2: number, beta1: number,
+    c1: number, beta2: number, c2: number, stepSize: number, invBc2: number, eps: number,
+  ): void;
 }
 
 const root = path.resolve(__dirname, '..');

@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_quant(env, exports);
   init_softmax(env, exports);
   init_gemm_s4(env, exports);
+  init_optim(env, exports);
   return exports;
 }
 

@@ -323,4 +323,15 @@ void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, siz
   }
 }
 
+float finite_f32_arg(const Args& info, size_t i, const char* name) {
+  const double d = number_arg(info, i, name);
+  const float f = static_cast<float>(d);
+  if (!std::isfinite(f)) {
+    std::ostringstream os;
+    os << "The \"" << name << "\" argument must be finite as a float32. Received " << d;
+    throw_range_error(info.Env(), os.str(), kErrNonFinite);
+  }
+  return f;
+}
+
 }  // namespace distiq::addon

@@ -118,6 +118,8 @@ Array<uint8_t> optional_u8_array(const Args& info, size_t i, const char* name);
 int64_t int_arg(const Args& info, size_t i, const char* name, int64_t lo, int64_t hi);
 double number_arg(const Args& info, size_t i, const char* name, bool allow_non_finite = false);
 bool bool_arg(const Args& info, size_t i, const char* name);
+// A Number that is finite once rounded to float32 (else a RangeError ERR_DISTIQ_NON_FINITE naming the argument).
+float finite_f32_arg(const Args& info, size_t i, const char* name);
 // A TypedArray of any element type: its type, first element (byteOffset applied; null when detached) and length.
 struct AnyArray {
   napi_typedarray_type type;

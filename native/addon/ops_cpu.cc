@@ -21,6 +21,7 @@ Napi::Object kernel_names(Napi::Env env, const KernelTable& t) {
   k.Set("softmax_kl", t.softmax->name_softmax_kl);
   k.Set("softmax", t.softmax->name_softmax);
   k.Set("gemm_s4", t.gemm_s4->name);
+  k.Set("adam", t.optim->name);
   return k;
 }
 

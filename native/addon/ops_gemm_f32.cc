@@ -28,17 +28,6 @@ struct GemmF32Call {
   Napi::Value a, b, c;  // kept alive by the async form
 };
 
-float float_scale(const Args& info, size_t i, const char* name) {
-  const double d = number_arg(info, i, name);
-  const float f = static_cast<float>(d);
-  if (!std::isfinite(f)) {
-    std::ostringstream os;
-    os << "The \"" << name << "\" argument must be finite as a float32. Received " << d;
-    throw_range_error(info.Env(), os.str(), kErrNonFinite);
-  }
-  return f;
-}
-
 GemmF32Call parse(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 13, fn);
@@ -49,12 +38,12 @@ GemmF32Call parse(const Args& info, const char* fn) {
   g.m = int_arg(info, 2, "m", 0, kMaxDim);
   g.n = int_arg(info, 3, "n", 0, kMaxDim);
   g.k = int_arg(info, 4, "k", 0, kMaxDim);
-  g.alpha = float_scale(info, 5, "alpha");
+  g.alpha = finite_f32_arg(info, 5, "alpha");
   const Array<float> a = f32_array(info, 6, "a");
   g.lda = int_arg(info, 7, "lda", 0, kMaxDim);
   const Array<float> b = f32_array(info, 8, "b");
   g.ldb = int_arg(info, 9, "ldb", 0, kMaxDim);
-  g.beta = float_scale(info, 10, "beta");
+  g.beta = finite_f32_arg(info, 10, "beta");
   const Array<float> c = f32_array(info, 11, "c");
   g.ldc = int_arg(info, 12, "ldc", 0, kMaxDim);
 

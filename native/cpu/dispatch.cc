@@ -30,6 +30,7 @@ const Candidate<SoftmaxKernel> kSoftmax[] = {{Isa::kAvx512, softmax_avx512}, {Is
 const Candidate<GemmS4Kernel> kGemmS4[] = {{Isa::kAvx512Vnni, gemm_s4_avx512vnni}, {Isa::kAvx512, gemm_s4_avx512},
                                            {Isa::kAvxVnni, gemm_s4_avxvnni}, {Isa::kAvx2, gemm_s4_avx2},
                                            {Isa::kRef, gemm_s4_ref}};
+const Candidate<OptimKernel> kOptim[] = {{Isa::kAvx512, optim_avx512}, {Isa::kAvx2, optim_avx2}, {Isa::kRef, optim_ref}};
 #elif defined(__aarch64__)
 const Candidate<GemmS8Kernel> kGemmS8[] = {{Isa::kI8mm, gemm_s8_i8mm}, {Isa::kNeonDot, gemm_s8_neondot},
                                            {Isa::kNeon, gemm_s8_neon}, {Isa::kRef, gemm_s8_ref}};
@@ -38,12 +39,14 @@ const Candidate<QuantKernel> kQuant[] = {{Isa::kNeon, quant_neon}, {Isa::kRef, q
 const Candidate<SoftmaxKernel> kSoftmax[] = {{Isa::kNeon, softmax_neon}, {Isa::kRef, softmax_ref}};
 const Candidate<GemmS4Kernel> kGemmS4[] = {{Isa::kNeonDot, gemm_s4_neondot}, {Isa::kNeon, gemm_s4_neon},
                                            {Isa::kRef, gemm_s4_ref}};
+const Candidate<OptimKernel> kOptim[] = {{Isa::kRef, optim_ref}};  // no NEON kernel yet
 #else
 const Candidate<GemmS8Kernel> kGemmS8[] = {{Isa::kRef, gemm_s8_ref}};
 const Candidate<GemmF32Kernel> kGemmF32[] = {{Isa::kRef, gemm_f32_ref}};
 const Candidate<QuantKernel> kQuant[] = {{Isa::kRef, quant_ref}};
 const Candidate<SoftmaxKernel> kSoftmax[] = {{Isa::kRef, softmax_ref}};
 const Candidate<GemmS4Kernel> kGemmS4[] = {{Isa::kRef, gemm_s4_ref}};
+const Candidate<OptimKernel> kOptim[] = {{Isa::kRef, optim_ref}};
 #endif
 
 template <typename K, size_t N>
@@ -57,7 +60,7 @@ const K* pick(const Candidate<K> (&candidates)[N], Isa cap) {
 // Same-architecture levels only: on x86 the arm levels (and vice versa) are never supported, so never built.
 KernelTable build(Isa cap) {
   return KernelTable{cap, pick(kGemmS8, cap), pick(kGemmF32, cap), pick(kQuant, cap), pick(kSoftmax, cap),
-                     pick(kGemmS4, cap)};
+                     pick(kGemmS4, cap), pick(kOptim, cap)};
 }
 
 std::array<KernelTable, kIsaCount>& tables() {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
 import { Adam, AdamW, LRScheduler, Parameter, SGD, clipGradNorm, cosineLR, linearWarmup, stepLR } from '../../lib';
+import { adamScalars } from '../../lib/ops/optim';
 import { expectClose } from '../helpers/gradcheck';
+import { levels, withIsa } from '../helpers/isa';
+import { refAdamStep, sameFloats } from '../helpers/ref-adam';
 import { Rng } from '../helpers/rng';
 
 function param(rng: Rng, n: number): Parameter {
@@ -43,6 +46,30 @@ describe('optimizers', () => {
       refAdam(want, grads, 0.01, 0.8, 0.95, 1e-6, 0.1, decoupled);
       expectClose(name, p.data, want, 1e-5, 1e-6);
       expect(opt.stepCount).toBe(6);
+    });
+  }
+
+  for (const [name, Ctor, decoupled] of [['AdamW', AdamW, true], ['Adam', Adam, false]] as const) {
+    it(`${name} is bit-exact against the float32 mirror of the fused step, on every ISA level`, () => {
+      for (const level of levels) {
+        const rng = new Rng(24);
+        const ps = [param(rng, 1), param(rng, 37), param(rng, 70001)];
+        const want = ps.map((p) => [p.data.slice(), new Float32Array(p.size), new Float32Array(p.size)]);
+        const opt = new Ctor(ps, { lr: 0.02, weightDecay: 0.05, betas: [0.85, 0.98], eps: 1e-7 });
+        for (let t = 1; t <= 4; t++) {
+          opt.lr = 0.02 / t;  // as a scheduler would
+          const s = adamScalars({ lr: opt.lr, beta1: 0.85, beta2: 0.98, eps: 1e-7, weightDecay: 0.05, step: t, decoupled });
+          ps.forEach((p, i) => {
+            p.grad.set(rng.float32Array(p.size));
+            refAdamStep(want[i]![0]!, p.grad, want[i]![1]!, want[i]![2]!, s);
+          });
+          withIsa(level, () => opt.step());
+        }
+        ps.forEach((p, i) => expect(sameFloats(p.data, want[i]![0]!), `${name} ${level} param ${i}`).toBe(true));
+        const sd = opt.stateDict();
+        expect(sameFloats(sd.buffers.get('2.exp_avg')!, want[2]![1]!), `${name} ${level} exp_avg`).toBe(true);
+        expect(sameFloats(sd.buffers.get('2.exp_avg_sq')!, want[2]![2]!), `${name} ${level} exp_avg_sq`).toBe(true);
+      }
     });
   }
 

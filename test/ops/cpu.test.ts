@@ -43,8 +43,8 @@ describe('cpuInfo', () => {
   it('names one kernel per op, none above the active level', () => {
     const order = info.arch === 'x64' ? X86_LEVELS : ARM_LEVELS;
     expect(Object.keys(info.kernels).sort()).toEqual([
-      'dequantize', 'fake_quantize', 'gemm_f32', 'gemm_s4', 'gemm_s8s8', 'gemm_u8s8', 'min_max', 'quantize', 'softmax',
-      'softmax_kl',
+      'adam', 'dequantize', 'fake_quantize', 'gemm_f32', 'gemm_s4', 'gemm_s8s8', 'gemm_u8s8', 'min_max', 'quantize',
+      'softmax', 'softmax_kl',
     ]);
     const names = Object.values(info.kernels);
     for (const name of names) {

@@ -4,10 +4,12 @@
  *   Adam:  g = g + wd·p                       (L2 decay folded into the gradient)
  *   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
  *   p = p − (lr/(1 − β1^t)) · m / (√v/√(1 − β2^t) + eps)
- * Arithmetic in float64 per element, stored as float32 (PyTorch computes in float32, so values agree to rounding,
- * not bit for bit). Candidate native op: this loop (one fused pass over p, g, m, v).
+ * One fused native pass per parameter tensor (lib/ops/optim.ts, native/include/distiq/optim.h): the per-step
+ * constants are computed in float64 and rounded to float32 once, then every element follows one float32 sequence,
+ * bit-identical on every ISA level and thread count (PyTorch also computes in float32; the two agree to rounding).
  */
 import { expectFinite } from '../../validate';
+import { adamScalars, adamStepUnchecked } from '../../ops/optim';
 import type { Parameter } from '../module';
 import { Optimizer } from './optimizer';
 
@@ -16,24 +18,6 @@ export interface AdamOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
-}
-
-function adamStep(
-  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number,
-  t: number, decoupled: number, l2: number,
-): void {
-  const bc1 = 1 - Math.pow(b1, t), invBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
-  const stepSize = lr / bc1, decay = 1 - decoupled, c1 = 1 - b1, c2 = 1 - b2;
-  for (let i = 0, n = p.length; i < n; i++) {
-    let pi = p[i]! * decay;
-    const gi = g[i]! + l2 * pi;
-    const mi = b1 * m[i]! + c1 * gi;
-    const vi = b2 * v[i]! + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    pi -= (stepSize * mi) / (Math.sqrt(vi) * invBc2 + eps);
-    p[i] = pi;
-  }
 }
 
 export class Adam extends Optimizer {
@@ -59,12 +43,11 @@ export class Adam extends Optimizer {
 
   step(): void {
     const t = this.stepCount + 1;
-    const decoupled = this.decoupled ? this.lr * this.weightDecay : 0;
-    const l2 = this.decoupled ? 0 : this.weightDecay;
+    const k = adamScalars({ lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps,
+      weightDecay: this.weightDecay, step: t, decoupled: this.decoupled });
     this.params.forEach((prm, i) => {
       // exp_avg / exp_avg_sq: PyTorch's state names.
-      adamStep(prm.data, prm.grad, this.buffer(i, 'exp_avg'), this.buffer(i, 'exp_avg_sq'), this.lr, this.beta1, this.beta2,
-        this.eps, t, decoupled, l2);
+      adamStepUnchecked(prm.data, prm.grad, this.buffer(i, 'exp_avg'), this.buffer(i, 'exp_avg_sq'), k);
     });
     this.stepCount = t;
   }

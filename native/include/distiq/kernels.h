@@ -6,6 +6,7 @@
 #include "distiq/gemm_s4.h"
 #include "distiq/gemm_s8.h"
 #include "distiq/isa.h"
+#include "distiq/optim.h"
 #include "distiq/quant.h"
 #include "distiq/softmax_kl.h"
 
@@ -20,6 +21,7 @@ struct KernelTable {
   const QuantKernel* quant;
   const SoftmaxKernel* softmax;
   const GemmS4Kernel* gemm_s4;
+  const OptimKernel* optim;
 };
 
 // The table for an ISA cap. `level` must be supported by this CPU (isa_supported); tables are built once.
