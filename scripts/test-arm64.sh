@@ -111,8 +111,12 @@ build_cxx() {
   echo "=== cross-building the kernel library + C++ tests into native/build-arm64"
   cmake -S native -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/native/cmake/aarch64-linux-gnu.cmake" >/dev/null
-  cmake --build "$BUILD_DIR" -j"$(nproc)" 2>&1 | grep -E 'error|warning|Error' || true
-  [ "${PIPESTATUS[0]}" = 0 ] || die "cross build of native/build-arm64 failed (rerun: cmake --build native/build-arm64)"
+  # Only diagnostics are shown; the build's own status decides (with pipefail, a `|| true` after the pipeline
+  # would reset PIPESTATUS and let a failed build pass with a stale binary).
+  local log rc=0
+  log=$(cmake --build "$BUILD_DIR" -j"$(nproc)" 2>&1) || rc=$?
+  grep -E 'error|warning|Error' <<<"$log" || true
+  [ "$rc" = 0 ] || die "cross build of native/build-arm64 failed (rerun: cmake --build native/build-arm64)"
   [[ $(aarch64-linux-gnu-readelf -h "$BUILD_DIR/distiq_tests") == *AArch64* ]] || die "distiq_tests is not an aarch64 ELF"
 }
 
