@@ -207,8 +207,6 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
 // The 8-bit codes of the divider-free path before the clamp, nearbyint(RN(x / s)) + z as int32 — the steps of
 // quant_avx512.cc's codes_exact: q = div_exact(x); q + 1.5·2^23 rounds to an integer (ties to even) held in the
 // low mantissa bits, minus bits(1.5·2^23) − z; nan = fma(q, 0, nan) becomes NaN once a lane is NaN.
-constexpr float kMagic = 12582912.0f;  // 1.5·2^23
-constexpr int32_t kMagicBits = 0x4B400000;
 
 __m256i codes_exact(__m256 x_f32x8, const Params8& pr, __m256* nan_f32x8) {
   const __m256 q_f32x8 = div_exact(x_f32x8, pr.s, pr.r);

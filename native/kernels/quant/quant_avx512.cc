@@ -201,8 +201,6 @@ void for_each_chunk(const QuantArgs& a, int64_t e0, int64_t e1, Full&& full, Par
 //   - nan = fma(q, 0, nan) turns NaN for good as soon as one lane is NaN (q is finite otherwise): no per-vector
 //     mask count; the caller counts NaN lanes only when that happened.
 // A NaN lane yields an arbitrary code (the contract leaves the output unspecified when the status is kNonFinite).
-constexpr float kMagic = 12582912.0f;  // 1.5·2^23
-constexpr int32_t kMagicBits = 0x4B400000;
 
 __m512i codes_exact(__m512 x_f32x16, const Params16& pr, __m512i mz_i32x16, __m512* nan_f32x16) {
   // (vrangeps would clamp in div_exact with one instruction, but it turns a quiet NaN into the limit.)

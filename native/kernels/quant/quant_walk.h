@@ -17,6 +17,12 @@
 
 #include <cstdint>
 
+// The round-to-integer constant of the divider-free 8-bit pipeline (quant_avx2.cc / quant_avx512.cc codes_exact):
+// for |q| < 2^22, q + 1.5·2^23 rounds q to an integer (ties to even) held in the low mantissa bits, and
+// bits(q + 1.5·2^23) − kMagicBits is that integer.
+constexpr float kMagic = 12582912.0f;  // 1.5·2^23
+constexpr int32_t kMagicBits = 0x4B400000;
+
 // Walks the parameter index of consecutive elements without a division per element.
 struct ParamCursor {
   const distiq::QuantGeometry* g;
