@@ -55,34 +55,59 @@ describe('safetensors', () => {
     }
   });
 
-  it('files written by distiq read back identically with an independent Python reader', () => {
+  // The interop tests need python3 + numpy (CI installs python3-numpy). Missing either is a failure, not a skip.
+  it('the independent reader runs: python3 with numpy is installed', () => {
+    let out = '';
+    try {
+      out = execFileSync(PY, [SPEC, 'check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`${PY} ${SPEC} check failed: python3 and numpy (Debian python3-numpy) are required: ${(e as Error).message}`);
+    }
+    expect(out).toMatch(/^numpy \d+\.\d+/);
+  });
+
+  it('files written by distiq read back identically with an independent Python (numpy) reader', () => {
     const f = path.join(tmp, 'distiq.safetensors');
     const t = sample();
+    const rng = new Rng(77);
+    t.set('big', { dtype: 'F32', shape: [33, 31], data: rng.float32Array(33 * 31, -1e4, 1e4) });
+    t.get('big')!.data[5] = -0;
+    t.get('big')!.data[6] = 1.1754942e-38; // subnormal
     fs.writeFileSync(f, encodeSafetensors(t, { config: '{"type":"Sequential"}', note: 'ü' }));
-    const out = JSON.parse(execFileSync(PY, [SPEC, 'read', f], { encoding: 'utf8' })) as {
+    const out = JSON.parse(execFileSync(PY, [SPEC, 'read', f], { encoding: 'utf8', maxBuffer: 1 << 26 })) as {
       metadata: Record<string, string>;
-      tensors: Record<string, { dtype: string; shape: number[]; values: number[] }>;
+      tensors: Record<string, { dtype: string; shape: number[]; values: number[]; bits: number[] }>;
     };
     expect(out.metadata).toEqual({ config: '{"type":"Sequential"}', note: 'ü' });
+    expect(Object.keys(out.tensors).sort()).toEqual([...t.keys()].sort());
     for (const [name, v] of t) {
       const p = out.tensors[name]!;
-      expect([p.dtype, p.shape]).toEqual([v.dtype, v.shape]);
+      expect([p.dtype, p.shape], name).toEqual([v.dtype, v.shape]);
       const want = v.dtype === 'F16' ? Array.from(f16ToF32(v.data as Uint16Array)) : Array.from(v.data);
-      expect(p.values).toEqual(want);
+      expect(p.values, name).toEqual(want);
+      const d = v.data;
+      const words = v.dtype === 'F32' || v.dtype === 'I32' ? new Uint32Array(d.buffer, d.byteOffset, d.length)
+        : v.dtype === 'F16' ? (d as Uint16Array) : new Uint8Array(d.buffer, d.byteOffset, d.length);
+      expect(p.bits, name).toEqual(Array.from(words));
     }
   });
 
-  it('files written by Python from the spec load in distiq', () => {
+  it('files written by Python (numpy) from the spec load in distiq', () => {
     const f = path.join(tmp, 'python.safetensors');
-    execFileSync(PY, [SPEC, 'write', f]);
+    execFileSync(PY, [SPEC, 'write', f], { stdio: ['ignore', 'pipe', 'pipe'] });
     const { tensors, metadata } = readSafetensors(f);
-    expect(metadata).toEqual({ config: '{"type":"ReLU"}', who: 'python' });
+    expect(metadata).toEqual({ config: '{"type":"ReLU"}', who: 'python+numpy' });
+    expect([...tensors.keys()]).toEqual(['w', 'h', 'q', 'u', 'idx', 'big']);
     expect(Array.from(tensors.get('w')!.data)).toEqual([0, 1, 2, 3, 4, 5].map((i) => Math.fround((i - 2.5) / 3)));
     expect(Array.from(f16ToF32(tensors.get('h')!.data as Uint16Array))).toEqual([-1, -0.5, 0, 0.5]);
     expect(Array.from(tensors.get('q')!.data)).toEqual([-128, -1, 0, 1, 127]);
     expect(Array.from(tensors.get('u')!.data)).toEqual([0, 128, 255]);
     expect(Array.from(tensors.get('idx')!.data)).toEqual([-(2 ** 31), 2 ** 31 - 1]);
     expect(tensors.get('w')!.shape).toEqual([2, 3]);
+    const big = tensors.get('big')!;
+    expect([big.dtype, big.shape]).toEqual(['F32', [1, 257]]);
+    const want = Array.from({ length: 257 }, (_, i) => (((37 * i) % 257) - 128) * 2 ** ((i % 41) - 20));
+    expect(Array.from(big.data)).toEqual(want);
   });
 
   it('malformed files give clear errors, never a crash or a huge allocation', () => {
