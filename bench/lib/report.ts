@@ -255,3 +255,16 @@ export function regenerateMarkdown(dir: string = benchDir()): string {
 if (require.main === module) {
   process.stdout.write(`wrote ${regenerateMarkdown()}\n`);
 }
+
+/**
+ * The rows of a new run of `name` plus the rows of the previous bench/results/<name>.json this run did not measure
+ * (e.g. with --only), those marked with `measured` = the date they were measured; sorted by id.
+ */
+export function withUnmeasured(name: string, rows: Row[], dir: string = benchDir()): Row[] {
+  const fresh = new Set(rows.map((r) => r.id));
+  const earlier = readResults(dir).find((r) => r.name === name);
+  const kept = (earlier?.rows ?? [])
+    .filter((r) => !fresh.has(r.id))
+    .map((r) => ({ ...r, measured: (r.measured as string | undefined) ?? earlier!.date }));
+  return [...rows, ...kept].sort((a, b) => a.id.localeCompare(b.id));
+}
