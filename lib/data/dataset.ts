@@ -23,6 +23,8 @@ export interface Dataset {
   readonly numClasses: number;
   /** Copies samples `indices` into x (rows) and their labels into y. */
   gather(indices: ArrayLike<number>, x: Float32Array, y: Int32Array): void;
+  /** Copies samples `indices` into x without reading any label (lib/distill SampleSource); optional. */
+  gatherX?(indices: ArrayLike<number>, x: Float32Array): void;
 }
 
 export class TensorDataset implements Dataset {
@@ -76,6 +78,14 @@ export class TensorDataset implements Dataset {
     }
   }
 
+  gatherX(indices: ArrayLike<number>, x: Float32Array): void {
+    const s = this.stride, src = this.x;
+    for (let b = 0; b < indices.length; b++) {
+      const i = indices[b]!;
+      x.set(src.subarray(i * s, (i + 1) * s), b * s);
+    }
+  }
+
   /** Samples [start, end) as a new dataset sharing memory (e.g. a validation split). */
   subset(start: number, end: number): TensorDataset {
     expectInteger('start', start, 0, this.length);
@@ -98,6 +108,8 @@ export interface Batch {
   /** [size] labels. */
   y: Int32Array;
   size: number;
+  /** [size] dataset indices of the rows (a view of the epoch order, valid until the next batch). */
+  indices: Int32Array;
 }
 
 export class DataLoader implements Iterable<Batch> {
@@ -150,8 +162,9 @@ export class DataLoader implements Iterable<Batch> {
       const start = b * bs, size = Math.min(bs, n - start);
       const x = size === bs ? this.xBuf.subarray(0, bs * stride) : this.xBuf.subarray(0, size * stride);
       const y = this.yBuf.subarray(0, size);
-      this.dataset.gather(order.subarray(start, start + size), x, y);
-      yield { x: new Tensor(x, [size, ...this.dataset.sampleShape]), y, size };
+      const indices = order.subarray(start, start + size);
+      this.dataset.gather(indices, x, y);
+      yield { x: new Tensor(x, [size, ...this.dataset.sampleShape]), y, size, indices };
     }
   }
 }

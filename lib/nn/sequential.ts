@@ -6,7 +6,12 @@
  * the model input), children before the first one with parameters, and that one, skip their dX.
  *
  * A ReLU directly followed by an active Dropout is computed in one pass by the Dropout (`forwardAfterReLU`): same
- * draws and results as the two layers, half the element passes.
+ * draws and results as the two layers, half the element passes. A Conv2d directly followed by a ReLU is computed by the
+ * Conv2d (`forwardReLU`: the ReLU in its output pass, the mask in its backward), same bits as the two layers.
+ *
+ * Taps (hidden-state distillation, lib/distill): `setTap(i, tap)` makes forward report child i's output to
+ * `tap.output(y)` and backward pass the gradient arriving at child i's output through `tap.grad(dy)` (which may add
+ * an extra gradient) before child i's backward. A tapped ReLU is never fused with a following Dropout.
  *
  * Flatten: [N, d1, d2, …] → [N, d1·d2·…] (a view; backward reshapes dy back).
  */
@@ -14,11 +19,30 @@ import { DistiqTypeError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 import { describe } from '../validate';
 import { ReLU } from './activations';
+import { Conv2d } from './conv2d';
 import { Dropout } from './dropout';
 import { Module, NO_GRAD, type ModuleConfig } from './module';
 
+/** Hooks on one child of a Sequential (see `Sequential.setTap`). */
+export interface SequentialTap {
+  /** Receives the child's output after each forward (valid until the child's next forward). */
+  output(y: Tensor): void;
+  /** Receives ∂loss/∂(child output) in backward and returns the gradient to pass into the child (e.g. dy + extra). */
+  grad(dy: Tensor): Tensor;
+}
+
 export class Sequential extends Module {
   readonly layers: readonly Module[];
+  private readonly taps = new Map<number, SequentialTap>();
+
+  /** Installs (or, with null, removes) the tap on child `index`. */
+  setTap(index: number, tap: SequentialTap | null): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.layers.length) {
+      throw new DistiqTypeError(`Sequential.setTap: index must be an integer in [0, ${this.layers.length - 1}]. Received ${describe(index)}`);
+    }
+    if (tap === null) this.taps.delete(index);
+    else this.taps.set(index, tap);
+  }
 
   constructor(...layers: Module[]) {
     super();
@@ -29,7 +53,10 @@ export class Sequential extends Module {
     this.layers = Object.freeze(layers.slice());
   }
 
-  /** fused[i]: layer i is a ReLU computed by Dropout i + 1 in the last forward (so its backward is skipped). */
+  /**
+   * fused[i]: layer i is a ReLU computed by a neighbour in the last forward (Dropout i + 1, or Conv2d i − 1), so its
+   * backward is skipped (the neighbour's backward applies the ReLU mask).
+   */
   private readonly fused: boolean[] = [];
 
   forward(x: Tensor): Tensor {
@@ -37,17 +64,29 @@ export class Sequential extends Module {
     const ls = this.layers;
     for (let i = 0; i < ls.length; i++) {
       const m = ls[i]!, next = ls[i + 1];
-      if (m instanceof ReLU && next instanceof Dropout && next.active()) {
+      if (m instanceof ReLU && next instanceof Dropout && next.active() && !this.taps.has(i)) {
         // ReLU → Dropout in training: one pass instead of two (same draws, same results).
         m.fusedInto(h);
         h = next.forwardAfterReLU(h);
         this.fused[i] = true;
         this.fused[i + 1] = false;
         i++;
+        this.taps.get(i)?.output(h);
+        continue;
+      }
+      if (m instanceof Conv2d && next instanceof ReLU && !this.taps.has(i)) {
+        // Conv2d → ReLU: the ReLU is applied in the convolution's output pass, its mask in the conv's backward.
+        next.fusedInto(h);
+        h = m.forwardReLU(h);
+        this.fused[i] = false;
+        this.fused[i + 1] = true;
+        i++;
+        this.taps.get(i)?.output(h);
         continue;
       }
       this.fused[i] = false;
       h = m.forward(h);
+      this.taps.get(i)?.output(h);
     }
     return h;
   }
@@ -60,6 +99,8 @@ export class Sequential extends Module {
     let g = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const need = needInputGrad || i > first;
+      const tap = this.taps.get(i);
+      if (tap !== undefined) g = tap.grad(g);
       if (this.fused[i]) {
         if (!need) return NO_GRAD;
         continue;

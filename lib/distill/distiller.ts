@@ -1,0 +1,671 @@
+/**
+ * Distiller: the knowledge-distillation training loop (docs/distillation.md).
+ *
+ * Per optimizer step: a batch from a seeded DataLoader (its dataset indices go to the teacher, so a cached teacher
+ * can look its rows up), the teacher's outputs (sync or async; checked: width, finiteness), the student forward in
+ * training mode, the objective α·T²·KL + (1 − α)·CE (native fused kernel) plus the weighted extra terms, one
+ * backward, optional gradient clipping, the optimizer step and the per-step LR scheduler. T, α and term weights may
+ * be Schedules over optimizer steps. After every epoch: evaluation on `val` (accuracy, agreement with the teacher's
+ * argmax, loss and its parts), early stopping, checkpoint.
+ *
+ * Label-free: a `SampleSource` train set has no labels at all; the loop then requires α = 1 at every step and never
+ * calls a label accessor (it reads inputs through `gatherX` only).
+ *
+ * Determinism: the batch order comes from `seed`; everything else is the student's own (seeded) state. A checkpoint
+ * (lib/io/model-file.ts, atomic) holds the student, the loss terms' projectors, the optimizer, the scheduler, every
+ * random stream and the loop position (including a position inside an epoch), so a resumed run produces the same
+ * weights, bit for bit, as an uninterrupted one.
+ */
+import * as fs from 'node:fs';
+
+import { DataLoader, type Batch, type Dataset } from '../data/dataset';
+import { DistiqRangeError, DistiqTypeError } from '../errors';
+import { loadCheckpoint, saveCheckpoint, type CheckpointParts } from '../io/model-file';
+import { Module, type Parameter } from '../nn/module';
+import { clipGradNorm, Optimizer } from '../nn/optim/optimizer';
+import { LRScheduler } from '../nn/optim/schedule';
+import type { TopKTeacher } from '../ops/softmax-kl';
+import type { RngState } from '../tensor/random';
+import { formatShape } from '../tensor/shape';
+import { scratch, Tensor } from '../tensor/tensor';
+import { describe, expectBoolean, expectFinite, expectInteger } from '../validate';
+import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm, type TeacherLogits } from './kd-loss';
+import { ProgressBar } from './progress';
+import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
+import { DistillState } from './state';
+import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
+
+/** The teacher side of the loop (structurally the `Teacher` of lib/distill/teacher.ts). */
+export interface DistillTeacher {
+  readonly classes: number;
+  readonly kind: string;
+  predict(batch: { x: Tensor; indices: Int32Array }): TeacherLogits | Promise<TeacherLogits>;
+}
+
+export interface DistillerOptions {
+  student: Module;
+  teacher: DistillTeacher;
+  /** Softmax temperature T > 0 of the KD term, constant or per-step Schedule (default 1). */
+  temperature?: number | Schedule;
+  /** Weight α ∈ [0, 1] of the KD term; 1 − α weighs the hard-label cross-entropy (default 1: labels unused). */
+  alpha?: number | Schedule;
+  /** Extra weighted terms (reverseKL(), logitMSE(), hiddenState()). */
+  losses?: LossTerm[];
+  /**
+   * The optimizer, or a factory given every trainable parameter (the student's, then the loss terms' projectors).
+   * An optimizer instance must already include the loss terms' parameters (see `Distiller.parameters()`).
+   */
+  optimizer: Optimizer | ((params: Parameter[]) => Optimizer);
+  /** Stepped after every optimizer step; or a factory given the optimizer. */
+  scheduler?: LRScheduler | ((optimizer: Optimizer) => LRScheduler);
+  /** Clip the global gradient norm (student + projectors) to this value before each step. */
+  clipNorm?: number;
+  /** Seed of the batch order (default 0). */
+  seed?: number;
+  /**
+   * Teacher used by `evaluate` / the per-epoch validation (its indices are those of the evaluated data). Default:
+   * the training teacher, unless its kind is 'cache' (cached outputs belong to the training set): then null, and
+   * evaluation reports no agreement and no KD part.
+   */
+  evalTeacher?: DistillTeacher | null;
+}
+
+export type EarlyStoppingMetric = 'valLoss' | 'valAccuracy' | 'valAgreement' | 'trainLoss' | 'trainAccuracy' | 'trainAgreement';
+
+export interface EarlyStoppingOptions {
+  /** Default 'valLoss' with a val set, else 'trainLoss'. */
+  metric?: EarlyStoppingMetric;
+  /** Epochs without improvement before stopping (≥ 1). */
+  patience: number;
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Default: 'min' for losses, 'max' for accuracy/agreement. */
+  mode?: 'min' | 'max';
+  /** Put the weights of the best epoch back at the end (default true). */
+  restoreBest?: boolean;
+}
+
+export interface CheckpointOptions {
+  path: string;
+  /** Write after every this many epochs (default 1) and at the end. */
+  everyEpochs?: number;
+  /** Also write after every this many optimizer steps (mid-epoch positions resume exactly too). */
+  everySteps?: number;
+  /** Continue from `path` when it exists (default false). */
+  resume?: boolean;
+}
+
+export interface DistillFitOptions {
+  train: Dataset | SampleSource;
+  val?: Dataset | SampleSource;
+  /** Epochs, or total optimizer `steps` (the last epoch may be partial). Exactly one of the two. */
+  epochs?: number;
+  steps?: number;
+  batchSize: number;
+  /** Shuffle each epoch (default true). */
+  shuffle?: boolean;
+  dropLast?: boolean;
+  /** Batch size of the validation pass (default max(batchSize, 1000)). */
+  evalBatchSize?: number;
+  earlyStopping?: EarlyStoppingOptions;
+  checkpoint?: CheckpointOptions;
+  /** A checkpoint file to continue from (same student, optimizer and options). */
+  resume?: string;
+  onProgress?: (event: DistillProgressEvent) => void;
+  /** Terminal progress bar on stderr (only drawn when stderr is a TTY; default true). */
+  progress?: boolean;
+}
+
+export interface DistillEpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  /** Optimizer steps so far. */
+  steps: number;
+  trainLoss: number;
+  /** Hard-label accuracy of the training batches (absent without labels). */
+  trainAccuracy?: number;
+  /** Fraction of training rows where the student's argmax equals the teacher's. */
+  trainAgreement: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valAgreement?: number;
+  /** Loss parts on val: kd (T²·KL), ce, and each extra term by name (unweighted). */
+  valParts?: Record<string, number>;
+  lr: number;
+  temperature: number;
+  alpha: number;
+  trainSeconds: number;
+  seconds: number;
+}
+
+export interface DistillHistory {
+  epochs: DistillEpochMetrics[];
+  /** Optimizer steps done in total. */
+  steps: number;
+  stoppedEarly: boolean;
+  /** Early stopping: the best epoch and its metric value (null without early stopping). */
+  bestEpoch: number | null;
+  best: number | null;
+  metric: EarlyStoppingMetric | null;
+  /** Settings, for reports. */
+  temperature: number | object;
+  alpha: number | object;
+}
+
+export type DistillProgressEvent =
+  | { type: 'step'; epoch: number; epochs: number; step: number; totalSteps: number; loss: number; lr: number }
+  | { type: 'epoch'; epochs: number; totalSteps: number; metrics: DistillEpochMetrics };
+
+export interface DistillEvalResult {
+  /** Hard-label accuracy (NaN when the data has no labels). */
+  accuracy: number;
+  /** Agreement of the student's argmax with the teacher's (NaN without an evaluation teacher). */
+  agreement: number;
+  /**
+   * The objective at the current α and T (with teacher and labels); the KD part plus terms without labels; the CE
+   * without a teacher.
+   */
+  loss: number;
+  /** kd (T²·KL), ce, and every extra term by name (unweighted means). */
+  parts: Record<string, number>;
+}
+
+/** A SampleSource as a Dataset for the DataLoader: inputs through gatherX, labels never touched (left 0). */
+class InputsOnly implements Dataset {
+  readonly numClasses = 0;
+  constructor(private readonly src: SampleSource) {}
+  get length(): number {
+    return this.src.length;
+  }
+  get sampleShape(): readonly number[] {
+    return this.src.sampleShape;
+  }
+  gather(indices: ArrayLike<number>, x: Float32Array): void {
+    this.src.gatherX(indices, x);
+  }
+}
+
+function expectData(name: string, d: unknown): { data: Dataset; labelled: boolean } {
+  if (hasLabels(d)) return { data: d, labelled: true };
+  if (isSampleSource(d)) return { data: new InputsOnly(d), labelled: false };
+  throw new DistiqTypeError(`The "${name}" option must be a Dataset or a SampleSource. Received ${describe(d)}`);
+}
+
+function expectTeacher(name: string, t: unknown): asserts t is DistillTeacher {
+  if (t instanceof Module) {
+    throw new DistiqTypeError(`The "${name}" option must be a Teacher; wrap a model with modelTeacher(model). Received ${describe(t)}`);
+  }
+  if (t === null || typeof t !== 'object' || typeof (t as DistillTeacher).predict !== 'function') {
+    throw new DistiqTypeError(`The "${name}" option must be a Teacher ({ classes, kind, predict(batch) }). Received ${describe(t)}`);
+  }
+  expectInteger(`${name}.classes`, (t as DistillTeacher).classes, 1);
+}
+
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return v !== null && typeof v === 'object' && typeof (v as Promise<T>).then === 'function';
+}
+
+/** Index of the largest of `n` values at `off` (first on ties). */
+function argmaxRow(d: Float32Array, off: number, n: number): number {
+  let best = 0, bv = d[off]!;
+  for (let c = 1; c < n; c++) {
+    const v = d[off + c]!;
+    if (v > bv) {
+      bv = v;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Teacher's argmax class of row r. */
+function teacherArgmax(t: TeacherLogits, r: number, classes: number): number {
+  if (t instanceof Float32Array) return argmaxRow(t, r * classes, classes);
+  const k = t.k;
+  return t.indices[r * k + argmaxRow(t.logits, r * k, k)]!;
+}
+
+/**
+ * Checks a teacher output for `rows` rows of `classes` classes: type, width, and finiteness (−Infinity = a masked
+ * class is allowed). Errors name the teacher, the row and, for a dense output, its dataset index.
+ */
+function validateTeacherOutput(kind: string, t: unknown, rows: number, classes: number, indices: Int32Array | null): TeacherLogits {
+  const who = `teacher '${kind}'`;
+  let values: Float32Array, width: number;
+  if (t instanceof Float32Array) {
+    if (t.length !== rows * classes) {
+      const got = rows > 0 && t.length % rows === 0 ? `${t.length / rows} columns` : `${t.length} values`;
+      throw new DistiqRangeError(
+        `The ${who} returned ${got} for ${rows} rows; expected ${classes} columns (${rows} x ${classes} = ${rows * classes} values)`,
+        'ERR_DISTIQ_SHAPE_MISMATCH',
+      );
+    }
+    values = t;
+    width = classes;
+  } else if (t !== null && typeof t === 'object' && (t as TopKTeacher).logits instanceof Float32Array && (t as TopKTeacher).indices instanceof Int32Array) {
+    const tk = t as TopKTeacher;
+    if (!Number.isInteger(tk.k) || tk.k < 1 || tk.k > classes) {
+      throw new DistiqRangeError(`The ${who} returned top-k outputs with k = ${tk.k}; expected an integer in [1, ${classes}]`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+    }
+    if (tk.logits.length !== rows * tk.k || tk.indices.length !== rows * tk.k) {
+      throw new DistiqRangeError(
+        `The ${who} returned top-${tk.k} outputs of ${tk.logits.length} logits and ${tk.indices.length} indices for ${rows} rows; expected ${rows * tk.k} each`,
+        'ERR_DISTIQ_SHAPE_MISMATCH',
+      );
+    }
+    values = tk.logits;
+    width = tk.k;
+  } else {
+    throw new DistiqTypeError(`The ${who} must return a Float32Array of logits or { indices, logits, k }. Received ${describe(t)}`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== v || v === Infinity) {
+      const r = Math.floor(i / width);
+      const at = indices !== null ? ` (dataset index ${indices[r]})` : '';
+      throw new DistiqRangeError(`The ${who} returned a non-finite logit: row ${r}${at}, column ${i % width} is ${v}`, 'ERR_DISTIQ_NON_FINITE');
+    }
+  }
+  return t as TeacherLogits;
+}
+
+const LOSS_METRICS = new Set(['valLoss', 'trainLoss']);
+
+interface LoopState {
+  /** Completed epochs. */
+  epoch: number;
+  /** Batches done in the current (incomplete) epoch. */
+  batch: number;
+  step: number;
+  /** Global step at which this fit run started (its `steps` count from there). */
+  startStep: number;
+  /** Loader state at the start of the current epoch (replayed on resume inside an epoch). */
+  loaderAtEpochStart: RngState | null;
+  sums: { loss: number; hits: number; agree: number; rows: number; seconds: number };
+  history: DistillEpochMetrics[];
+  early: { best: number | null; bestEpoch: number | null; bad: number; stopped: boolean };
+}
+
+export class Distiller {
+  readonly student: Module;
+  readonly teacher: DistillTeacher;
+  readonly evalTeacher: DistillTeacher | null;
+  readonly temperature: number | Schedule;
+  readonly alpha: number | Schedule;
+  readonly losses: readonly LossTerm[];
+  readonly optimizer: Optimizer;
+  readonly scheduler: LRScheduler | null;
+  readonly clipNorm: number | undefined;
+  readonly seed: number;
+  private readonly kd = new HintonKD();
+  private readonly state: DistillState;
+  private readonly trainable: Parameter[];
+  private readonly gradBuf = { buf: new Float32Array(0) };
+  /** Steps completed across fit calls (drives schedules). */
+  private step = 0;
+
+  constructor(options: DistillerOptions) {
+    if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    const { student, teacher } = options;
+    if (!(student instanceof Module)) throw new DistiqTypeError(`The "student" option must be a Module. Received ${describe(student)}`);
+    expectTeacher('teacher', teacher);
+    const temperature = options.temperature ?? 1;
+    const alpha = options.alpha ?? 1;
+    expectSetting('temperature', temperature, (t) => Number.isFinite(t) && t > 0, 'a finite number > 0');
+    expectSetting('alpha', alpha, (a) => a >= 0 && a <= 1, 'in [0, 1]');
+    const losses = options.losses ?? [];
+    expectLossTerms(losses);
+    if (options.clipNorm !== undefined) expectFinite('clipNorm', options.clipNorm, { min: 0, exclusiveMin: true });
+    const seed = options.seed ?? 0;
+    expectInteger('seed', seed, 0, 0xffffffff);
+    let evalTeacher: DistillTeacher | null;
+    if (options.evalTeacher === undefined) evalTeacher = teacher.kind === 'cache' ? null : teacher;
+    else {
+      evalTeacher = options.evalTeacher;
+      if (evalTeacher !== null) expectTeacher('evalTeacher', evalTeacher);
+    }
+
+    this.student = student;
+    this.teacher = teacher;
+    this.evalTeacher = evalTeacher;
+    this.temperature = temperature;
+    this.alpha = alpha;
+    this.losses = Object.freeze(losses.slice());
+    this.clipNorm = options.clipNorm;
+    this.seed = seed;
+    for (const t of this.losses) t.bind?.(student);
+    const termParams = this.losses.flatMap((t) => t.parameters());
+    this.trainable = [...student.parameters(), ...termParams];
+
+    const opt = typeof options.optimizer === 'function' && !(options.optimizer instanceof Optimizer)
+      ? (options.optimizer as (p: Parameter[]) => Optimizer)(this.trainable.slice())
+      : options.optimizer;
+    if (!(opt instanceof Optimizer)) throw new DistiqTypeError(`The "optimizer" option must be an Optimizer or a function returning one. Received ${describe(opt)}`);
+    const covered = new Set(opt.params);
+    this.losses.forEach((t, i) => {
+      if (t.parameters().some((p) => !covered.has(p))) {
+        throw new DistiqRangeError(
+          `The "optimizer" option does not update the parameters of losses[${i}] ('${t.name}', its projector); pass a factory ` +
+            '(optimizer: (params) => new AdamW(params, ...)) or build the optimizer over distiller.parameters()',
+        );
+      }
+    });
+    this.optimizer = opt;
+    const sch = typeof options.scheduler === 'function' && !(options.scheduler instanceof LRScheduler)
+      ? (options.scheduler as (o: Optimizer) => LRScheduler)(opt)
+      : options.scheduler ?? null;
+    if (sch !== null && !(sch instanceof LRScheduler)) throw new DistiqTypeError(`The "scheduler" option must be an LRScheduler or a function returning one. Received ${describe(sch)}`);
+    if (sch !== null && sch.optimizer !== opt) throw new DistiqRangeError('The "scheduler" option drives a different optimizer than the "optimizer" option');
+    this.scheduler = sch;
+    this.state = new DistillState(student, this.losses);
+  }
+
+  /** Every trainable parameter: the student's, then the loss terms' (projectors). */
+  parameters(): Parameter[] {
+    return this.trainable.slice();
+  }
+
+  /** Removes what the loss terms installed on the student (layer taps). */
+  dispose(): void {
+    for (const t of this.losses) t.unbind?.();
+  }
+
+  private settingsAt(step: number): { temperature: number; alpha: number } {
+    const temperature = valueAt(this.temperature, step), alpha = valueAt(this.alpha, step);
+    if (!(temperature > 0) || !Number.isFinite(temperature)) {
+      throw new DistiqRangeError(`The "temperature" setting must be a finite number > 0; at step ${step} it is ${temperature}`);
+    }
+    if (!(alpha >= 0 && alpha <= 1)) throw new DistiqRangeError(`The "alpha" setting must be in [0, 1]; at step ${step} it is ${alpha}`);
+    return { temperature, alpha };
+  }
+
+  private studentLogits(out: Tensor, rows: number, labels: Int32Array | null): number {
+    if (out.rank !== 2) {
+      throw new DistiqRangeError(`The student must output logits of shape [rows, classes]; it returned ${formatShape(out.shape)}`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+    }
+    const n = out.dim(0), classes = out.dim(1);
+    if (labels !== null && n !== labels.length) {
+      throw new DistiqRangeError(
+        `Label/logit count mismatch: the batch has ${labels.length} labels but the student returned ${n} rows of logits`,
+        'ERR_DISTIQ_SHAPE_MISMATCH',
+      );
+    }
+    if (n !== rows) {
+      throw new DistiqRangeError(`The student returned ${n} rows of logits for a batch of ${rows} samples`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+    }
+    return classes;
+  }
+
+  private expectClasses(teacher: DistillTeacher, classes: number): void {
+    if (teacher.classes !== classes) {
+      throw new DistiqRangeError(
+        `The teacher '${teacher.kind}' has ${teacher.classes} classes (teacher.classes) but the student outputs ${classes} logits per sample`,
+        'ERR_DISTIQ_SHAPE_MISMATCH',
+      );
+    }
+  }
+
+  /** Student loss on the batch: forward, objective, optionally backward. Returns the loss; counts into `acc`. */
+  private async trainStep(b: Batch, labelled: boolean, acc: LoopState['sums']): Promise<number> {
+    const { temperature, alpha } = this.settingsAt(this.step);
+    const rows = b.size;
+    const labels = labelled ? b.y : null;
+    const pred = this.teacher.predict({ x: b.x, indices: b.indices });
+    const raw = isThenable(pred) ? await pred : pred;
+    const student = this.student;
+    student.train();
+    this.optimizer.zeroGrad();
+    const out = student.forward(b.x);
+    const classes = this.studentLogits(out, rows, labels);
+    this.expectClasses(this.teacher, classes);
+    const teacher = validateTeacherOutput(this.teacher.kind, raw, rows, classes, b.indices);
+    const grad = scratch(this.gradBuf, [rows, classes]);
+    let loss = this.kd.compute(out.data, rows, classes, teacher, labels, temperature, alpha, grad.data);
+    loss += this.extraTerms(b.x, out.data, rows, classes, teacher, temperature, grad.data, null);
+    if (!Number.isFinite(loss)) {
+      throw new DistiqRangeError(`The distillation loss is ${loss} at step ${this.step} (diverging student? lower the learning rate)`, 'ERR_DISTIQ_NON_FINITE');
+    }
+    student.backward(grad, false);
+    if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
+    this.optimizer.step();
+    this.scheduler?.step();
+    this.step++;
+    // Metrics of the batch as trained (student output before the update).
+    const s = out.data;
+    let hits = 0, agree = 0;
+    for (let r = 0; r < rows; r++) {
+      const p = argmaxRow(s, r * classes, classes);
+      if (labels !== null && p === labels[r]) hits++;
+      if (p === teacherArgmax(teacher, r, classes)) agree++;
+    }
+    acc.loss += loss * rows;
+    acc.hits += hits;
+    acc.agree += agree;
+    acc.rows += rows;
+    return loss;
+  }
+
+  /** Σ weight·term over the extra terms; adds gradients when `grad`; records unweighted values in `parts`. */
+  private extraTerms(
+    x: Tensor, student: Float32Array, rows: number, classes: number, teacher: TeacherLogits, temperature: number,
+    grad: Float32Array | null, parts: Record<string, number> | null,
+  ): number {
+    if (this.losses.length === 0) return 0;
+    const batch: DistillBatch = { rows, classes, x, student, teacher, temperature, step: this.step };
+    let total = 0;
+    for (const t of this.losses) {
+      const w = valueAt(t.weight, this.step);
+      if (!(w >= 0) || !Number.isFinite(w)) throw new DistiqRangeError(`The weight of loss '${t.name}' must be a finite number >= 0; at step ${this.step} it is ${w}`);
+      if (w === 0 && parts === null) continue;
+      const v = t.compute(batch, w, grad);
+      if (parts !== null) parts[t.name] = (parts[t.name] ?? 0) + v * rows;
+      total += w * v;
+    }
+    return total;
+  }
+
+  /**
+   * Accuracy, agreement with the teacher's argmax, the objective and its parts on `data` (student in eval mode; its
+   * mode is restored). `teacher` defaults to the distiller's evaluation teacher (see DistillerOptions.evalTeacher).
+   */
+  async evaluate(data: Dataset | SampleSource, options: { teacher?: DistillTeacher | null; batchSize?: number } = {}): Promise<DistillEvalResult> {
+    const { data: ds, labelled } = expectData('data', data);
+    const teacher = options.teacher === undefined ? this.evalTeacher : options.teacher;
+    if (teacher !== null) expectTeacher('teacher', teacher);
+    const batchSize = options.batchSize ?? 1000;
+    expectInteger('batchSize', batchSize, 1);
+    const { temperature, alpha } = this.settingsAt(this.step);
+    const was = this.student.training;
+    this.student.eval();
+    let hits = 0, agree = 0, n = 0;
+    const parts: Record<string, number> = {};
+    try {
+      for (const b of new DataLoader(ds, { batchSize })) {
+        const rows = b.size;
+        const labels = labelled ? b.y : null;
+        let raw: unknown = null;
+        if (teacher !== null) {
+          const pred = teacher.predict({ x: b.x, indices: b.indices });
+          raw = isThenable(pred) ? await pred : pred;
+        }
+        const out = this.student.forward(b.x);
+        const classes = this.studentLogits(out, rows, labels);
+        const t = teacher === null ? null : (this.expectClasses(teacher, classes), validateTeacherOutput(teacher.kind, raw, rows, classes, b.indices));
+        const p = this.kd.parts(out.data, rows, classes, t, labels, temperature);
+        if (p.kd !== undefined) parts.kd = (parts.kd ?? 0) + p.kd * rows;
+        if (p.ce !== undefined) parts.ce = (parts.ce ?? 0) + p.ce * rows;
+        if (t !== null) this.extraTerms(b.x, out.data, rows, classes, t, temperature, null, parts);
+        for (let r = 0; r < rows; r++) {
+          const c = argmaxRow(out.data, r * classes, classes);
+          if (labels !== null && c === labels[r]) hits++;
+          if (t !== null && c === teacherArgmax(t, r, classes)) agree++;
+        }
+        n += rows;
+      }
+    } finally {
+      this.student.train(was);
+    }
+    for (const k of Object.keys(parts)) parts[k] = parts[k]! / n;
+    let loss: number;
+    if (parts.kd !== undefined) {
+      loss = parts.ce !== undefined ? alpha * parts.kd + (1 - alpha) * parts.ce : parts.kd;
+      for (const t of this.losses) if (parts[t.name] !== undefined) loss += valueAt(t.weight, this.step) * parts[t.name]!;
+    } else {
+      loss = parts.ce ?? NaN;
+    }
+    return { accuracy: labelled ? hits / n : NaN, agreement: teacher !== null ? agree / n : NaN, loss, parts };
+  }
+
+  /** Trains the student; see the module comment and docs/distillation.md. */
+  async fit(options: DistillFitOptions): Promise<DistillHistory> {
+    if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    const { data: train, labelled } = expectData('train', options.train);
+    const val = options.val === undefined ? null : options.val;
+    if (val !== null) expectData('val', val);
+    if (!labelled) {
+      // Label-free: α must be 1 at every step (checked again per step by the kernel wrapper).
+      expectSetting('alpha', this.alpha, (a) => a === 1, '1 when the training data has no labels (a SampleSource)');
+    }
+    expectInteger('batchSize', options.batchSize, 1);
+    const shuffle = options.shuffle ?? true, dropLast = options.dropLast ?? false;
+    expectBoolean('shuffle', shuffle);
+    const loader = new DataLoader(train, { batchSize: options.batchSize, shuffle, dropLast, seed: this.seed });
+    const perEpoch = loader.length;
+    if ((options.epochs === undefined) === (options.steps === undefined)) {
+      throw new DistiqTypeError(`Give exactly one of the "epochs" and "steps" options. Received epochs ${describe(options.epochs)} and steps ${describe(options.steps)}`);
+    }
+    let epochs: number, totalSteps: number;
+    if (options.epochs !== undefined) {
+      expectInteger('epochs', options.epochs, 0);
+      epochs = options.epochs;
+      totalSteps = epochs * perEpoch;
+    } else {
+      expectInteger('steps', options.steps, 0);
+      totalSteps = options.steps!;
+      epochs = Math.ceil(totalSteps / perEpoch);
+    }
+    const es = options.earlyStopping;
+    let metric: EarlyStoppingMetric | null = null, mode: 'min' | 'max' = 'min', minDelta = 0, restoreBest = true;
+    if (es !== undefined) {
+      metric = es.metric ?? (val !== null ? 'valLoss' : 'trainLoss');
+      if (metric.startsWith('val') && val === null) throw new DistiqRangeError(`The "earlyStopping.metric" setting is '${metric}' but no "val" data is given`);
+      expectInteger('earlyStopping.patience', es.patience, 1);
+      minDelta = es.minDelta ?? 0;
+      expectFinite('earlyStopping.minDelta', minDelta, { min: 0 });
+      mode = es.mode ?? (LOSS_METRICS.has(metric) ? 'min' : 'max');
+      restoreBest = es.restoreBest ?? true;
+    }
+    const ck = options.checkpoint;
+    if (ck !== undefined) {
+      if (typeof ck.path !== 'string' || ck.path === '') throw new DistiqTypeError(`The "checkpoint.path" option must be a file path. Received ${describe(ck.path)}`);
+      if (ck.everyEpochs !== undefined) expectInteger('checkpoint.everyEpochs', ck.everyEpochs, 1);
+      if (ck.everySteps !== undefined) expectInteger('checkpoint.everySteps', ck.everySteps, 1);
+    }
+    const evalBatch = options.evalBatchSize ?? Math.max(options.batchSize, 1000);
+    expectInteger('evalBatchSize', evalBatch, 1);
+
+    // Best weights for early stopping live in the checkpointed state as "best.<name>".
+    const keepBest = es !== undefined && restoreBest;
+    this.state.extra.clear();
+    if (keepBest) for (const [n, t] of this.state.coreState()) this.state.extra.set(`best.${n}`, Tensor.zeros(t.shape));
+    const parts: CheckpointParts = { model: this.state, optimizer: this.optimizer, rngs: { loader: loader.rng } };
+    if (this.scheduler) parts.scheduler = this.scheduler;
+
+    let st: LoopState = {
+      epoch: 0, batch: 0, step: this.step, startStep: this.step, loaderAtEpochStart: null,
+      sums: { loss: 0, hits: 0, agree: 0, rows: 0, seconds: 0 }, history: [],
+      early: { best: null, bestEpoch: null, bad: 0, stopped: false },
+    };
+    const resumeFrom = options.resume ?? (ck?.resume && fs.existsSync(ck.path) ? ck.path : undefined);
+    if (resumeFrom !== undefined) {
+      if (!fs.existsSync(resumeFrom)) throw new DistiqRangeError(`The "resume" checkpoint "${resumeFrom}" does not exist`);
+      st = (loadCheckpoint(resumeFrom, parts) as { distill?: LoopState }).distill ?? st;
+      if (st.loaderAtEpochStart !== null) loader.rng.setState(st.loaderAtEpochStart);
+    }
+    this.step = st.step;
+    const startStep = st.startStep;
+    const bar = ProgressBar.forStderr(options.progress);
+    const onProgress = options.onProgress;
+    const save = (): void => {
+      if (ck !== undefined) saveCheckpoint(ck.path, parts, { distill: st });
+    };
+
+    while (st.epoch < epochs && !st.early.stopped && st.step - startStep < totalSteps) {
+      const t0 = performance.now();
+      st.loaderAtEpochStart = loader.rng.getState();
+      let b = 0;
+      for (const batch of loader) {
+        if (b < st.batch) { // resuming inside this epoch: replay the order, skip what was done
+          b++;
+          continue;
+        }
+        if (st.step - startStep >= totalSteps) break;
+        const loss = await this.trainStep(batch, labelled, st.sums);
+        st.step = this.step;
+        st.batch = ++b;
+        bar?.step(st.epoch + 1, epochs, st.step - startStep, totalSteps, loss);
+        onProgress?.({ type: 'step', epoch: st.epoch + 1, epochs, step: st.step - startStep, totalSteps, loss, lr: this.optimizer.lr });
+        if (ck?.everySteps !== undefined && (st.step - startStep) % ck.everySteps === 0 && st.step - startStep < totalSteps && b < perEpoch) {
+          const prior = st.sums.seconds;
+          st.sums.seconds = prior + (performance.now() - t0) / 1000;
+          save();
+          st.sums.seconds = prior;
+        }
+      }
+      const tTrain = performance.now();
+      const trainSeconds = st.sums.seconds + (tTrain - t0) / 1000;
+      const { temperature, alpha } = this.settingsAt(Math.max(this.step - 1, 0));
+      const s = st.sums;
+      const m: DistillEpochMetrics = {
+        epoch: st.epoch + 1, steps: st.step - startStep, trainLoss: s.loss / s.rows, trainAgreement: s.agree / s.rows,
+        lr: this.optimizer.lr, temperature, alpha, trainSeconds, seconds: 0,
+      };
+      if (labelled) m.trainAccuracy = s.hits / s.rows;
+      if (val !== null) {
+        const v = await this.evaluate(val, { batchSize: evalBatch });
+        if (!Number.isNaN(v.loss)) m.valLoss = v.loss;
+        if (!Number.isNaN(v.accuracy)) m.valAccuracy = v.accuracy;
+        if (!Number.isNaN(v.agreement)) m.valAgreement = v.agreement;
+        m.valParts = v.parts;
+      }
+      m.seconds = trainSeconds + (performance.now() - tTrain) / 1000;
+      st.history.push(m);
+      st.epoch++;
+      st.batch = 0;
+      st.sums = { loss: 0, hits: 0, agree: 0, rows: 0, seconds: 0 };
+      st.loaderAtEpochStart = null;
+      if (metric !== null) {
+        const value = m[metric];
+        if (value === undefined) throw new DistiqRangeError(`The early-stopping metric '${metric}' is not available (no labels or no evaluation teacher?)`);
+        const e = st.early;
+        const better = e.best === null || (mode === 'min' ? value < e.best - minDelta : value > e.best + minDelta);
+        if (better) {
+          e.best = value;
+          e.bestEpoch = m.epoch;
+          e.bad = 0;
+          if (keepBest) for (const [n, t] of this.state.coreState()) this.state.extra.get(`best.${n}`)!.data.set(t.data);
+        } else if (++e.bad >= es!.patience) {
+          e.stopped = true;
+        }
+      }
+      const last = st.epoch >= epochs || st.early.stopped || st.step - startStep >= totalSteps;
+      if (ck !== undefined && (last || st.epoch % (ck.everyEpochs ?? 1) === 0)) save();
+      bar?.epoch(epochSummary(m, epochs));
+      onProgress?.({ type: 'epoch', epochs, totalSteps, metrics: m });
+    }
+    if (keepBest && st.early.bestEpoch !== null) {
+      for (const [n, t] of this.state.coreState()) t.data.set(this.state.extra.get(`best.${n}`)!.data);
+    }
+    this.state.extra.clear();
+    return {
+      epochs: st.history, steps: st.step - startStep, stoppedEarly: st.early.stopped, bestEpoch: st.early.bestEpoch,
+      best: st.early.best, metric, temperature: describeSetting(this.temperature), alpha: describeSetting(this.alpha),
+    };
+  }
+}
+
+function epochSummary(m: DistillEpochMetrics, epochs: number): string {
+  const f = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(4));
+  return `epoch ${m.epoch}/${epochs}  loss ${f(m.trainLoss)}  acc ${f(m.trainAccuracy)}  agree ${f(m.trainAgreement)}` +
+    `  val loss ${f(m.valLoss)}  val acc ${f(m.valAccuracy)}  val agree ${f(m.valAgreement)}  ${m.seconds.toFixed(1)} s`;
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+
+import { AdamW, Linear, LRScheduler, ReLU, Rng, Sequential, Tensor, cosineLR, digits, fit, type Module, type TensorDataset } from '../../lib';
+import { Distiller, type DistillTeacher } from '../../lib/distill/distiller';
+import { UnlabeledDataset, withoutLabels } from '../../lib/distill/unlabeled';
+
+/** A teacher over a distiq model (eval mode), copying its logits out. */
+function localTeacher(model: Module, classes = 10): DistillTeacher {
+  return {
+    classes,
+    kind: 'model',
+    predict: ({ x }) => {
+      const was = model.training;
+      model.eval();
+      try {
+        return model.forward(x).data.slice();
+      } finally {
+        model.train(was);
+      }
+    },
+  };
+}
+
+function mlp(sizes: number[], seed: number): Sequential {
+  const rng = new Rng(seed);
+  const layers: Module[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    if (i > 0) layers.push(new ReLU());
+    layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { rng }));
+  }
+  return new Sequential(...layers);
+}
+
+let cachedTeacherModel: { model: Sequential; train: TensorDataset; val: TensorDataset } | null = null;
+/** A teacher MLP 64-128-10 trained on digits[0:1400] (once per file). */
+function trainedTeacher(): { model: Sequential; train: TensorDataset; val: TensorDataset } {
+  if (cachedTeacherModel) return cachedTeacherModel;
+  const d = digits();
+  const train = d.subset(0, 1400), val = d.subset(1400, 1797);
+  const model = mlp([64, 128, 10], 7);
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 1e-4 });
+  fit(model, { train, optimizer, epochs: 8, batchSize: 32, seed: 3 });
+  cachedTeacherModel = { model, train, val };
+  return cachedTeacherModel;
+}
+
+function weights(m: Module): Float32Array[] {
+  return m.parameters().map((p) => p.data.slice());
+}
+
+describe('Distiller', () => {
+  it('distils a digits MLP teacher into a narrow student (KD, T = 2, α = 0.5) with a sane accuracy', async () => {
+    const { model, train, val } = trainedTeacher();
+    const teacherAcc = (await new Distiller({ student: model, teacher: localTeacher(model), optimizer: (p) => new AdamW(p) }).evaluate(val)).accuracy;
+    expect(teacherAcc).toBeGreaterThan(0.9);
+    const student = mlp([64, 16, 10], 11);
+    const steps = 10 * Math.ceil(1400 / 32);
+    const d = new Distiller({
+      student, teacher: localTeacher(model), temperature: 2, alpha: 0.5, seed: 5,
+      optimizer: (p) => new AdamW(p, { lr: 1e-2, weightDecay: 1e-4 }),
+      scheduler: (o) => new LRScheduler(o, cosineLR(steps)),
+    });
+    const events: string[] = [];
+    const h = await d.fit({ train, val, epochs: 10, batchSize: 32, onProgress: (e) => events.push(e.type) });
+    expect(h.epochs).toHaveLength(10);
+    expect(h.steps).toBe(steps);
+    expect(events.filter((e) => e === 'step')).toHaveLength(steps);
+    expect(events.filter((e) => e === 'epoch')).toHaveLength(10);
+    const last = h.epochs[9]!;
+    expect(last.valAccuracy).toBeGreaterThan(0.88);
+    expect(last.valAgreement).toBeGreaterThan(0.88);
+    expect(last.trainLoss).toBeLessThan(h.epochs[0]!.trainLoss);
+    expect(last.valParts!.kd).toBeGreaterThan(0);
+    expect(last.valParts!.ce).toBeGreaterThan(0);
+    expect(last.valLoss).toBeCloseTo(0.5 * last.valParts!.kd! + 0.5 * last.valParts!.ce!, 6);
+    const ev = await d.evaluate(val);
+    expect(ev.accuracy).toBe(last.valAccuracy);
+    expect(ev.agreement).toBe(last.valAgreement);
+    expect(student.training).toBe(true);
+  });
+
+  it('runs a total number of steps (the last epoch partial) and is deterministic under a seed', async () => {
+    const { model, train } = trainedTeacher();
+    const run = async (seed: number): Promise<{ w: Float32Array[]; loss: number[] }> => {
+      const student = mlp([64, 16, 10], 1);
+      const d = new Distiller({ student, teacher: localTeacher(model), temperature: 4, alpha: 0.7, seed, optimizer: (p) => new AdamW(p, { lr: 3e-3 }) });
+      const h = await d.fit({ train, steps: 100, batchSize: 64 });
+      expect(h.steps).toBe(100);
+      expect(h.epochs.map((e) => e.steps)).toEqual([22, 44, 66, 88, 100]);
+      return { w: weights(student), loss: h.epochs.map((e) => e.trainLoss) };
+    };
+    const a = await run(9), b = await run(9), c = await run(10);
+    expect(b.w).toEqual(a.w);
+    expect(b.loss).toEqual(a.loss);
+    expect(c.w).not.toEqual(a.w);
+  });
+
+  it('learns without labels from a SampleSource (α = 1); label access is never attempted', async () => {
+    const { model, train, val } = trainedTeacher();
+    const throwing = {
+      length: train.length,
+      sampleShape: train.sampleShape,
+      numClasses: 10,
+      gather(): void {
+        throw new Error('labels were read');
+      },
+      gatherX: (i: ArrayLike<number>, x: Float32Array) => train.gatherX(i, x),
+    };
+    const student = mlp([64, 16, 10], 2);
+    const d = new Distiller({ student, teacher: localTeacher(model), temperature: 2, alpha: 1, optimizer: (p) => new AdamW(p, { lr: 1e-2 }) });
+    const h = await d.fit({ train: withoutLabels(throwing), epochs: 6, batchSize: 32 });
+    expect(h.epochs[5]!.trainAccuracy).toBeUndefined();
+    expect((await d.evaluate(val)).accuracy).toBeGreaterThan(0.85);
+    // An UnlabeledDataset works the same way, and α < 1 is refused.
+    const u = new UnlabeledDataset(train.x, [64]);
+    const d2 = new Distiller({ student: mlp([64, 16, 10], 2), teacher: localTeacher(model), alpha: 0.5, optimizer: (p) => new AdamW(p) });
+    await expect(d2.fit({ train: u, epochs: 1, batchSize: 32 })).rejects.toMatchObject({
+      name: 'DistiqRangeError', code: 'ERR_DISTIQ_INVALID_ARG_VALUE', message: expect.stringMatching(/"alpha" setting must be 1 when the training data has no labels/),
+    });
+    void Tensor;
+  });
+});
