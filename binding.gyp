@@ -19,7 +19,7 @@
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
-        ["target_arch=='x64'", {"dependencies": ["distiq_avx2", "distiq_avxvnni", "distiq_avx512", "distiq_avx512vnni"]}],
+        ["target_arch=='x64'", {"dependencies": ["distiq_avx2", "distiq_avxvnni", "distiq_avx512", "distiq_avx512vnni", "distiq_amx"]}],
         ["target_arch=='arm64'", {"dependencies": ["distiq_neon", "distiq_neondot", "distiq_i8mm"]}]
       ]
     }
@@ -34,7 +34,9 @@
         {"target_name": "distiq_avx512", "type": "static_library",
          "sources": ["<!@(node scripts/gyp-sources.js avx512)"], "cflags_cc": ["<!@(node scripts/gyp-sources.js avx512 flags)"]},
         {"target_name": "distiq_avx512vnni", "type": "static_library",
-         "sources": ["<!@(node scripts/gyp-sources.js avx512vnni)"], "cflags_cc": ["<!@(node scripts/gyp-sources.js avx512vnni flags)"]}
+         "sources": ["<!@(node scripts/gyp-sources.js avx512vnni)"], "cflags_cc": ["<!@(node scripts/gyp-sources.js avx512vnni flags)"]},
+        {"target_name": "distiq_amx", "type": "static_library",
+         "sources": ["<!@(node scripts/gyp-sources.js amx)"], "cflags_cc": ["<!@(node scripts/gyp-sources.js amx flags)"]}
       ]
     }],
     ["target_arch=='arm64'", {

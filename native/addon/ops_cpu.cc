@@ -30,7 +30,7 @@ Isa isa_arg(const Napi::CallbackInfo& info, size_t i) {
   const std::string name = info[i].As<Napi::String>().Utf8Value();
   Isa isa;
   if (!isa_from_name(name, &isa)) {
-    throw_range_error(info.Env(), "The \"level\" argument must be one of ref, avx2, avxvnni, avx512, avx512vnni, neon, "
+    throw_range_error(info.Env(), "The \"level\" argument must be one of ref, avx2, avxvnni, avx512, avx512vnni, amx, neon, "
                                   "neondot, i8mm. Received \"" + name + "\"", kErrIsa);
   }
   if (!isa_supported(isa)) {

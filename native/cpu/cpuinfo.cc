@@ -1,5 +1,8 @@
 // CPU feature detection, done once. x86: cpuid + xgetbv, so a feature counts only when the OS saves the register
-// state it needs (XCR0 bits 1-2 for AVX, 5-7 for AVX-512). arm64 Linux: getauxval(AT_HWCAP / AT_HWCAP2).
+// state it needs (XCR0 bits 1-2 for AVX, 5-7 for AVX-512, 17-18 for AMX tiles). AMX also needs, on Linux, the
+// per-process permission to use tile data (arch_prctl ARCH_REQ_XCOMP_PERM): requested here, once per process (the
+// dispatch tables are built from these features); if the request fails AMX counts as absent, so no kernel can
+// fault on its first tile instruction. arm64 Linux: getauxval(AT_HWCAP / AT_HWCAP2).
 #include <string>
 #include <vector>
 
@@ -7,6 +10,10 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #define DISTIQ_X86 1
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
@@ -32,6 +39,18 @@ unsigned long long read_xcr0() {
   unsigned lo = 0, hi = 0;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   return (static_cast<unsigned long long>(hi) << 32) | lo;
+}
+
+// Linux grants AMX tile data per process on request (the XSAVE area grows by 8 KiB per thread); without the grant
+// the first tile instruction raises SIGILL. Other systems: no known way to ask, so AMX is not used.
+bool request_amx_permission() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
 }
 
 void detect_x86(CpuFeatures& f) {
@@ -65,8 +84,14 @@ void detect_x86(CpuFeatures& f) {
     f.avx512bw = f.avx512f && bit(b, 30);
     f.avx512vl = f.avx512f && bit(b, 31);
     f.avx512vnni = f.avx512f && bit(c, 11);
+    const bool cpu_amx_tile = bit(d, 24), cpu_amx_int8 = bit(d, 25);
     __cpuid_count(7, 1, a, b, c, d);
     f.avxvnni = f.avx2 && bit(a, 4);
+    const bool os_amx = (xcr0 & 0x60000ull) == 0x60000ull;  // XTILECFG (17) + XTILEDATA (18)
+    if (cpu_amx_tile && cpu_amx_int8 && os_amx && request_amx_permission()) {
+      f.amx_tile = true;
+      f.amx_int8 = true;
+    }
   }
 
   __get_cpuid(0x80000000, &a, &b, &c, &d);
@@ -124,6 +149,7 @@ bool isa_supported(Isa isa) noexcept {
     case Isa::kNeon: return f.neon;
     case Isa::kNeonDot: return f.neon && f.dotprod;
     case Isa::kI8mm: return f.neon && f.dotprod && f.i8mm;
+    case Isa::kAmx: return avx512 && f.avx512vnni && f.amx_tile && f.amx_int8;
   }
   return false;
 }
@@ -151,7 +177,7 @@ std::vector<std::string> feature_names() {
       {f.avx, "avx"},           {f.avx2, "avx2"},         {f.fma, "fma"},         {f.f16c, "f16c"},
       {f.avxvnni, "avxvnni"},   {f.avx512f, "avx512f"},   {f.avx512bw, "avx512bw"}, {f.avx512dq, "avx512dq"},
       {f.avx512vl, "avx512vl"}, {f.avx512vnni, "avx512vnni"}, {f.neon, "neon"},   {f.dotprod, "dotprod"},
-      {f.i8mm, "i8mm"}};
+      {f.i8mm, "i8mm"},         {f.amx_tile, "amx_tile"}, {f.amx_int8, "amx_int8"}};
   for (const auto& [present, name] : all) {
     if (present) out.emplace_back(name);
   }
@@ -168,6 +194,7 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::kNeon: return "neon";
     case Isa::kNeonDot: return "neondot";
     case Isa::kI8mm: return "i8mm";
+    case Isa::kAmx: return "amx";
   }
   return "unknown";
 }

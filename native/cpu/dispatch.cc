@@ -19,7 +19,8 @@ struct Candidate {
 };
 
 #if defined(__x86_64__) || defined(_M_X64)
-const Candidate<GemmS8Kernel> kGemmS8[] = {{Isa::kAvx512Vnni, gemm_s8_avx512vnni}, {Isa::kAvx512, gemm_s8_avx512},
+const Candidate<GemmS8Kernel> kGemmS8[] = {{Isa::kAmx, gemm_s8_amx},
+                                           {Isa::kAvx512Vnni, gemm_s8_avx512vnni}, {Isa::kAvx512, gemm_s8_avx512},
                                            {Isa::kAvxVnni, gemm_s8_avxvnni}, {Isa::kAvx2, gemm_s8_avx2},
                                            {Isa::kRef, gemm_s8_ref}};
 const Candidate<GemmF32Kernel> kGemmF32[] = {{Isa::kAvx512, gemm_f32_avx512}, {Isa::kAvx2, gemm_f32_avx2},
@@ -83,7 +84,7 @@ void init_from_env() {
     Isa requested;
     if (!isa_from_name(env, &requested)) {
       g_init_error = std::string("DISTIQ_ISA=\"") + env +
-                     "\" is not an ISA level; expected one of ref, avx2, avxvnni, avx512, avx512vnni, neon, neondot, i8mm";
+                     "\" is not an ISA level; expected one of ref, avx2, avxvnni, avx512, avx512vnni, amx, neon, neondot, i8mm";
     } else if (!isa_supported(requested)) {
       g_init_error = std::string("DISTIQ_ISA=") + env + " asks for a level this CPU cannot run (best here: " +
                      isa_name(best_isa()) + ")";

@@ -7,7 +7,7 @@ import { cpuInfo, getNumThreads, setNumThreads } from '../../lib';
 import { native } from '../../lib/native';
 
 const root = path.resolve(__dirname, '../..');
-const X86_LEVELS = ['ref', 'avx2', 'avxvnni', 'avx512', 'avx512vnni'];
+const X86_LEVELS = ['ref', 'avx2', 'avxvnni', 'avx512', 'avx512vnni', 'amx'];
 const ARM_LEVELS = ['ref', 'neon', 'neondot', 'i8mm'];
 
 /** Runs a snippet in a fresh Node process with the TS sources compiled in dist/ (built by `npm test`). */

@@ -73,6 +73,7 @@ const GemmS8Kernel& gemm_s8_avx2() noexcept;
 const GemmS8Kernel& gemm_s8_avxvnni() noexcept;
 const GemmS8Kernel& gemm_s8_avx512() noexcept;
 const GemmS8Kernel& gemm_s8_avx512vnni() noexcept;
+const GemmS8Kernel& gemm_s8_amx() noexcept;  // x86: AMX-INT8 tiles (gemm_s8_amx.cc)
 const GemmS8Kernel& gemm_s8_neon() noexcept;
 const GemmS8Kernel& gemm_s8_neondot() noexcept;
 const GemmS8Kernel& gemm_s8_i8mm() noexcept;

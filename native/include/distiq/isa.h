@@ -21,9 +21,12 @@ enum class Isa : int32_t {
   kNeon = 5,     // AArch64 Advanced SIMD (baseline)
   kNeonDot = 6,  // + dotprod (sdot/udot), ARMv8.2
   kI8mm = 7,     // + i8mm (smmla/usdot), ARMv8.6
+  // x86-64, above kAvx512Vnni (numbered after the arm levels so existing values keep their meaning; levels are
+  // compared only within one architecture)
+  kAmx = 8,  // + AMX-TILE + AMX-INT8 (tile data permission granted by the OS, arch_prctl on Linux)
 };
 
-constexpr int kIsaCount = 8;
+constexpr int kIsaCount = 9;
 
 const char* isa_name(Isa isa) noexcept;
 // Parses "ref", "avx2", ...; returns false for an unknown name.
@@ -35,6 +38,9 @@ struct CpuFeatures {
   // x86 (each true only when the OS saves the matching register state, per XCR0)
   bool avx = false, avx2 = false, fma = false, f16c = false, avxvnni = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false, avx512vnni = false;
+  // AMX: CPU support, XCR0 bits 17-18 (XTILECFG, XTILEDATA) and, on Linux, the per-process permission to use tile
+  // data (requested once, at detection); false when any of the three is missing
+  bool amx_tile = false, amx_int8 = false;
   // arm64
   bool neon = false, dotprod = false, i8mm = false;
   std::string vendor, brand;  // x86 cpuid strings; empty elsewhere

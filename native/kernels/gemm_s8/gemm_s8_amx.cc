@@ -1,0 +1,267 @@
+// gemm_u8s8s32_amx / gemm_s8s8s32_amx: int8 GEMM on AMX tiles (tdpbusd for u8×s8, tdpbssd for s8×s8: both exact,
+// no s8 → u8 flip needed).
+//
+// Contract: distiq/gemm_s8.h — C = Σ_k (A − z_a)(W − z_w) modulo 2^32, then the documented epilogue; bit-identical
+// to gemm_s8_ref for every output kind.
+//
+// AMX in one paragraph: 8 tile registers of up to 16 rows × 64 bytes, shaped by ldtilecfg (palette 1). tdpbusd
+// C, A, B computes C[m][n] += Σ_{g<16} Σ_{b<4} A[m][4g+b]·B[g][4n+b] (u8 × s8, int32 lanes, wrapping), i.e. one
+// 16 × 16 × 64 block product (16384 multiply-adds) per instruction. Every tile here is 16 rows × 64 bytes:
+// C tiles are 16 × 16 int32, A tiles 16 rows × 64 k bytes, B tiles 16 k groups × (16 columns × 4 k bytes).
+//
+// Packed layout (kernel-private): W is cut into panels of 16 output columns, each
+//   [16 × int32 column sums Σ_k W[j,k]] [Kp/4 groups × 16 columns × 4 bytes],   Kp = K rounded up to 64
+// so the B tile of panel p for k0..k0+63 is 1 KiB of consecutive 64-byte rows (tile stride 64). Columns past n
+// and k past K are zero. Panel stride = 64 + 16·Kp bytes. (Same body order as avx512vnni, but padded to whole
+// tiles, so the layout is its own: packed weights of another level are rejected by the driver.)
+//
+// A staging: each row chunk of A is copied once per column block into per-thread scratch, rows at stride Kp,
+// zero-filled past K and past the chunk's last row up to a whole row tile, so every tile load reads the scratch
+// only (no byte past the caller's A is read, and tails need no other tile shape). s8 rows are copied as they are.
+//
+// Blocking: column blocks of ≈ kWBlockBytes of packed W (stay in L2) → row chunks (≈ kChunkBytes of staged A) →
+// row blocks of 32 rows (2 A tiles; 16 when the rest is ≤ 16 rows) → micro-tiles of 32 columns (2 B tiles; 16 for
+// an odd last panel), 2 × 2 C tiles accumulating all of K. The row block's A stays in L1/L2 while the column
+// block's weights pass. The C tiles are stored to a 32 × 32 int32 stack buffer, and the zmm epilogue
+// (gemm_s8_zmm_epilogue.h: zero-point correction, float / requantized outputs) writes C with masked stores.
+//
+// Threads: the driver cuts M and N at multiples of 32; every element is one full-K tile sum and the same
+// epilogue, so any split gives the same bits. Each tile call loads the tile configuration and releases the tiles
+// before returning (tile state is per thread; an idle thread keeps none).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "distiq/gemm_s8.h"
+
+namespace distiq {
+namespace {
+
+constexpr int64_t kNr = 16;                  // columns per panel = one B tile's columns = one zmm of int32
+constexpr int64_t kTileK = 64;               // k bytes per A tile row (16 groups of 4)
+constexpr int64_t kTileRows = 16;            // rows per A / C tile
+constexpr int64_t kMb = 2 * kTileRows;       // rows per row block (2 A tiles)
+constexpr int64_t kNb = 2 * kNr;             // columns per micro-tile (2 B tiles)
+constexpr int64_t kRowChunk = 8 * kMb;       // most rows staged together
+constexpr int64_t kChunkBytes = 256 * 1024;  // target bytes of staged A per row chunk
+constexpr int64_t kWBlockBytes = 1024 * 1024;  // target bytes of packed W per column block
+
+int64_t padded_k(int64_t k) { return (k + kTileK - 1) / kTileK * kTileK; }
+int64_t panel_count(int64_t n) { return (n + kNr - 1) / kNr; }
+size_t panel_stride(int64_t k) { return static_cast<size_t>(kNr * 4 + padded_k(k) * kNr); }
+
+size_t packed_bytes(int64_t n, int64_t k) { return static_cast<size_t>(panel_count(n)) * panel_stride(k); }
+
+void pack(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst) {
+  const size_t stride = panel_stride(k);
+  const int64_t groups = padded_k(k) / 4;
+  for (int64_t p = 0; p < panel_count(n); ++p) {
+    uint8_t* panel = dst + p * stride;
+    uint32_t sums[kNr] = {};
+    uint8_t* body = panel + kNr * 4;
+    for (int64_t g = 0; g < groups; ++g) {
+      for (int64_t c = 0; c < kNr; ++c) {
+        const int64_t col = p * kNr + c;
+        for (int64_t b = 0; b < 4; ++b) {
+          const int64_t kk = g * 4 + b;
+          const int8_t v = (col < n && kk < k) ? w[col * ldw + kk] : 0;
+          body[(g * kNr + c) * 4 + b] = static_cast<uint8_t>(v);
+          sums[c] += static_cast<uint32_t>(static_cast<int32_t>(v));
+        }
+      }
+    }
+    std::memcpy(panel, sums, sizeof(sums));
+  }
+}
+
+#include "gemm_s8_zmm_epilogue.h"
+
+// Palette 1, tiles 0-7 all 16 rows × 64 bytes: C in tmm0-3, A in tmm4-5, B in tmm6-7.
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+constexpr TileConfig kTileConfig = {
+    1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0}, {16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0}};
+
+constexpr int64_t kLdc = kNb * 4;  // bytes per row of the micro-tile's int32 buffer
+
+// One micro-tile: C[RT·16 rows][CT·16 cols] = Σ over `steps` tiles of 64 k, A rows at a (stride lda bytes), B
+// tiles of panel j at b + j·ps (1 KiB per step). Stored to c[32][32] (row stride 128 bytes); with kAcc the sums
+// start from c instead of zero.
+template <bool kSigned, bool kAcc, int RT, int CT>
+void tile_product(const uint8_t* a, int64_t lda, const uint8_t* b, size_t ps, int64_t steps, int32_t* c) {
+  if constexpr (kAcc) {
+    _tile_loadd(0, c, kLdc);
+    if constexpr (CT > 1) _tile_loadd(1, c + kNr, kLdc);
+    if constexpr (RT > 1) _tile_loadd(2, c + kTileRows * kNb, kLdc);
+    if constexpr (RT > 1 && CT > 1) _tile_loadd(3, c + kTileRows * kNb + kNr, kLdc);
+  } else {
+    _tile_zero(0);
+    if constexpr (CT > 1) _tile_zero(1);
+    if constexpr (RT > 1) _tile_zero(2);
+    if constexpr (RT > 1 && CT > 1) _tile_zero(3);
+  }
+  const uint8_t* a1 = a + kTileRows * lda;
+  const uint8_t* b1 = b + ps;
+  for (int64_t s = 0; s < steps; ++s) {
+    _tile_loadd(4, a + s * kTileK, lda);
+    _tile_loadd(6, b + s * 1024, 64);
+    if constexpr (CT > 1) _tile_loadd(7, b1 + s * 1024, 64);
+    if constexpr (RT > 1) _tile_loadd(5, a1 + s * kTileK, lda);
+    if constexpr (kSigned) {
+      _tile_dpbssd(0, 4, 6);
+      if constexpr (CT > 1) _tile_dpbssd(1, 4, 7);
+      if constexpr (RT > 1) _tile_dpbssd(2, 5, 6);
+      if constexpr (RT > 1 && CT > 1) _tile_dpbssd(3, 5, 7);
+    } else {
+      _tile_dpbusd(0, 4, 6);
+      if constexpr (CT > 1) _tile_dpbusd(1, 4, 7);
+      if constexpr (RT > 1) _tile_dpbusd(2, 5, 6);
+      if constexpr (RT > 1 && CT > 1) _tile_dpbusd(3, 5, 7);
+    }
+  }
+  _tile_stored(0, c, kLdc);
+  if constexpr (CT > 1) _tile_stored(1, c + kNr, kLdc);
+  if constexpr (RT > 1) _tile_stored(2, c + kTileRows * kNb, kLdc);
+  if constexpr (RT > 1 && CT > 1) _tile_stored(3, c + kTileRows * kNb + kNr, kLdc);
+}
+
+using ProductFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, int64_t, int32_t*);
+
+template <bool kSigned, bool kAcc>
+constexpr ProductFn kShapes[2][2] = {{tile_product<kSigned, kAcc, 1, 1>, tile_product<kSigned, kAcc, 1, 2>},
+                                     {tile_product<kSigned, kAcc, 2, 1>, tile_product<kSigned, kAcc, 2, 2>}};
+
+ProductFn pick(bool a_signed, bool acc, int rt, int ct) {
+  if (a_signed) return acc ? kShapes<true, true>[rt - 1][ct - 1] : kShapes<true, false>[rt - 1][ct - 1];
+  return acc ? kShapes<false, true>[rt - 1][ct - 1] : kShapes<false, false>[rt - 1][ct - 1];
+}
+
+constexpr int64_t kSliceK = 256;  // k per stack slice when the staging scratch cannot be allocated
+
+// Without staging scratch: slices of kSliceK k of the micro-tile's rows, copied into a zero-padded stack buffer
+// (the caller's A is still read only within its rows), the C tiles carried through c between slices.
+void product_sliced(const GemmS8Args& p, const uint8_t* a, int64_t mr, int rt, const uint8_t* b, size_t ps,
+                    int np, int32_t* c) {
+  const int64_t k = p.w->k;
+  alignas(64) uint8_t slice[kMb * kSliceK];
+  for (int64_t k0 = 0; k0 < k; k0 += kSliceK) {
+    const int64_t len = std::min(kSliceK, k - k0);
+    std::memset(slice, 0, sizeof(slice));
+    for (int64_t r = 0; r < mr; ++r) std::memcpy(slice + r * kSliceK, a + r * p.lda + k0, static_cast<size_t>(len));
+    __asm__ volatile("" ::: "memory");
+    pick(p.a_signed, k0 > 0, rt, np)(slice, kSliceK, b + k0 * kNr, ps, (len + kTileK - 1) / kTileK, c);
+  }
+}
+
+// Per-thread staging scratch, kept between calls and freed at thread exit (a plain struct of this file).
+struct AScratch {
+  uint8_t* data = nullptr;
+  size_t capacity = 0;
+  ~AScratch() { std::free(data); }
+};
+
+uint8_t* a_scratch(size_t bytes) {
+  thread_local AScratch scratch;
+  if (scratch.capacity < bytes) {
+    std::free(scratch.data);
+    scratch.data = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    scratch.capacity = scratch.data != nullptr ? bytes : 0;
+  }
+  return scratch.data;
+}
+
+// rows rows of A (stride lda) to dst at stride kp, zero-filled past k and up to padded_rows rows.
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t padded_rows, int64_t k, int64_t kp,
+                uint8_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * kp, src + r * lda, static_cast<size_t>(k));
+    if (kp > k) std::memset(dst + r * kp + k, 0, static_cast<size_t>(kp - k));
+  }
+  if (padded_rows > rows) std::memset(dst + rows * kp, 0, static_cast<size_t>((padded_rows - rows) * kp));
+}
+
+// Rows whose staged A is ≈ kChunkBytes, a multiple of kMb, within [kMb, kRowChunk].
+int64_t chunk_rows(int64_t kp) {
+  return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(kp, 1) / kMb * kMb, kMb, kRowChunk);
+}
+
+// The epilogue of one micro-tile: rows [row, row + mr) of c (stride kNb), panels cols[0..np).
+void finish(const GemmS8Args& p, const int32_t* c, int64_t row, int64_t mr, const uint32_t* row_off,
+            const Columns* cols, int np) {
+  for (int64_t r = 0; r < mr; ++r) {
+    const __m512i off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(row_off[r]));
+    for (int j = 0; j < np; ++j) {
+      store(p, row + r, cols[j], _mm512_add_epi32(_mm512_load_si512(c + r * kNb + j * kNr), off_i32x16));
+    }
+  }
+}
+
+void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const PackedS8& w = *p.w;
+  const int64_t k = w.k, kp = padded_k(k);
+  const size_t stride = panel_stride(k);
+  const uint8_t* a = static_cast<const uint8_t*>(p.a);
+  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
+  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
+  const int64_t chunk = chunk_rows(kp);
+  const int64_t rows_max = std::min(chunk, (m1 - m0 + kMb - 1) / kMb * kMb);
+  uint8_t* staged = k > 0 ? a_scratch(static_cast<size_t>(rows_max * kp)) : nullptr;  // null: sliced path
+  alignas(64) int32_t c[kMb * kNb];
+  uint32_t row_off[kRowChunk];
+  const int64_t cols_fit = std::max<int64_t>(kNb, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
+  const int64_t blocks = (n1 - n0 + cols_fit - 1) / cols_fit;
+  const int64_t n_block = ((n1 - n0 + blocks - 1) / blocks + kNb - 1) / kNb * kNb;
+  const int64_t steps = kp / kTileK;
+  const bool tiles = k > 0;
+  if (tiles) _tile_loadconfig(&kTileConfig);
+  for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
+    const int64_t nb1 = std::min(n1, nb0 + n_block);
+    for (int64_t i0 = m0; i0 < m1; i0 += chunk) {
+      const int64_t i1 = std::min(m1, i0 + chunk);
+      for (int64_t i = i0; i < i1; ++i) {
+        row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
+      }
+      if (staged != nullptr) {
+        stage_rows(a + i0 * p.lda, p.lda, i1 - i0, (i1 - i0 + kTileRows - 1) / kTileRows * kTileRows, k, kp, staged);
+        __asm__ volatile("" ::: "memory");  // the tile loads (asm without memory operands) read the staged rows
+      }
+      for (int64_t i = i0; i < i1; i += kMb) {
+        const int64_t mr = std::min(kMb, i1 - i);
+        const int rt = mr > kTileRows ? 2 : 1;
+        for (int64_t j = nb0; j < nb1; j += kNb) {
+          const int np = static_cast<int>(std::min<int64_t>(2, (nb1 - j + kNr - 1) / kNr));
+          const uint8_t* panels = w.panels + (j / kNr) * stride;
+          if (staged != nullptr) {
+            pick(p.a_signed, false, rt, np)(staged + (i - i0) * kp, kp, panels + kNr * 4, stride, steps, c);
+          } else if (tiles) {
+            product_sliced(p, a + i * p.lda, mr, rt, panels + kNr * 4, stride, np, c);
+          } else {
+            std::memset(c, 0, sizeof(c));
+          }
+          Columns cols[2];
+          for (int q = 0; q < np; ++q) cols[q] = load_columns(p, panels + q * stride, j + q * kNr, n1, za);
+          finish(p, c, i, mr, row_off + (i - i0), cols, np);
+        }
+      }
+    }
+  }
+  if (tiles) _tile_release();
+}
+
+}  // namespace
+
+const GemmS8Kernel& gemm_s8_amx() noexcept {
+  static const GemmS8Kernel kernel{Isa::kAmx, "gemm_u8s8s32_amx", "gemm_s8s8s32_amx", kMb, kNb, packed_bytes, pack,
+                                   tile};
+  return kernel;
+}
+
+}  // namespace distiq
