@@ -3,8 +3,8 @@ export { cpuInfo, getNumThreads, setNumThreads } from './ops/cpu';
 export type { CpuInfo } from './ops/cpu';
 export { DistiqError, DistiqRangeError, DistiqTypeError } from './errors';
 export type { DistiqErrorCode } from './errors';
-export { gemmF32, gemmF32Async } from './ops/gemm-f32';
-export type { GemmF32Options } from './ops/gemm-f32';
+export { PackedWeightsF32, gemmF32, gemmF32Async, packWeightsF32 } from './ops/gemm-f32';
+export type { GemmF32Options, PackWeightsF32Options } from './ops/gemm-f32';
 export { gemmS8, gemmS8Async } from './ops/gemm-s8';
 export type {
   GemmS8BaseOptions,
@@ -123,3 +123,22 @@ export { loadCheckpoint, loadModel, saveCheckpoint, saveModel } from './io/model
 export type { CheckpointParts } from './io/model-file';
 export { evaluate, fit } from './train/fit';
 export type { EpochMetrics, EvalResult, FitOptions, FitResult } from './train/fit';
+// Distillation (issue 5): teachers and the soft-label cache.
+export {
+  ModelTeacher,
+  cachedTeacher,
+  checkTeacherOutput,
+  functionTeacher,
+  modelTeacher,
+  teacherLabel,
+} from './distill/teacher';
+export type { ModelTeacherOptions, Teacher, TeacherBatch, TeacherFunction, TeacherOutput } from './distill/teacher';
+export { SOFT_LABELS_FORMAT, SOFT_LABELS_VERSION, dataFingerprint, generateSoftLabels, loadSoftLabels } from './distill/soft-labels';
+export type {
+  DataFingerprint,
+  GenerateSoftLabelsOptions,
+  SoftLabelManifest,
+  SoftLabelShardEntry,
+  SoftLabelSource,
+  SoftLabels,
+} from './distill/soft-labels';
