@@ -9,6 +9,7 @@ import { DistiqRangeError } from '../errors';
 import { Rng } from '../tensor/random';
 import { scratch, type Tensor } from '../tensor/tensor';
 import { expectFinite } from '../validate';
+import { relu as reluOf } from './activations';
 import { Module, NO_GRAD, type ModuleConfig } from './module';
 
 export interface DropoutOptions {
@@ -58,7 +59,7 @@ export class Dropout extends Module {
 
   /**
    * ReLU followed by this dropout in one pass (used by Sequential for a ReLU → Dropout pair in training): y =
-   * x > 0 ? x·k : 0 and mask = x > 0 ? k : 0, k the dropout factor. The same draws are taken, so outputs and input
+   * max(x, 0)·k and mask = k·(x > 0), k the dropout factor. The same draws are taken, so outputs and input
    * gradients equal the two separate layers' bit for bit (for finite gradients); the ReLU's backward is then skipped.
    */
   forwardAfterReLU(x: Tensor): Tensor {
@@ -84,11 +85,16 @@ export class Dropout extends Module {
       s0 ^= s3;
       s2 ^= t;
       s3 = (s3 << 11) | (s3 >>> 21);
-      const k = r >= th ? scale : 0;
+      // Branch-free (random keep decisions and activation signs would mispredict): k = keep ? scale : 0.
+      const k = scale * +(r >= th);
       const v = xd[i]!;
-      const cut = relu && !(v > 0);
-      mask[i] = cut ? 0 : k;
-      yd[i] = cut ? 0 : v * k;
+      if (relu) {
+        mask[i] = k * +(v > 0);
+        yd[i] = reluOf(v) * k;
+      } else {
+        mask[i] = k;
+        yd[i] = v * k;
+      }
     }
     g.s0 = s0;
     g.s1 = s1;

@@ -54,6 +54,12 @@ export class MaxPool2d extends Pool2d {
     const y = scratch(this.yBuf, [N, C, Ho, Wo]);
     if (this.argmax.length < y.size) this.argmax = new Int32Array(y.size);
     const xd = x.data, yd = y.data, am = this.argmax;
+    if (pad === 0 && k === 2) {
+      maxPool2(xd, yd, am, N * C, H, W, Ho, Wo, s);
+      this.x = x;
+      this.y = y;
+      return y;
+    }
     let o = 0;
     for (let plane = 0; plane < N * C; plane++) {
       const p0 = plane * H * W;
@@ -90,6 +96,29 @@ export class MaxPool2d extends Pool2d {
       d[at] = d[at]! + g[o]!;
     }
     return dx;
+  }
+}
+
+/** 2×2 max pooling without padding (every window inside the image): same results and argmax as the general loop. */
+function maxPool2(
+  xd: Float32Array, yd: Float32Array, am: Int32Array, planes: number, H: number, W: number, Ho: number, Wo: number, s: number,
+): void {
+  let o = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const p0 = plane * H * W;
+    for (let oh = 0; oh < Ho; oh++) {
+      let a = p0 + oh * s * W;
+      for (let ow = 0; ow < Wo; ow++, o++, a += s) {
+        // Row-major window order; a later element wins only when strictly greater (the first maximum). Branch-free
+        // index selection (the comparisons are data-dependent and mispredict).
+        let at = a;
+        at += +(xd[a + 1]! > xd[at]!) * (a + 1 - at);
+        at += +(xd[a + W]! > xd[at]!) * (a + W - at);
+        at += +(xd[a + W + 1]! > xd[at]!) * (a + W + 1 - at);
+        yd[o] = xd[at]!;
+        am[o] = at;
+      }
+    }
   }
 }
 
