@@ -1,52 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { AdamW, Linear, LRScheduler, ReLU, Rng, Sequential, Tensor, cosineLR, digits, fit, type Module, type TensorDataset } from '../../lib';
-import { Distiller, type DistillTeacher } from '../../lib/distill/distiller';
+import { AdamW, LRScheduler, cosineLR } from '../../lib';
+import { Distiller } from '../../lib/distill/distiller';
 import { UnlabeledDataset, withoutLabels } from '../../lib/distill/unlabeled';
-
-/** A teacher over a distiq model (eval mode), copying its logits out. */
-function localTeacher(model: Module, classes = 10): DistillTeacher {
-  return {
-    classes,
-    kind: 'model',
-    predict: ({ x }) => {
-      const was = model.training;
-      model.eval();
-      try {
-        return model.forward(x).data.slice();
-      } finally {
-        model.train(was);
-      }
-    },
-  };
-}
-
-function mlp(sizes: number[], seed: number): Sequential {
-  const rng = new Rng(seed);
-  const layers: Module[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    if (i > 0) layers.push(new ReLU());
-    layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { rng }));
-  }
-  return new Sequential(...layers);
-}
-
-let cachedTeacherModel: { model: Sequential; train: TensorDataset; val: TensorDataset } | null = null;
-/** A teacher MLP 64-128-10 trained on digits[0:1400] (once per file). */
-function trainedTeacher(): { model: Sequential; train: TensorDataset; val: TensorDataset } {
-  if (cachedTeacherModel) return cachedTeacherModel;
-  const d = digits();
-  const train = d.subset(0, 1400), val = d.subset(1400, 1797);
-  const model = mlp([64, 128, 10], 7);
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 1e-4 });
-  fit(model, { train, optimizer, epochs: 8, batchSize: 32, seed: 3 });
-  cachedTeacherModel = { model, train, val };
-  return cachedTeacherModel;
-}
-
-function weights(m: Module): Float32Array[] {
-  return m.parameters().map((p) => p.data.slice());
-}
+import { localTeacher, mlp, trainedTeacher, weights } from './fixtures';
 
 describe('Distiller', () => {
   it('distils a digits MLP teacher into a narrow student (KD, T = 2, α = 0.5) with a sane accuracy', async () => {
@@ -117,6 +74,5 @@ describe('Distiller', () => {
     await expect(d2.fit({ train: u, epochs: 1, batchSize: 32 })).rejects.toMatchObject({
       name: 'DistiqRangeError', code: 'ERR_DISTIQ_INVALID_ARG_VALUE', message: expect.stringMatching(/"alpha" setting must be 1 when the training data has no labels/),
     });
-    void Tensor;
   });
 });
