@@ -344,9 +344,13 @@ async function runInWorkers(teacher: ModelTeacher, n: number, todo: number[], pl
           if (active === 0 && !failed) resolve();
           return;
         }
-        const { first, count } = plan.geometry(s);
-        const x = plan.shardX(s);
-        w.postMessage({ shard: s, first, rows: count, x }, [x.buffer as ArrayBuffer]);
+        try {
+          const { first, count } = plan.geometry(s);
+          const x = plan.shardX(s); // the data source is read on this thread only
+          w.postMessage({ shard: s, first, rows: count, x }, [x.buffer as ArrayBuffer]);
+        } catch (err) {
+          fail(err);
+        }
       };
       for (let i = 0; i < n; i++) {
         const w = new Worker(script, { workerData: init });

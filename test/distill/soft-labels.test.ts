@@ -206,6 +206,14 @@ describe('worker threads (model teacher)', () => {
     data.x[33 * 4] = NaN;
     const e = await expectRejection(generateSoftLabels(modelTeacher(model), data, { out: newDir(), shardSize: 10, workers: 2 }), DistiqRangeError, 'ERR_DISTIQ_NON_FINITE', /model teacher 'Sequential' returned a non-finite logit NaN at row 3 \(dataset index 33\).*worker thread/);
     expect(e.name).toBe('DistiqRangeError');
+    // A data source that throws (read on the main thread) rejects with its error; no worker is left running.
+    const broken = { ...source(40, 4, 2), gatherX(idx: ArrayLike<number>) { if (idx[0] === 20) throw new RangeError('disk gone'); } };
+    await expect(generateSoftLabels(modelTeacher(model), broken, { out: newDir(), shardSize: 10, workers: 2 })).rejects.toThrow('disk gone');
+    // A model that a worker cannot rebuild from its config is refused up front.
+    class Mystery extends Linear {
+      override config() { return { type: 'Mystery' }; }
+    }
+    await expectRejection(generateSoftLabels(modelTeacher(new Mystery(4, 3)), source(40, 4, 2), { out: newDir(), shardSize: 10, workers: 2 }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE', /cannot be rebuilt from its config in a worker thread.*use workers = 1/);
   });
 });
 
