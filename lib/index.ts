@@ -142,3 +142,28 @@ export type {
   SoftLabelSource,
   SoftLabels,
 } from './distill/soft-labels';
+// Distillation (issue 5): losses, schedules, the Distiller loop, students, label-free data.
+export { Distiller } from './distill/distiller';
+export type {
+  CheckpointOptions as DistillCheckpointOptions,
+  DistillEpochMetrics,
+  DistillEvalResult,
+  DistillFitOptions,
+  DistillHistory,
+  DistillProgressEvent,
+  DistillTeacher,
+  DistillerOptions,
+  EarlyStoppingMetric,
+  EarlyStoppingOptions,
+} from './distill/distiller';
+export { HintonKD, logitMSE, reverseKL } from './distill/kd-loss';
+export type { DistillBatch, LossTerm, ReverseKLOptions, TeacherLogits } from './distill/kd-loss';
+export { hiddenState } from './distill/hidden-state';
+export type { HiddenStateOptions } from './distill/hidden-state';
+export { constantSchedule, cosineSchedule, linearSchedule } from './distill/schedule';
+export type { Schedule, ScheduleKind } from './distill/schedule';
+export { initFromTeacher, narrowMlp } from './distill/student';
+export type { NarrowMlpOptions } from './distill/student';
+export { UnlabeledDataset, withoutLabels } from './distill/unlabeled';
+export type { SampleSource } from './distill/unlabeled';
+export type { SequentialTap } from './nn/sequential';

@@ -24,7 +24,6 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointParts } from '../io/mode
 import { Module, type Parameter } from '../nn/module';
 import { clipGradNorm, Optimizer } from '../nn/optim/optimizer';
 import { LRScheduler } from '../nn/optim/schedule';
-import type { TopKTeacher } from '../ops/softmax-kl';
 import type { RngState } from '../tensor/random';
 import { formatShape } from '../tensor/shape';
 import { scratch, Tensor } from '../tensor/tensor';
@@ -33,14 +32,11 @@ import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm, type Teach
 import { ProgressBar } from './progress';
 import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
 import { DistillState } from './state';
+import { checkTeacherOutput, expectTeacher as expectTeacherShape, teacherLabel, type Teacher } from './teacher';
 import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
 
-/** The teacher side of the loop (structurally the `Teacher` of lib/distill/teacher.ts). */
-export interface DistillTeacher {
-  readonly classes: number;
-  readonly kind: string;
-  predict(batch: { x: Tensor; indices: Int32Array }): TeacherLogits | Promise<TeacherLogits>;
-}
+/** The teacher side of the loop: the `Teacher` of lib/distill/teacher.ts. */
+export type DistillTeacher = Teacher;
 
 export interface DistillerOptions {
   student: Module;
@@ -198,7 +194,7 @@ function expectTeacher(name: string, t: unknown): asserts t is DistillTeacher {
   if (t === null || typeof t !== 'object' || typeof (t as DistillTeacher).predict !== 'function') {
     throw new DistiqTypeError(`The "${name}" option must be a Teacher ({ classes, kind, predict(batch) }). Received ${describe(t)}`);
   }
-  expectInteger(`${name}.classes`, (t as DistillTeacher).classes, 1);
+  expectTeacherShape(name, t);
 }
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
@@ -223,50 +219,6 @@ function teacherArgmax(t: TeacherLogits, r: number, classes: number): number {
   if (t instanceof Float32Array) return argmaxRow(t, r * classes, classes);
   const k = t.k;
   return t.indices[r * k + argmaxRow(t.logits, r * k, k)]!;
-}
-
-/**
- * Checks a teacher output for `rows` rows of `classes` classes: type, width, and finiteness (−Infinity = a masked
- * class is allowed). Errors name the teacher, the row and, for a dense output, its dataset index.
- */
-function validateTeacherOutput(kind: string, t: unknown, rows: number, classes: number, indices: Int32Array | null): TeacherLogits {
-  const who = `teacher '${kind}'`;
-  let values: Float32Array, width: number;
-  if (t instanceof Float32Array) {
-    if (t.length !== rows * classes) {
-      const got = rows > 0 && t.length % rows === 0 ? `${t.length / rows} columns` : `${t.length} values`;
-      throw new DistiqRangeError(
-        `The ${who} returned ${got} for ${rows} rows; expected ${classes} columns (${rows} x ${classes} = ${rows * classes} values)`,
-        'ERR_DISTIQ_SHAPE_MISMATCH',
-      );
-    }
-    values = t;
-    width = classes;
-  } else if (t !== null && typeof t === 'object' && (t as TopKTeacher).logits instanceof Float32Array && (t as TopKTeacher).indices instanceof Int32Array) {
-    const tk = t as TopKTeacher;
-    if (!Number.isInteger(tk.k) || tk.k < 1 || tk.k > classes) {
-      throw new DistiqRangeError(`The ${who} returned top-k outputs with k = ${tk.k}; expected an integer in [1, ${classes}]`, 'ERR_DISTIQ_SHAPE_MISMATCH');
-    }
-    if (tk.logits.length !== rows * tk.k || tk.indices.length !== rows * tk.k) {
-      throw new DistiqRangeError(
-        `The ${who} returned top-${tk.k} outputs of ${tk.logits.length} logits and ${tk.indices.length} indices for ${rows} rows; expected ${rows * tk.k} each`,
-        'ERR_DISTIQ_SHAPE_MISMATCH',
-      );
-    }
-    values = tk.logits;
-    width = tk.k;
-  } else {
-    throw new DistiqTypeError(`The ${who} must return a Float32Array of logits or { indices, logits, k }. Received ${describe(t)}`);
-  }
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v !== v || v === Infinity) {
-      const r = Math.floor(i / width);
-      const at = indices !== null ? ` (dataset index ${indices[r]})` : '';
-      throw new DistiqRangeError(`The ${who} returned a non-finite logit: row ${r}${at}, column ${i % width} is ${v}`, 'ERR_DISTIQ_NON_FINITE');
-    }
-  }
-  return t as TeacherLogits;
 }
 
 const LOSS_METRICS = new Set(['valLoss', 'trainLoss']);
@@ -399,7 +351,7 @@ export class Distiller {
   private expectClasses(teacher: DistillTeacher, classes: number): void {
     if (teacher.classes !== classes) {
       throw new DistiqRangeError(
-        `The teacher '${teacher.kind}' has ${teacher.classes} classes (teacher.classes) but the student outputs ${classes} logits per sample`,
+        `The ${teacherLabel(teacher)} has ${teacher.classes} classes (teacher.classes) but the student outputs ${classes} logits per sample`,
         'ERR_DISTIQ_SHAPE_MISMATCH',
       );
     }
@@ -418,7 +370,7 @@ export class Distiller {
     const out = student.forward(b.x);
     const classes = this.studentLogits(out, rows, labels);
     this.expectClasses(this.teacher, classes);
-    const teacher = validateTeacherOutput(this.teacher.kind, raw, rows, classes, b.indices);
+    const teacher = checkTeacherOutput(this.teacher, raw, rows, b.indices);
     const grad = scratch(this.gradBuf, [rows, classes]);
     let loss = this.kd.compute(out.data, rows, classes, teacher, labels, temperature, alpha, grad.data);
     loss += this.extraTerms(b.x, out.data, rows, classes, teacher, temperature, grad.data, null);
@@ -490,7 +442,7 @@ export class Distiller {
         }
         const out = this.student.forward(b.x);
         const classes = this.studentLogits(out, rows, labels);
-        const t = teacher === null ? null : (this.expectClasses(teacher, classes), validateTeacherOutput(teacher.kind, raw, rows, classes, b.indices));
+        const t = teacher === null ? null : (this.expectClasses(teacher, classes), checkTeacherOutput(teacher, raw, rows, b.indices));
         const p = this.kd.parts(out.data, rows, classes, t, labels, temperature);
         if (p.kd !== undefined) parts.kd = (parts.kd ?? 0) + p.kd * rows;
         if (p.ce !== undefined) parts.ce = (parts.ce ?? 0) + p.ce * rows;
