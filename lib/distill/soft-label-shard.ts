@@ -66,7 +66,8 @@ export function selectTopK(teacher: Teacher, src: TeacherOutput, rows: number, k
 
 /**
  * Runs `teacher` over a shard's rows: x = [rows, ...sampleShape] (the shard's samples), `first` = the dataset index
- * of row 0. Outputs are validated per batch.
+ * of row 0. Outputs are validated per batch. With `concurrency` > 1, up to that many predict() calls are in flight
+ * (for async teachers such as a model server); each result is still stored at its batch's rows, in batch order.
  */
 export async function computeShard(
   teacher: Teacher,
@@ -77,17 +78,30 @@ export async function computeShard(
   batchSize: number,
   topK: number | null,
   onBatch?: (rowsDone: number) => void,
+  concurrency = 1,
 ): Promise<ShardRows> {
   const classes = teacher.classes, width = topK ?? classes;
   const stride = rows > 0 ? x.length / rows : 0;
   const logits = new Float32Array(rows * width);
   const indices = topK === null ? null : new Int32Array(rows * topK);
-  for (let r0 = 0; r0 < rows; r0 += batchSize) {
-    const r1 = Math.min(rows, r0 + batchSize), n = r1 - r0;
+  const batches = Math.ceil(rows / batchSize);
+  const launched = new Map<number, { idx: Int32Array; out: Promise<TeacherOutput> }>();
+  let next = 0;
+  const launch = (b: number): void => {
+    const r0 = b * batchSize, r1 = Math.min(rows, r0 + batchSize), n = r1 - r0;
     const idx = new Int32Array(n);
     for (let i = 0; i < n; i++) idx[i] = first + r0 + i;
     const xb = new Tensor(x.slice(r0 * stride, r1 * stride), [n, ...sampleShape]);
-    const out = checkTeacherOutput(teacher, await teacher.predict({ x: xb, indices: idx }), n, idx);
+    const out = (async () => teacher.predict({ x: xb, indices: idx }))();
+    out.catch(() => undefined); // a failure is reported when its turn comes, not as an unhandled rejection
+    launched.set(b, { idx, out });
+  };
+  for (let b = 0; b < batches; b++) {
+    while (next < Math.min(batches, b + concurrency)) launch(next++);
+    const { idx, out: pending } = launched.get(b)!;
+    const r0 = b * batchSize, n = idx.length;
+    const out = checkTeacherOutput(teacher, await pending, n, idx);
+    launched.delete(b);
     if (indices === null) {
       if (!(out instanceof Float32Array)) {
         throw new DistiqRangeError(`The ${teacherLabel(teacher)} returns top-k outputs (k = ${out.k}); dense soft labels need all ${classes} logits: pass topK ≤ ${out.k}`);
@@ -96,7 +110,7 @@ export async function computeShard(
     } else {
       selectTopK(teacher, out, n, topK!, indices, logits, r0);
     }
-    onBatch?.(r1);
+    onBatch?.(r0 + n);
   }
   return { logits, indices };
 }

@@ -54,6 +54,8 @@ export interface GenerateSoftLabelsOptions {
   batchSize?: number;
   /** Worker threads for a model teacher (default 1: the calling thread). */
   workers?: number;
+  /** predict() calls in flight at once, for async teachers such as a model server (default 1). */
+  concurrency?: number;
   /** Called with (rows done, total rows) as batches (one thread) or shards (workers) finish. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -208,6 +210,8 @@ export async function generateSoftLabels(teacher: Teacher, data: SoftLabelSource
   if (workers > 1 && !(teacher instanceof ModelTeacher)) {
     throw new DistiqRangeError(`The "workers" option (${workers}) needs a model teacher (modelTeacher(model)); this is a ${teacherLabel(teacher)}: use workers = 1`);
   }
+  const concurrency = options.concurrency ?? 1;
+  expectInteger('concurrency', concurrency, 1, 1024);
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new DistiqTypeError(`The "onProgress" option must be a function. Received ${describe(onProgress)}`);
   const dir = prepareOut(options.out);
@@ -282,7 +286,7 @@ export async function generateSoftLabels(teacher: Teacher, data: SoftLabelSource
   } else {
     for (const s of todo) {
       const { first, count } = geometry(s);
-      const out = await computeShard(teacher, shardX(s), data.sampleShape, first, count, batchSize, topK, (r) => onProgress?.(done + r, rows));
+      const out = await computeShard(teacher, shardX(s), data.sampleShape, first, count, batchSize, topK, (r) => onProgress?.(done + r, rows), concurrency);
       finish(s, out);
       done += count;
     }

@@ -140,6 +140,31 @@ describe('top-k soft labels', () => {
   });
 });
 
+describe('async teachers with concurrency', () => {
+  it('up to `concurrency` calls in flight; the files equal a one-at-a-time run; a failure rejects in batch order', async () => {
+    const data = source(45, 3, 6), { expected } = affine(4);
+    let inFlight = 0, maxInFlight = 0;
+    const server = (failAt = -1) => functionTeacher(async (x, idx) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, ((idx[0]! * 7) % 5) * 3)); // later batches often answer first
+      inFlight--;
+      if (idx[0] === failAt) throw new RangeError(`server error at ${failAt}`);
+      return expected(x.data, 3);
+    }, { classes: 4, name: 'server' });
+    const one = newDir(), four = newDir();
+    await generateSoftLabels(server(), data, { out: one, shardSize: 20, batchSize: 4 });
+    expect(maxInFlight).toBe(1);
+    maxInFlight = 0;
+    await generateSoftLabels(server(), data, { out: four, shardSize: 20, batchSize: 4, concurrency: 4 });
+    expect(maxInFlight).toBe(4);
+    for (const f of fs.readdirSync(one)) expect(fs.readFileSync(path.join(four, f)).equals(fs.readFileSync(path.join(one, f))), f).toBe(true);
+    const out = newDir();
+    await expect(generateSoftLabels(server(24), data, { out, shardSize: 20, batchSize: 4, concurrency: 3 })).rejects.toThrow('server error at 24');
+    expect(readManifest(out).shards.map((s) => s.firstIndex)).toEqual([0]);
+  });
+});
+
 describe('resume (in process)', () => {
   it('keeps verified shards, recomputes missing or corrupted ones, and refuses other settings or data', async () => {
     const data = source(30, 3), { teacher } = affine(5);
@@ -342,6 +367,7 @@ describe('bad input', () => {
     await expectRejection(gen({ shardSize: '10' }), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"shardSize" argument must be an integer. Received string/);
     await expectRejection(gen({ batchSize: 0 }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE', /"batchSize"/);
     await expectRejection(gen({ workers: 2 }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE', /"workers" option \(2\) needs a model teacher.*function teacher 'affine'/);
+    await expectRejection(gen({ concurrency: 0 }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE', /"concurrency" argument must be an integer in \[1, 1024\]. Received 0/);
     await expectRejection(gen({ onProgress: 3 }), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"onProgress" option must be a function/);
   });
 
