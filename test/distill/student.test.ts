@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   AdamW, Dropout, Flatten, GELU, Linear, ReLU, Rng, Sequential, Tensor, cachedTeacher, constantSchedule, cosineSchedule,
   functionTeacher, generateSoftLabels, initFromTeacher, linearSchedule, loadSoftLabels, modelTeacher, narrowMlp,
-  withoutLabels, Distiller, Conv2d,
+  withoutLabels, Distiller, Conv2d, type Teacher,
 } from '../../lib';
 import { trainedTeacher, weights } from './fixtures';
 
@@ -63,7 +63,7 @@ describe('students', () => {
 describe('Distiller with the teacher adapters', () => {
   it('model, async function and cached (dense and top-k) teachers; top-k KD stays close to dense', async () => {
     const { model, train, val } = trainedTeacher();
-    const run = async (teacher: Parameters<typeof Distiller>[0]['teacher'], evalTeacher?: Parameters<typeof Distiller>[0]['teacher']): Promise<number> => {
+    const run = async (teacher: Teacher, evalTeacher?: Teacher): Promise<number> => {
       const student = narrowMlp(model, { hidden: [16], seed: 1 });
       const d = new Distiller({ student, teacher, temperature: 2, alpha: 0.5, seed: 2, optimizer: (p) => new AdamW(p, { lr: 1e-2 }), ...(evalTeacher ? { evalTeacher } : {}) });
       const h = await d.fit({ train, val, epochs: 6, batchSize: 32 });
