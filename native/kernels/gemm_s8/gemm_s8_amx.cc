@@ -15,9 +15,10 @@
 // and k past K are zero. Panel stride = 64 + 16·Kp bytes. (Same body order as avx512vnni, but padded to whole
 // tiles, so the layout is its own: packed weights of another level are rejected by the driver.)
 //
-// A staging: each row chunk of A is copied once per column block into per-thread scratch, rows at stride Kp,
-// zero-filled past K and past the chunk's last row up to a whole row tile, so every tile load reads the scratch
-// only (no byte past the caller's A is read, and tails need no other tile shape). s8 rows are copied as they are.
+// A staging: each row chunk of A is copied once per column block into per-thread scratch (rows at stride Kp,
+// allocated for whole 32-row blocks), so every tile load reads the scratch only: no byte past the caller's A is
+// read, and tails need no other tile shape. Bytes past K meet zero weights and rows past M are never stored, so
+// the padding is not even cleared. s8 rows are copied as they are.
 //
 // Blocking: column blocks of ≈ kWBlockBytes of packed W (stay in L2) → row chunks (≈ kChunkBytes of staged A) →
 // row blocks of 32 rows (2 A tiles; 16 when the rest is ≤ 16 rows) → micro-tiles of 32 columns (2 B tiles; 16 for
@@ -35,9 +36,13 @@
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
+#include "gemm_s8_amx.h"
 
 namespace distiq {
 namespace {
+
+bool g_force_sliced = false;  // gemm_s8_amx_force_sliced_for_test (read with __atomic builtins: no std::atomic
+                              // instantiation compiled with these flags)
 
 constexpr int64_t kNr = 16;                  // columns per panel = one B tile's columns = one zmm of int32
 constexpr int64_t kTileK = 64;               // k bytes per A tile row (16 groups of 4)
@@ -178,14 +183,11 @@ uint8_t* a_scratch(size_t bytes) {
   return scratch.data;
 }
 
-// rows rows of A (stride lda) to dst at stride kp, zero-filled past k and up to padded_rows rows.
-void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t padded_rows, int64_t k, int64_t kp,
-                uint8_t* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + r * kp, src + r * lda, static_cast<size_t>(k));
-    if (kp > k) std::memset(dst + r * kp + k, 0, static_cast<size_t>(kp - k));
-  }
-  if (padded_rows > rows) std::memset(dst + rows * kp, 0, static_cast<size_t>((padded_rows - rows) * kp));
+// `rows` rows of A (stride lda) to dst at stride kp. The bytes past k and the rows up to the next whole tile are
+// left as they are: the padding k meet zero weights (packed K is zero-padded), and the C rows of padding rows are
+// never stored, so neither can change a result (the scratch is allocated for whole tiles, so loads stay inside).
+void stage_rows(const uint8_t* src, int64_t lda, int64_t rows, int64_t k, int64_t kp, uint8_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * kp, src + r * lda, static_cast<size_t>(k));
 }
 
 // Rows whose staged A is ≈ kChunkBytes, a multiple of kMb, within [kMb, kRowChunk].
@@ -213,7 +215,8 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
   const int64_t chunk = chunk_rows(kp);
   const int64_t rows_max = std::min(chunk, (m1 - m0 + kMb - 1) / kMb * kMb);
-  uint8_t* staged = k > 0 ? a_scratch(static_cast<size_t>(rows_max * kp)) : nullptr;  // null: sliced path
+  const bool sliced = __atomic_load_n(&g_force_sliced, __ATOMIC_RELAXED);
+  uint8_t* staged = k > 0 && !sliced ? a_scratch(static_cast<size_t>(rows_max * kp)) : nullptr;  // null: sliced
   alignas(64) int32_t c[kMb * kNb];
   uint32_t row_off[kRowChunk];
   const int64_t cols_fit = std::max<int64_t>(kNb, kWBlockBytes / static_cast<int64_t>(stride) * kNr);
@@ -230,7 +233,7 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
         row_off[i - i0] = k_za_zw - (zw != 0 ? zw * row_sum(a + i * p.lda, k, p.a_signed) : 0u);
       }
       if (staged != nullptr) {
-        stage_rows(a + i0 * p.lda, p.lda, i1 - i0, (i1 - i0 + kTileRows - 1) / kTileRows * kTileRows, k, kp, staged);
+        stage_rows(a + i0 * p.lda, p.lda, i1 - i0, k, kp, staged);
         __asm__ volatile("" ::: "memory");  // the tile loads (asm without memory operands) read the staged rows
       }
       for (int64_t i = i0; i < i1; i += kMb) {
@@ -257,6 +260,8 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
 }
 
 }  // namespace
+
+void gemm_s8_amx_force_sliced_for_test(bool on) noexcept { __atomic_store_n(&g_force_sliced, on, __ATOMIC_RELAXED); }
 
 const GemmS8Kernel& gemm_s8_amx() noexcept {
   static const GemmS8Kernel kernel{Isa::kAmx, "gemm_u8s8s32_amx", "gemm_s8s8s32_amx", kMb, kNb, packed_bytes, pack,
