@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
+import type { Dataset } from '../data/dataset';
 import { DistiqError, DistiqRangeError, DistiqTypeError, type DistiqErrorCode } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { saveModel } from '../io/model-file';
@@ -27,14 +28,18 @@ import { buildModule } from '../nn/build';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { describe, expectFinite, expectInteger } from '../validate';
 import { computeShard, encodeShard, SHARD_FORMAT, sha256Hex, shardFileName, type ShardRows } from './soft-label-shard';
+import type { SampleSource } from './unlabeled';
 import { expectTeacher, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput, type TopKTeacher } from './teacher';
 
 export const SOFT_LABELS_FORMAT = SHARD_FORMAT;
 export const SOFT_LABELS_VERSION = 1;
 const MANIFEST = 'manifest.json';
 
-/** Inputs without labels (lib/distill/unlabeled.ts defines the same shape); a Dataset works too (its labels unread). */
-export interface SoftLabelSource {
+/** The inputs: a SampleSource (no labels), or a Dataset (`gatherX` when it has one, else `gather` into a scratch label buffer). */
+export type SoftLabelSource = SampleSource | Dataset;
+
+/** What the code below relies on (both members of SoftLabelSource have it). */
+interface AnySource {
   readonly length: number;
   readonly sampleShape: readonly number[];
   gatherX?(indices: ArrayLike<number>, x: Float32Array): void;
@@ -104,8 +109,8 @@ export interface SoftLabels {
 // ---------------------------------------------------------------------------------------------------------------
 // generate
 
-function expectSource(data: unknown): asserts data is SoftLabelSource {
-  const d = data as SoftLabelSource;
+function expectSource(data: unknown): asserts data is AnySource {
+  const d = data as AnySource;
   if (d === null || typeof d !== 'object' || (typeof d.gatherX !== 'function' && typeof d.gather !== 'function')) {
     throw new DistiqTypeError(`The "data" argument must be a SampleSource or Dataset (with gatherX or gather). Received ${describe(data)}`);
   }
@@ -114,7 +119,7 @@ function expectSource(data: unknown): asserts data is SoftLabelSource {
   shapeSize(d.sampleShape, 'data.sampleShape');
 }
 
-function gatherer(data: SoftLabelSource): (indices: Int32Array, x: Float32Array) => void {
+function gatherer(data: AnySource): (indices: Int32Array, x: Float32Array) => void {
   if (typeof data.gatherX === 'function') return (i, x) => data.gatherX!(i, x);
   let y = new Int32Array(0);
   return (i, x) => {
