@@ -3,7 +3,7 @@
  * digits, 1797 8×8 images, 10 classes), in a few seconds.
  *
  * Setup (printed in the header): a seeded shuffle splits 1200 training and 597 test images. The teacher, an MLP
- * 64-256-256-10 with dropout, learns from all 1200 labelled training images. A small student MLP 64-16-10 then gets
+ * 64-256-256-10 with dropout, learns from all 1200 labelled training images. A small student MLP 64-32-10 then gets
  * only the first 100 training images with labels:
  * - "student alone" learns from those 100 labels (cross-entropy, `fit`);
  * - "distilled student" learns from the same 100 images and labels plus the teacher's soft labels for them
@@ -77,7 +77,7 @@ export interface DemoReport {
 
 const TRAIN = 1200;
 const LABELLED = 100;
-const HIDDEN = 16;
+const HIDDEN = 32;
 const STEPS = 1000;
 const BATCH = 32;
 const T = 4;
