@@ -1,0 +1,104 @@
+/**
+ * EntropyObserver: TensorRT-style calibration (S. Migacz, "8-bit Inference with TensorRT", GTC 2017), written from
+ * the algorithm's description. The threshold T of a slot minimises the KL divergence between the distribution of
+ * |x| and its quantized version:
+ *
+ *   H = histogram of |x| in `bins` (2048) bins of width w (the observer's histogram folded at 0)
+ *   for i = L … bins (L = quantization levels, 128 for int8):
+ *     P = H[0 .. i), with the outliers Σ H[i ..] added to P[i − 1]
+ *     Q = H[0 .. i) merged into L groups (group j = bins ⌊j·i/L⌋ … ⌊(j+1)·i/L⌋ − 1), each group's total spread
+ *         evenly over the group's bins where P is non-zero (bins where P is zero stay zero in Q)
+ *     divergence[i] = KL(P/ΣP ‖ Q/ΣQ)   (a bin with P > 0 and Q = 0 gets Q = 10⁻⁴ after normalising)
+ *   m = argmin divergence (the smallest i on ties), T = min((m + ½)·w, max|x|)
+ *
+ * The range is then [max(min, −T), min(max, T)]. L comes from the target scheme: qmax + 1 for a symmetric signed
+ * scheme (128 for int8, 8 for int4); for asymmetric schemes, the number of codes when the slot is non-negative
+ * (256 / 16) and half of it otherwise. Cost: O(bins²) per slot (≈ 2·10⁶ steps), fine per-tensor, slower per-channel.
+ */
+import { quantScheme, type QuantScheme, type QuantSchemeSpec } from '../scheme';
+import { HistogramObserver, type HistogramObserverOptions } from './histogram-observer';
+import type { ObservedRange } from './observer';
+
+export interface EntropyOptions extends HistogramObserverOptions {
+  /** The target scheme (decides the number of levels); default int8 symmetric linear. */
+  scheme?: QuantScheme | QuantSchemeSpec;
+}
+
+const Q_FLOOR = 1e-4;
+
+/** The number of bins m (in [levels, H.length]) that minimises the divergence; H = |x| histogram. */
+export function entropyBins(H: Float64Array, levels: number): number {
+  const nb = H.length;
+  if (nb <= levels) return nb;
+  const suffix = new Float64Array(nb + 1);
+  for (let k = nb - 1; k >= 0; k--) suffix[k] = suffix[k + 1]! + H[k]!;
+  let best = nb, bestKl = Infinity;
+  for (let i = levels; i <= nb; i++) {
+    const outliers = suffix[i]!;
+    const sumP = suffix[0]!; // ΣP = Σ H over all bins (outliers folded into the last kept bin)
+    if (sumP === 0) return nb;
+    const sumQ = sumP - outliers;
+    if (sumQ === 0) continue;
+    let kl = 0;
+    for (let j = 0; j < levels; j++) {
+      const start = Math.floor((j * i) / levels), end = j === levels - 1 ? i : Math.floor(((j + 1) * i) / levels);
+      let total = 0, nonzero = 0;
+      for (let k = start; k < end; k++) {
+        total += H[k]!;
+        const p = k === i - 1 ? H[k]! + outliers : H[k]!;
+        if (p !== 0) nonzero++;
+      }
+      if (nonzero === 0) continue;
+      const qBin = total / nonzero / sumQ;
+      const q = qBin > 0 ? qBin : Q_FLOOR;
+      for (let k = start; k < end; k++) {
+        const pk = (k === i - 1 ? H[k]! + outliers : H[k]!) / sumP;
+        if (pk > 0) kl += pk * Math.log(pk / q);
+      }
+    }
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = i;
+    }
+  }
+  return best;
+}
+
+export class EntropyObserver extends HistogramObserver {
+  readonly scheme: QuantScheme;
+
+  constructor(opts: EntropyOptions = {}) {
+    super(opts);
+    this.scheme = quantScheme(opts.scheme ?? { dtype: 'int8', symmetric: true });
+    this.scheme.paramsFromRange(0, 0); // throws for kmeans (no range)
+  }
+
+  /** Quantization levels of |x| for a slot (see the module doc). */
+  levelsFor(min: number): number {
+    const s = this.scheme;
+    if (s.mapping === 'nf4') return 8;
+    const [qmin, qmax] = s.codeRange;
+    if (s.symmetric) return qmax + 1;
+    const codes = qmax - qmin + 1;
+    return min >= 0 ? codes : Math.ceil(codes / 2);
+  }
+
+  /** The clipping threshold T per slot. */
+  thresholds(): Float64Array {
+    this.expectObserved();
+    return Float64Array.from(this.hists, (h) => {
+      const absmax = Math.max(Math.abs(h.min), Math.abs(h.max));
+      if (h.halfRange === 0) return 0;
+      const m = entropyBins(h.absCounts(), Math.min(this.levelsFor(h.min), this.binsPerSide));
+      return Math.min((m + 0.5) * h.binWidth, absmax);
+    });
+  }
+
+  protected computeRange(): ObservedRange {
+    const t = this.thresholds();
+    return {
+      min: Float32Array.from(this.hists, (h, c) => Math.max(h.min, -t[c]!)),
+      max: Float32Array.from(this.hists, (h, c) => Math.min(h.max, t[c]!)),
+    };
+  }
+}
