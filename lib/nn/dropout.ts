@@ -7,6 +7,7 @@
  */
 import { DistiqRangeError } from '../errors';
 import { Rng } from '../tensor/random';
+import { formatShape } from '../tensor/shape';
 import { scratch, type Tensor } from '../tensor/tensor';
 import { expectFinite } from '../validate';
 import { relu as reluOf } from './activations';
@@ -61,12 +62,17 @@ export class Dropout extends Module {
    * ReLU followed by this dropout in one pass (used by Sequential for a ReLU → Dropout pair in training): y =
    * max(x, 0)·k and mask = k·(x > 0), k the dropout factor. The same draws are taken, so outputs and input
    * gradients equal the two separate layers' bit for bit (for finite gradients); the ReLU's backward is then skipped.
+   * With `bias` (one value per index of the last dimension), the ReLU's input is round(x + bias) (Linear's deferred
+   * bias, see `Linear.forwardDeferBias`).
    */
-  forwardAfterReLU(x: Tensor): Tensor {
-    return this.run(x, true);
+  forwardAfterReLU(x: Tensor, bias?: Float32Array): Tensor {
+    if (bias !== undefined && bias.length !== x.dim(-1)) {
+      throw new DistiqRangeError(`${this.label()}: the bias must have ${x.dim(-1)} elements (the last dimension of ${formatShape(x.shape)}). Received ${bias.length}`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+    }
+    return this.run(x, true, bias ?? null);
   }
 
-  private run(x: Tensor, relu: boolean): Tensor {
+  private run(x: Tensor, relu: boolean, bias: Float32Array | null = null): Tensor {
     const n = x.size;
     const y = scratch(this.yBuf, x.shape);
     const mask = scratch(this.maskBuf, x.shape).data;
@@ -75,7 +81,10 @@ export class Dropout extends Module {
     const g = this.rng;
     // xoshiro128** inlined (same sequence as Rng.nextU32).
     let s0 = g.s0, s1 = g.s1, s2 = g.s2, s3 = g.s3;
-    for (let i = 0; i < n; i++) {
+    // With a bias (ReLU's input is z + b, b per last-dimension index): v = round(z + b) below.
+    const cols = bias === null ? n : bias.length;
+    for (let i = 0, c = 0; i < n; i++, c++) {
+      if (c === cols) c = 0;
       const m5 = Math.imul(s1, 5);
       const r = Math.imul((m5 << 7) | (m5 >>> 25), 9) >>> 8;
       const t = s1 << 9;
@@ -87,7 +96,7 @@ export class Dropout extends Module {
       s3 = (s3 << 11) | (s3 >>> 21);
       // Branch-free (random keep decisions and activation signs would mispredict): k = keep ? scale : 0.
       const k = scale * +(r >= th);
-      const v = xd[i]!;
+      const v = bias === null ? xd[i]! : Math.fround(xd[i]! + bias[c]!);
       if (relu) {
         mask[i] = k * +(v > 0);
         yd[i] = reluOf(v) * k;

@@ -44,15 +44,28 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.run(x, true);
+  }
+
+  /**
+   * x·Wᵀ without the bias, for a caller that adds the bias itself in a later pass (Sequential's Linear → ReLU → Dropout
+   * fusion): round(product + b) there equals the bits of the β = 1 GEMM over bias rows. backward is unchanged.
+   */
+  forwardDeferBias(x: Tensor): Tensor {
+    return this.run(x, false);
+  }
+
+  private run(x: Tensor, withBias: boolean): Tensor {
     const inF = this.inFeatures, outF = this.outFeatures;
     this.expectInput(x.rank >= 1 && x.dim(-1) === inF, `[*, ${inF}]`, x);
     const rows = x.size / inF;
     const y = scratch(this.yBuf, [...x.shape.slice(0, -1), outF]);
-    if (this.bias) {
-      const b = this.bias.data, yd = y.data;
+    const bias = withBias && this.bias !== null;
+    if (bias) {
+      const b = this.bias!.data, yd = y.data;
       for (let r = 0; r < rows; r++) yd.set(b, r * outF);
     }
-    gemmF32(x.data, this.weight.data, rows, outF, inF, { transB: true, beta: this.bias ? 1 : 0, out: y.data });
+    gemmF32(x.data, this.weight.data, rows, outF, inF, { transB: true, beta: bias ? 1 : 0, out: y.data });
     this.x = x;
     this.y = y;
     return y;

@@ -7,7 +7,9 @@
  *
  * A ReLU directly followed by an active Dropout is computed in one pass by the Dropout (`forwardAfterReLU`): same
  * draws and results as the two layers, half the element passes. A Conv2d directly followed by a ReLU is computed by the
- * Conv2d (`forwardReLU`: the ReLU in its output pass, the mask in its backward), same bits as the two layers.
+ * Conv2d (`forwardReLU`: the ReLU in its output pass, the mask in its backward), same bits as the two layers. A
+ * Linear (with bias) → ReLU → active Dropout triple runs the GEMM without the bias pre-fill and adds the bias inside the
+ * dropout pass (`Linear.forwardDeferBias`, `Dropout.forwardAfterReLU(x, bias)`), same bits as the three layers.
  *
  * Taps (hidden-state distillation, lib/distill): `setTap(i, tap)` makes forward report child i's output to
  * `tap.output(y)` and backward pass the gradient arriving at child i's output through `tap.grad(dy)` (which may add
@@ -21,6 +23,7 @@ import { describe } from '../validate';
 import { ReLU } from './activations';
 import { Conv2d } from './conv2d';
 import { Dropout } from './dropout';
+import { Linear } from './linear';
 import { Module, NO_GRAD, type ModuleConfig } from './module';
 
 /** Hooks on one child of a Sequential (see `Sequential.setTap`). */
@@ -64,6 +67,21 @@ export class Sequential extends Module {
     const ls = this.layers;
     for (let i = 0; i < ls.length; i++) {
       const m = ls[i]!, next = ls[i + 1];
+      const after = ls[i + 2];
+      if (m instanceof Linear && m.bias !== null && next instanceof ReLU && after instanceof Dropout && after.active()
+        && !this.taps.has(i) && !this.taps.has(i + 1)) {
+        // Linear → ReLU → Dropout in training: the GEMM without the bias pre-fill, then bias + ReLU + dropout in one
+        // pass (same bits: the bias is added to the float32 product, as a β = 1 GEMM over pre-filled rows does).
+        const z = m.forwardDeferBias(h);
+        next.fusedInto(z);
+        h = after.forwardAfterReLU(z, m.bias.data);
+        this.fused[i] = false;
+        this.fused[i + 1] = true;
+        this.fused[i + 2] = false;
+        i += 2;
+        this.taps.get(i)?.output(h);
+        continue;
+      }
       if (m instanceof ReLU && next instanceof Dropout && next.active() && !this.taps.has(i)) {
         // ReLU → Dropout in training: one pass instead of two (same draws, same results).
         m.fusedInto(h);

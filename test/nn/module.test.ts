@@ -73,10 +73,11 @@ describe('Module', () => {
     expect(Array.from(l.bias!.grad)).toEqual([1, -1]);
   });
 
-  it('a ReLU -> Dropout pair is fused in Sequential with the same results, bit for bit', () => {
+  // With a bias: Linear -> ReLU -> Dropout (deferred bias, one pass); without: the ReLU -> Dropout pair.
+  it.each([true, false])('Linear(bias %s) -> ReLU -> Dropout is fused in Sequential with the same results, bit for bit', (bias) => {
     const make = (): Sequential => {
       const rng = new Rng(11);
-      return new Sequential(new Linear(6, 40, { rng }), new ReLU(), new Dropout(0.3, { rng }), new Linear(40, 3, { rng }));
+      return new Sequential(new Linear(6, 40, { rng, bias }), new ReLU(), new Dropout(0.3, { rng }), new Linear(40, 3, { rng }));
     };
     const fusedNet = make(), plain = make();
     const x = new Tensor(new Rng(12).fillNormal(new Float32Array(5 * 6)), [5, 6]);
