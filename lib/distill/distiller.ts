@@ -619,5 +619,5 @@ export class Distiller {
 function epochSummary(m: DistillEpochMetrics, epochs: number): string {
   const f = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(4));
   return `epoch ${m.epoch}/${epochs}  loss ${f(m.trainLoss)}  acc ${f(m.trainAccuracy)}  agree ${f(m.trainAgreement)}` +
-    `  val loss ${f(m.valLoss)}  val acc ${f(m.valAccuracy)}  val agree ${f(m.valAgreement)}  ${m.seconds.toFixed(1)} s`;
+    `  val loss ${f(m.valLoss)}  val acc ${f(m.valAccuracy)}  val agree ${f(m.valAgreement)}  ${m.seconds.toFixed(2)} s`;
 }
