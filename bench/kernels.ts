@@ -37,7 +37,7 @@ import {
   type OrtSession,
 } from './peers/ort';
 
-const { packWeights, gemmS8, gemmS8Async, gemmF32, quantize, dequantize, minMax, affineParams, distillationLoss, setNumThreads, cpuInfo } = distiq;
+const { packWeights, packWeightsF32, gemmS8, gemmS8Async, gemmF32, quantize, dequantize, minMax, affineParams, distillationLoss, setNumThreads, cpuInfo } = distiq;
 
 type Shape = readonly [m: number, n: number, k: number];
 
@@ -360,10 +360,21 @@ async function f32Gemm(ctx: Ctx, shape: Shape, threads: number): Promise<void> {
   const d = gemmData('gemm_f32', m, n, k);
   const a = d.a as Float32Array, w = d.w as Float32Array;
   const out = new Float32Array(m * n);
+  const outPlain = new Float32Array(m * n);
   setNumThreads(threads);
-  gemmF32(a, w, m, n, k, { transB: true, out });
-  const distiqOk = sumOf(out) === d.expectedSum;
+  // Two distiq forms, timed in the same interleaved run: W prepacked once (packWeightsF32), compared with ORT and
+  // oneDNN, which prepack their initializer/weights too; and the per-call API (W [n, k] repacked on every call),
+  // compared with OpenBLAS sgemm, which packs on every call as well. Both give the same bits.
+  const packed = packWeightsF32(w, { k, n, transB: true });
+  gemmF32(a, packed, m, n, k, { out });
+  gemmF32(a, w, m, n, k, { transB: true, out: outPlain });
+  const distiqOk = sumOf(out) === d.expectedSum && out.every((v, i) => v === outPlain[i]);
+  const PER_CALL = 'distiq-per-call';
   const entrants: Entrant[] = [
+    {
+      peer: PER_CALL,
+      prepare: async () => ({ contender: { name: PER_CALL, run: timeSync(() => gemmF32(a, w, m, n, k, { transB: true, out: outPlain })) } }),
+    },
     ortEntrant(ctx, async (o) => {
       const session = await createSession(o, gemmGraph('f32', m, n, k, w), threads);
       const run = makeRunner(session, { A: new o.ort.Tensor('float32', a, [m, k]) });
@@ -381,16 +392,25 @@ async function f32Gemm(ctx: Ctx, shape: Shape, threads: number): Promise<void> {
     await peerEntrant(ctx, 'openblas', 'openblas', { kind: 'gemm_f32', m, n, k, threads }, d.expectedSum),
     await peerEntrant(ctx, 'onednn', 'onednn', { kind: 'gemm_f32', m, n, k, threads }, d.expectedSum),
   ];
-  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => gemmF32(a, w, m, n, k, { transB: true, out })) }, entrants);
+  const { distiq: ds, outcomes } = await runCase(ctx, { name: 'distiq', run: timeSync(() => gemmF32(a, packed, m, n, k, { out })) }, entrants);
   const flops = 2 * m * n * k;
   const peak = ctx.peaks.get(`fma_zmm.t${threads}`);
+  const perCall = outcomes.get(PER_CALL)!;
+  outcomes.delete(PER_CALL);
+  const perCallStats = 'stats' in perCall ? perCall.stats : ds;
   const scaling = threadScaling(ctx, `gemm_f32.${shapeId(shape)}`, threads, flops / ds.median);
-  emitRows(ctx, idBase, 'gflops', flops, ds, outcomes, () => {
-    const x: Record<string, unknown> = { ...scaling };
-    if (peak !== undefined) x.pct_peak = Number(((100 * flops) / ds.median / peak).toFixed(1));
-    if (!distiqOk) Object.assign(x, { verified: false, note: `distiq sum(C) ${sumOf(out)} != expected ${d.expectedSum}` });
+  const extra = (stats: Stats, api: string) => () => {
+    const x: Record<string, unknown> = { ...scaling, distiq_api: api };
+    if (peak !== undefined) x.pct_peak = Number(((100 * flops) / stats.median / peak).toFixed(1));
+    if (api === 'packed') x.per_call_gflops = Number((flops / perCallStats.median).toPrecision(4));
+    else x.packed_gflops = Number((flops / ds.median).toPrecision(4));
+    if (!distiqOk) Object.assign(x, { verified: false, note: `distiq sum(C) ${sumOf(out)} != expected ${d.expectedSum} or packed != per-call` });
     return x;
-  });
+  };
+  const only = (peers: string[]) => new Map([...outcomes].filter(([p]) => peers.includes(p)));
+  emitRows(ctx, idBase, 'gflops', flops, ds, only(['ort']), extra(ds, 'packed'));
+  emitRows(ctx, idBase, 'gflops', flops, perCallStats, only(['openblas']), extra(perCallStats, 'per-call'));
+  emitRows(ctx, idBase, 'gflops', flops, ds, only(['onednn']), extra(ds, 'packed'));
 }
 
 // ---- quantize -----------------------------------------------------------------------------------------------------

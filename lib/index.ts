@@ -3,8 +3,8 @@ export { cpuInfo, getNumThreads, setNumThreads } from './ops/cpu';
 export type { CpuInfo } from './ops/cpu';
 export { DistiqError, DistiqRangeError, DistiqTypeError } from './errors';
 export type { DistiqErrorCode } from './errors';
-export { gemmF32, gemmF32Async } from './ops/gemm-f32';
-export type { GemmF32Options } from './ops/gemm-f32';
+export { PackedWeightsF32, gemmF32, gemmF32Async, packWeightsF32 } from './ops/gemm-f32';
+export type { GemmF32Options, PackWeightsF32Options } from './ops/gemm-f32';
 export { gemmS8, gemmS8Async } from './ops/gemm-s8';
 export type {
   GemmS8BaseOptions,

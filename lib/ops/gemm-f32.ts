@@ -11,6 +11,10 @@
  * - forward  y = x·Wᵀ: `gemmF32(x, W, batch, out, in, { transB: true })`
  * - dX = dY·W:         `gemmF32(dY, W, batch, in, out)`
  * - dW = dYᵀ·x:        `gemmF32(dY, x, out, in, batch, { transA: true })`
+ *
+ * Prepacked B: `packWeightsF32(b, { k, n, transB })` copies op(B) once into the active kernel's panel layout;
+ * passing the result as `b` skips the per-call packing (worth it when B is reused: inference weights, eval passes)
+ * and gives the same bits as the unpacked B.
  */
 import { callSite, DistiqRangeError, DistiqTypeError, fromNative, fromNativeAsync } from '../errors';
 import { native } from '../native';
@@ -44,7 +48,113 @@ export interface GemmF32Options {
   out?: Float32Array;
 }
 
-/** Checked arguments, in the native argument order. */
+/** The packed-weights natives (native/addon/ops_gemm_f32.cc, packed_weights_f32.cc). */
+interface NativePackedWeightsF32 {
+  readonly k: number;
+  readonly n: number;
+  readonly layout: string;
+  readonly byteLength: number;
+}
+type GemmF32PackedArgs = [
+  transA: boolean,
+  m: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  packed: NativePackedWeightsF32,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+];
+interface NativeGemmF32Packed {
+  packWeightsF32(b: Float32Array, k: number, n: number, ldb: number, transB: boolean): NativePackedWeightsF32;
+  gemmF32Packed(...args: GemmF32PackedArgs): void;
+  gemmF32PackedAsync(...args: GemmF32PackedArgs): Promise<void>;
+}
+const nativeF32 = native as unknown as NativeGemmF32Packed;
+
+export interface PackWeightsF32Options {
+  /** Rows of op(B) (the reduction length). */
+  k: number;
+  /** Columns of op(B) (the output columns). */
+  n: number;
+  /** B is stored transposed, [n, ldb] (a Linear weight W [out, in] for `x·Wᵀ`; default false: [k, ldb]). */
+  transB?: boolean;
+  /** Row stride of the stored B (default: its row length, `transB ? k : n`). */
+  ldb?: number;
+}
+
+/**
+ * op(B) [k, n] packed once for the active fp32 GEMM kernel: pass it to {@link gemmF32} as `b`. The packed floats
+ * live in native memory owned by this object, freed when it is garbage collected (their size is reported to the
+ * GC). The values are copied, not rounded: products with the packed B have the bits of products with B.
+ */
+export class PackedWeightsF32 {
+  /** Rows of op(B). */
+  readonly k: number;
+  /** Columns of op(B). */
+  readonly n: number;
+  /** Whether the packed B was stored transposed (a gemmF32 call may repeat this `transB`, not another). */
+  readonly transB: boolean;
+  /** The ISA level whose kernel layout the packed floats use, e.g. "avx512" (the plain layout: "ref"). */
+  readonly layout: string;
+  /** Native bytes held. */
+  readonly byteLength: number;
+  readonly #handle: NativePackedWeightsF32;
+
+  private constructor(handle: NativePackedWeightsF32, transB: boolean) {
+    this.#handle = handle;
+    this.k = handle.k;
+    this.n = handle.n;
+    this.transB = transB;
+    this.layout = handle.layout;
+    this.byteLength = handle.byteLength;
+    Object.freeze(this);
+  }
+
+  /** @internal */
+  static fromNative(handle: NativePackedWeightsF32, transB: boolean): PackedWeightsF32 {
+    return new PackedWeightsF32(handle, transB);
+  }
+
+  /** @internal The native handle of `x`, or undefined when `x` is not a PackedWeightsF32. */
+  static handleOf(x: unknown): NativePackedWeightsF32 | undefined {
+    return typeof x === 'object' && x !== null && #handle in x ? (x as PackedWeightsF32).#handle : undefined;
+  }
+}
+
+/**
+ * Packs op(B) for the fp32 GEMM kernel that is active now: B is stored [k, ldb], or [n, ldb] with `transB` (e.g.
+ * a Linear weight W [out, in] with `{ k: in, n: out, transB: true }`). Pack once, multiply many times with
+ * `gemmF32(a, packed, m, n, k)`. If the active ISA level changes (the test hook), pack again: gemmF32 rejects
+ * weights packed for another kernel with ERR_DISTIQ_PACKED_MISMATCH. Throws DistiqTypeError / DistiqRangeError on
+ * bad arguments.
+ */
+export function packWeightsF32(b: Float32Array, opts: PackWeightsF32Options): PackedWeightsF32 {
+  expectTypedArray('b', b, Float32Array);
+  if (opts === null || typeof opts !== 'object' || ArrayBuffer.isView(opts)) {
+    throw new DistiqTypeError(`The "opts" argument must be an object with k and n. Received ${describe(opts)}`);
+  }
+  const { k, n } = opts;
+  expectInteger('k', k);
+  expectInteger('n', n);
+  const transB = opts.transB ?? false;
+  expectBoolean('transB', transB);
+  const bRows = transB ? n : k, bCols = transB ? k : n;
+  const ldb = opts.ldb ?? bCols;
+  expectLd('ldb', ldb, bCols, transB ? 'k, since transB' : 'n');
+  const need = k > 0 && n > 0 ? matrixExtent('b', bRows, bCols, ldb) : 0;
+  expectLength('b', b.length, need, transB ? '(n-1)*ldb+k' : '(k-1)*ldb+n', true);
+  let handle: NativePackedWeightsF32;
+  try {
+    handle = nativeF32.packWeightsF32(b, k, n, ldb, transB);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return PackedWeightsF32.fromNative(handle, transB);
+}
+
+/** Checked arguments, in the native argument order (`packed` set: b is unused, the packed form runs). */
 interface GemmF32Call {
   transA: boolean;
   transB: boolean;
@@ -59,7 +169,10 @@ interface GemmF32Call {
   beta: number;
   c: Float32Array;
   ldc: number;
+  packed: NativePackedWeightsF32 | undefined;
 }
+
+const NO_B = new Float32Array(0);
 
 function expectLd(name: string, value: number, row: number, formula: string): void {
   expectInteger(name, value, 0);
@@ -82,7 +195,12 @@ function expectScale(name: string, value: unknown): number {
 
 function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): GemmF32Call {
   if (!(a instanceof Float32Array)) expectTypedArray('a', a, Float32Array);
-  if (!(b instanceof Float32Array)) expectTypedArray('b', b, Float32Array);
+  const packed = b instanceof Float32Array ? undefined : PackedWeightsF32.handleOf(b);
+  if (!(b instanceof Float32Array) && packed === undefined) {
+    throw new DistiqTypeError(
+      `The "b" argument must be a Float32Array or a PackedWeightsF32 (from packWeightsF32()). Received ${describe(b)}`,
+    );
+  }
   expectInteger('m', m);
   expectInteger('n', n);
   expectInteger('k', k);
@@ -94,21 +212,39 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
   const transB = o.transB ?? false;
   expectBoolean('transA', transA);
   expectBoolean('transB', transB);
+  if (packed !== undefined) {
+    const pw = b as PackedWeightsF32;
+    if (pw.k !== k || pw.n !== n) {
+      throw new DistiqRangeError(
+        `The "b" argument holds a packed op(B) of [k, n] = [${pw.k}, ${pw.n}], but the product needs [${k}, ${n}]`,
+        'ERR_DISTIQ_SHAPE_MISMATCH',
+      );
+    }
+    if (o.transB !== undefined && transB !== pw.transB) {
+      throw new DistiqRangeError(
+        `The "transB" option must match the packed weights (packed with transB = ${pw.transB}). Received ${transB}`,
+      );
+    }
+    if (o.ldb !== undefined) {
+      throw new DistiqRangeError(`The "ldb" option does not apply to packed weights (packing fixed it). Received ${describe(o.ldb)}`);
+    }
+  }
   const alpha = expectScale('alpha', o.alpha ?? 1);
   const beta = expectScale('beta', o.beta ?? 0);
   const aRows = transA ? k : m, aCols = transA ? m : k;
   const bRows = transB ? n : k, bCols = transB ? k : n;
   const lda = o.lda ?? aCols, ldb = o.ldb ?? bCols, ldc = o.ldc ?? n;
   expectLd('lda', lda, aCols, transA ? 'm, since transA' : 'k');
-  expectLd('ldb', ldb, bCols, transB ? 'k, since transB' : 'n');
+  if (packed === undefined) expectLd('ldb', ldb, bCols, transB ? 'k, since transB' : 'n');
   expectLd('ldc', ldc, n, 'n');
   // A and B are read only when the product is non-empty (the native check follows the same rule).
   const readsAB = m > 0 && n > 0 && k > 0;
   const aNeed = readsAB ? matrixExtent('a', aRows, aCols, lda) : 0;
-  const bNeed = readsAB ? matrixExtent('b', bRows, bCols, ldb) : 0;
+  const bArr = packed === undefined ? (b as Float32Array) : NO_B;
+  const bNeed = readsAB && packed === undefined ? matrixExtent('b', bRows, bCols, ldb) : 0;
   const cNeed = matrixExtent('out', m, n, ldc);
   expectLength('a', a.length, aNeed, transA ? '(k-1)*lda+m' : '(m-1)*lda+k', true);
-  expectLength('b', b.length, bNeed, transB ? '(n-1)*ldb+k' : '(k-1)*ldb+n', true);
+  expectLength('b', bArr.length, bNeed, transB ? '(n-1)*ldb+k' : '(k-1)*ldb+n', true);
   let c: Float32Array;
   if (o.out === undefined) {
     if (beta !== 0) {
@@ -126,20 +262,21 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
     if (readsAB && sharesMemory(c, cNeed * 4, a, aNeed * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "a"');
     }
-    if (readsAB && sharesMemory(c, cNeed * 4, b, bNeed * 4)) {
+    if (readsAB && packed === undefined && sharesMemory(c, cNeed * 4, bArr, bNeed * 4)) {
       throw new DistiqRangeError('The "out" argument must not share memory with "b"');
     }
   }
-  return { transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc };
+  return { transA, transB, m, n, k, alpha, a, lda, b: bArr, ldb, beta, c, ldc, packed };
 }
 
 /**
- * `C = alpha·op(A)·op(B) + beta·C` in float32 (see the module comment for layouts). Returns C (`opts.out` when
+ * `C = alpha·op(A)·op(B) + beta·C` in float32 (see the module comment for layouts). `b` may be a
+ * {@link PackedWeightsF32} of op(B) [k, n] (then `ldb` must be absent and `transB`, if given, must match the packing). Returns C (`opts.out` when
  * given, else a new Float32Array of m·ldc elements). Throws DistiqTypeError / DistiqRangeError on bad arguments.
  */
 export function gemmF32(
   a: Float32Array,
-  b: Float32Array,
+  b: Float32Array | PackedWeightsF32,
   m: number,
   n: number,
   k: number,
@@ -147,7 +284,11 @@ export function gemmF32(
 ): Float32Array {
   const p = prepare(a, b, m, n, k, opts);
   try {
-    native.gemmF32(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+    if (p.packed !== undefined) {
+      nativeF32.gemmF32Packed(p.transA, p.m, p.alpha, p.a, p.lda, p.packed, p.beta, p.c, p.ldc);
+    } else {
+      native.gemmF32(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+    }
   } catch (err) {
     throw fromNative(err);
   }
@@ -161,7 +302,7 @@ export function gemmF32(
  */
 export async function gemmF32Async(
   a: Float32Array,
-  b: Float32Array,
+  b: Float32Array | PackedWeightsF32,
   m: number,
   n: number,
   k: number,
@@ -170,7 +311,11 @@ export async function gemmF32Async(
   const p = prepare(a, b, m, n, k, opts);
   const site = callSite();
   try {
-    await native.gemmF32Async(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+    if (p.packed !== undefined) {
+      await nativeF32.gemmF32PackedAsync(p.transA, p.m, p.alpha, p.a, p.lda, p.packed, p.beta, p.c, p.ldc);
+    } else {
+      await native.gemmF32Async(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+    }
   } catch (err) {
     throw fromNativeAsync(err, site);
   }

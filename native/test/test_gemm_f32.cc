@@ -107,6 +107,26 @@ struct Problem {
     return c;
   }
 
+  // The same product with op(B) prepacked for `kernel` (gemm_f32_pack_b, gemm_f32_use_packed). The packed buffer
+  // is followed by guard elements that packing must leave alone.
+  std::vector<float> run_packed(const GemmF32Kernel& kernel, Status* status) const {
+    const size_t floats = distiq::gemm_f32_packed_floats(kernel, k, n);
+    std::vector<float> packed(floats + 16, kSentinel);
+    *status = distiq::gemm_f32_pack_b(kernel, tb, k, n, b.data(), ldb, packed.data());
+    if (*status != Status::kOk) return {};
+    for (size_t e = floats; e < packed.size(); ++e) {
+      if (!same_bits(packed[e], kSentinel)) {
+        DQ_CHECK(false, kernel.name << ": gemm_f32_pack_b wrote past its size (" << describe() << ")");
+        break;
+      }
+    }
+    std::vector<float> c = c0;
+    GemmF32Args g = args(c);
+    distiq::gemm_f32_use_packed(kernel, packed.data(), &g);
+    *status = distiq::gemm_f32(kernel, g);
+    return c;
+  }
+
   std::string describe() const {
     std::ostringstream os;
     os << "transA=" << ta << " transB=" << tb << " m=" << m << " n=" << n << " k=" << k << " lda=" << lda
@@ -145,20 +165,25 @@ bool expect_written(const std::vector<float>& c, const Problem& p) {
   return true;
 }
 
-// Every SIMD level against the ref for one problem.
+// Every SIMD level against the ref for one problem, with B as given and prepacked (every level, the ref too).
 void check_levels(const Problem& p) {
   Status s;
   const std::vector<float> want = p.run(distiq::gemm_f32_ref(), &s);
   DQ_CHECK(s == Status::kOk, "ref status " << static_cast<int>(s));
   if (!expect_written(want, p)) return;
-  const GemmF32Kernel* done = &distiq::gemm_f32_ref();
+  const GemmF32Kernel* done = nullptr;
   for (distiq::Isa level : distiq::supported_isas()) {
     const GemmF32Kernel& kernel = *distiq::kernels_for(level).gemm_f32;
     if (&kernel == done) continue;  // levels without their own gemm_f32 kernel reuse the one below
     done = &kernel;
-    const std::vector<float> got = p.run(kernel, &s);
-    DQ_CHECK(s == Status::kOk, kernel.name << " status " << static_cast<int>(s));
-    expect_identical(got, want, p, kernel.name);
+    if (&kernel != &distiq::gemm_f32_ref()) {
+      const std::vector<float> got = p.run(kernel, &s);
+      DQ_CHECK(s == Status::kOk, kernel.name << " status " << static_cast<int>(s));
+      expect_identical(got, want, p, kernel.name);
+    }
+    const std::vector<float> packed = p.run_packed(kernel, &s);
+    DQ_CHECK(s == Status::kOk, kernel.name << " packed status " << static_cast<int>(s));
+    if (s == Status::kOk) expect_identical(packed, want, p, (std::string(kernel.name) + " packed B").c_str());
   }
 }
 
@@ -257,6 +282,14 @@ DQ_TEST("gemm_f32: 1 thread == 2 threads == 3 threads, every level") {
         DQ_CHECK(s1 == Status::kOk && s2 == Status::kOk && s3 == Status::kOk, "status");
         expect_identical(two, one, p, kernel.name);
         expect_identical(three, one, p, kernel.name);
+        // Prepacked B: same bits at every thread count too (the driver cuts N at multiples of the packed strips).
+        distiq::set_num_threads(2);
+        const std::vector<float> two_packed = p.run_packed(kernel, &s2);
+        distiq::set_num_threads(3);
+        const std::vector<float> three_packed = p.run_packed(kernel, &s3);
+        DQ_CHECK(s2 == Status::kOk && s3 == Status::kOk, "packed status");
+        expect_identical(two_packed, one, p, kernel.name);
+        expect_identical(three_packed, one, p, kernel.name);
       }
     }
   }
@@ -395,6 +428,21 @@ DQ_TEST("gemm_f32: driver rejects bad arguments and touches nothing") {
   g = base(); g.a = nullptr; expect_invalid(g, "null a");
   g = base(); g.b = nullptr; expect_invalid(g, "null b");
   g = base(); g.c = nullptr; expect_invalid(g, "null c");
+  // A prepacked B must come from this kernel's layout, and is never transposed.
+  g = base(); g.b_panel = -1; expect_invalid(g, "b_panel < 0");
+  if (kernel.pack_nr > 0) {
+    g = base(); g.b_panel = kernel.pack_nr + 16; expect_invalid(g, "b_panel of another layout");
+    g = base(); g.b_panel = kernel.pack_nr; g.trans_b = true; expect_invalid(g, "b_panel with trans_b");
+  }
+  DQ_CHECK(distiq::gemm_f32_pack_b(kernel, false, -1, 4, b.data(), 4, c.data()) == Status::kInvalidArgument,
+           "pack: k < 0");
+  DQ_CHECK(distiq::gemm_f32_pack_b(kernel, false, 4, 4, nullptr, 4, c.data()) == Status::kInvalidArgument,
+           "pack: null b");
+  DQ_CHECK(distiq::gemm_f32_pack_b(kernel, true, 5, 4, b.data(), 4, c.data()) == Status::kInvalidArgument,
+           "pack: ldb < k with transB");
+  DQ_CHECK(distiq::gemm_f32_pack_b(kernel, false, 4, 4, b.data(), 4, nullptr) == Status::kInvalidArgument,
+           "pack: null dst");
+  for (float x : c) DQ_CHECK(same_bits(x, kSentinel), "a rejected pack wrote");
   // Empty products may pass null operands.
   g = base(); g.m = 0; g.a = nullptr; g.c = nullptr;
   DQ_CHECK(distiq::gemm_f32(kernel, g) == Status::kOk, "m = 0 with null a and c");

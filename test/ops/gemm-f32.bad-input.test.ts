@@ -2,22 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { DistiqRangeError, DistiqTypeError, gemmF32, gemmF32Async } from '../../lib';
 import { native } from '../../lib/native';
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/** Asserts `fn` throws an instance of `cls` with `code`, and a message matching every pattern. */
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, ...patterns: RegExp[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  const err = caught as Error & { code?: string };
-  expect(err.code).toBe(code);
-  for (const p of patterns) expect(err.message).toMatch(p);
-}
+import { expectError } from '../helpers/expect-error';
 
 const f32 = (n: number): Float32Array => new Float32Array(n).fill(1);
 // A valid 2×3 · 3×4 problem: the native argument list (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).

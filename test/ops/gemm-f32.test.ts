@@ -1,73 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { gemmF32, gemmF32Async, getNumThreads, setNumThreads, type GemmF32Options } from '../../lib';
+import { gemmF32, gemmF32Async, getNumThreads, setNumThreads } from '../../lib';
+import { COMBOS, catalogue, describeCase, expectIdentical, makeCase, randomF32, run, type Case } from '../helpers/gemm-f32-cases';
 import { guarded, misaligned } from '../helpers/guard';
 import { simdLevels, withIsa, withIsaAsync } from '../helpers/isa';
 import { gemmF32Tolerance, refGemmF32 } from '../helpers/ref-gemm-f32';
-import { Rng, seedNote } from '../helpers/rng';
-
-const COMBOS = [
-  { transA: false, transB: false },
-  { transA: false, transB: true },
-  { transA: true, transB: false },
-  { transA: true, transB: true },
-] as const;
-
-function randomF32(rng: Rng, n: number): Float32Array {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = rng.uniform(-1, 1);
-  return x;
-}
-
-interface Case {
-  m: number;
-  n: number;
-  k: number;
-  opts: GemmF32Options;
-  a: Float32Array;
-  b: Float32Array;
-  c0: Float32Array;
-}
-
-/** Operands for one problem with row strides lda/ldb/ldc = row length + pad. */
-function makeCase(
-  rng: Rng,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-  pad: number,
-  alpha: number,
-  beta: number,
-): Case {
-  const lda = (transA ? m : k) + pad;
-  const ldb = (transB ? k : n) + pad;
-  const ldc = n + pad;
-  const a = randomF32(rng, (transA ? k : m) * lda);
-  const b = randomF32(rng, (transB ? n : k) * ldb);
-  const c0 = randomF32(rng, m * ldc);
-  return { m, n, k, a, b, c0, opts: { transA, transB, alpha, beta, lda, ldb, ldc } };
-}
-
-function describeCase(c: Case): string {
-  const { transA, transB, alpha, beta, lda, ldb, ldc } = c.opts;
-  return `m=${c.m} n=${c.n} k=${c.k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta} lda=${lda} ldb=${ldb} ldc=${ldc} ${seedNote()}`;
-}
-
-function run(c: Case): Float32Array {
-  return gemmF32(c.a, c.b, c.m, c.n, c.k, { ...c.opts, out: c.c0.slice() });
-}
-
-/** Asserts got and want hold the same float32 values element by element (Object.is: -0 ≠ +0, NaN = NaN). */
-function expectIdentical(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i])) {
-      throw new Error(`${what}: element ${i} is ${got[i]}, ref ${want[i]}`);
-    }
-  }
-}
+import { Rng } from '../helpers/rng';
 
 function expectNearExact(got: Float32Array, c: Case): void {
   const ldc = c.opts.ldc ?? c.n;
@@ -79,28 +17,6 @@ function expectNearExact(got: Float32Array, c: Case): void {
       if (!(d <= tol)) throw new Error(`C[${i},${j}] off by ${d} > ${tol} (${describeCase(c)})`);
     }
   }
-}
-
-const SHAPES = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97];
-const ALPHAS = [1, 0.5, -2, 0.7];
-const BETAS = [0, 1, 0.25, -0.3];
-
-/** A rotating sample of the shape catalogue for one (transA, transB) combination. */
-function catalogue(transA: boolean, transB: boolean, seed: number): Case[] {
-  const rng = new Rng(seed);
-  const cases: Case[] = [];
-  let counter = 0;
-  for (const m of SHAPES) {
-    for (let t = 0; t < 4; t++) {
-      const n = SHAPES[(counter * 5 + 3) % SHAPES.length]!;
-      const k = SHAPES[(counter * 7 + 1) % SHAPES.length]!;
-      cases.push(makeCase(rng, m, n, k, transA, transB, counter % 3 === 1 ? 3 : 0, ALPHAS[counter % 4]!, BETAS[(counter >> 2) % 4]!));
-      counter++;
-    }
-  }
-  cases.push(makeCase(rng, 40, 530, 400, transA, transB, 1, -2, 0.25)); // several K blocks and N blocks, β ≠ 0
-  cases.push(makeCase(rng, 250, 33, 130, transA, transB, 0, 0.7, 0)); // past one M block
-  return cases;
 }
 
 describe('gemmF32: the ref level against a float64 product', () => {

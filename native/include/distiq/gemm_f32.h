@@ -26,6 +26,9 @@ struct GemmF32Args {
   float beta = 0.0f;
   float* c = nullptr;
   int64_t ldc = 0;
+  // Prepacked B (gemm_f32_pack_b): when > 0, `b` holds op(B) packed for a kernel whose pack_nr equals b_panel
+  // (trans_b must be false, ldb is not used). 0: `b` is the user's B as described above.
+  int64_t b_panel = 0;
 };
 
 struct GemmF32Kernel {
@@ -33,7 +36,21 @@ struct GemmF32Kernel {
   const char* name;  // e.g. "gemm_f32_avx512"
   int64_t m_step, n_step;
   void (*tile)(const GemmF32Args& args, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  // The layout gemm_f32_pack_b produces for this kernel: > 0: ⌈n/pack_nr⌉ strips of k × pack_nr floats, k-major
+  // (strip s, row p, lane c holds op(B)[p, s·pack_nr + c]; lanes past n are 0), taken with b_panel = pack_nr;
+  // 0: op(B) as a plain row-major [k, n] matrix, taken as an ordinary B (trans_b = false, ldb = n).
+  int64_t pack_nr = 0;
 };
+
+// Prepacked B: op(B) [k, n] packed once for `kernel`, multiplied many times. Floats gemm_f32_pack_b writes
+// (0 when k·n = 0).
+size_t gemm_f32_packed_floats(const GemmF32Kernel& kernel, int64_t k, int64_t n) noexcept;
+// Packs op(B) (B stored [k, ldb], or [n, ldb] when trans_b) into dst (gemm_f32_packed_floats floats). The values
+// are copied unchanged, so a product with the packed B has the same bits as with B itself.
+Status gemm_f32_pack_b(const GemmF32Kernel& kernel, bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                       float* dst) noexcept;
+// The arguments of a product with a packed B: g with b/ldb/trans_b/b_panel set for packed (kernel's layout).
+void gemm_f32_use_packed(const GemmF32Kernel& kernel, const float* packed, GemmF32Args* g) noexcept;
 
 const GemmF32Kernel& gemm_f32_ref() noexcept;
 const GemmF32Kernel& gemm_f32_avx2() noexcept;

@@ -128,7 +128,7 @@ void gemm_f32_avx2_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0
   gemm_f32_blocked_tile<Avx2>(g, m0, m1, n0, n1);
 }
 
-const GemmF32Kernel kKernel{Isa::kAvx2, "gemm_f32_avx2", Avx2::kMr, Avx2::kNr, gemm_f32_avx2_tile};
+const GemmF32Kernel kKernel{Isa::kAvx2, "gemm_f32_avx2", Avx2::kMr, Avx2::kNr, gemm_f32_avx2_tile, Avx2::kNr};
 
 }  // namespace
 

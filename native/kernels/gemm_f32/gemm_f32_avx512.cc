@@ -114,7 +114,8 @@ void gemm_f32_avx512_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t 
   gemm_f32_blocked_tile<Avx512>(g, m0, m1, n0, n1);
 }
 
-const GemmF32Kernel kKernel{Isa::kAvx512, "gemm_f32_avx512", Avx512::kMr, Avx512::kNr, gemm_f32_avx512_tile};
+const GemmF32Kernel kKernel{Isa::kAvx512, "gemm_f32_avx512", Avx512::kMr, Avx512::kNr, gemm_f32_avx512_tile,
+                            Avx512::kNr};
 
 }  // namespace
 

@@ -98,7 +98,8 @@ void gemm_f32_plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n
       float acc = 0.0f;
       for (int64_t p = 0; p < g.k; ++p) {
         const float a = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
-        const float b = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        const float b = g.b_panel > 0 ? g.b[(j / g.b_panel) * g.b_panel * g.k + p * g.b_panel + j % g.b_panel]
+                        : g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
         acc = std::fmaf(a, b, acc);
       }
       float r = g.alpha * acc;
@@ -282,10 +283,13 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const bool few_rows = (m1 - m0) <= Isa::kDirectBMaxRows;
   // Row-major B is read in place when packing would not pay: few rows of C reuse it, or the whole strided span of
   // one K block of B is small enough (≤ 32 KiB) to stay in L1 without set conflicts, whatever ldb is.
-  const bool direct_b = !g.trans_b && (few_rows || kc_max * g.ldb <= 8192);
+  // A prepacked B (g.b_panel == NR, the layout of gemm_f32_pack_b) is read in place: its strips are B̃'s strips
+  // over all of K, so a K block of strip s starts at b + s·NR·K + pb·NR.
+  const bool packed_b = g.b_panel > 0;
+  const bool direct_b = !packed_b && !g.trans_b && (few_rows || kc_max * g.ldb <= 8192);
   // A stored Bᵀ that few rows reuse is transposed one NR strip per N block, right before its few micro-kernel
   // calls: the strip stays in L1 instead of a KC × NC block making a round trip through L2.
-  const int64_t NCB = g.trans_b && few_rows ? int64_t{NR} : NC;
+  const int64_t NCB = g.trans_b && few_rows && !packed_b ? int64_t{NR} : NC;
   const bool save_c = k_blocks > 1 && g.beta != 0.0f;
   const bool a_rows = !g.trans_a;
   // A is read in place (no Ã copy) when the tile is at most 64 columns wide, or when N blocks are single strips:
@@ -305,7 +309,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const int64_t nc_max = ((n1 - n0) < NCB ? ((n1 - n0) + NR - 1) / NR * NR : NCB);
   constexpr int64_t AS = packed_a_stride<KC>();
   const size_t a_floats = direct_a ? 0 : static_cast<size_t>(MR * AS);
-  const size_t b_floats = direct_b ? 0 : static_cast<size_t>(kc_max * nc_max);
+  const size_t b_floats = direct_b || packed_b ? 0 : static_cast<size_t>(kc_max * nc_max);
   const size_t c_floats = save_c ? static_cast<size_t>(mc_max * nc_max) : 0;
   static thread_local Scratch scratch;
   float* const a_pack = scratch.get(a_floats + b_floats + c_floats);
@@ -328,7 +332,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
       }
       for (int64_t pb = 0; pb < K; pb += kc_max) {
         const int64_t kc = (K - pb) < kc_max ? (K - pb) : kc_max;
-        if (!direct_b) pack_b<NR>(g, pb, kc, nb, nc, b_pack);
+        if (!direct_b && !packed_b) pack_b<NR>(g, pb, kc, nb, nc, b_pack);
         t.kc = kc;
         t.load_acc = pb > 0;
         t.last = pb + kc == K;
@@ -339,6 +343,9 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
           if (direct_b) {
             t.b = g.b + pb * g.ldb + nb + js;
             t.ldb = g.ldb;
+          } else if (packed_b) {
+            t.b = g.b + (nb + js) * K + pb * NR;  // nb + js is a multiple of NR
+            t.ldb = NR;
           } else {
             t.b = b_pack + js * kc;
             t.ldb = NR;

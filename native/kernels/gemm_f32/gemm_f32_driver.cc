@@ -9,7 +9,8 @@
 //
 // Argument rules (anything else is kInvalidArgument, nothing is touched):
 //   m, n, k ≥ 0; lda ≥ (trans_a ? m : k), ldb ≥ (trans_b ? k : n), ldc ≥ n; alpha, beta any float;
-//   a and b may be null only when m·n·k = 0 (then they are not read), c only when m·n = 0.
+//   a and b may be null only when m·n·k = 0 (then they are not read), c only when m·n = 0;
+//   b_panel ≥ 0, and when > 0 it equals kernel.pack_nr and trans_b is false (ldb is then not used).
 // k = 0 follows the contract expression with an empty chain: acc = 0, r = alpha·0 (a signed zero, or NaN when
 // alpha is not finite), and when β ≠ 0, r = fmaf(β, C, r). So β = 0 gives C = α·0 (normally 0) without reading C.
 #include <cmath>
@@ -69,7 +70,9 @@ Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g) noexcept {
   if (g.m < 0 || g.n < 0 || g.k < 0) return Status::kInvalidArgument;
   const int64_t a_row = g.trans_a ? g.m : g.k;
   const int64_t b_row = g.trans_b ? g.k : g.n;
-  if (g.lda < a_row || g.ldb < b_row || g.ldc < g.n) return Status::kInvalidArgument;
+  if (g.b_panel < 0) return Status::kInvalidArgument;
+  if (g.b_panel > 0 && (g.b_panel != kernel.pack_nr || g.trans_b)) return Status::kInvalidArgument;
+  if (g.lda < a_row || (g.b_panel == 0 && g.ldb < b_row) || g.ldc < g.n) return Status::kInvalidArgument;
   const bool reads_ab = g.m > 0 && g.n > 0 && g.k > 0;
   if (reads_ab && (g.a == nullptr || g.b == nullptr)) return Status::kInvalidArgument;
   if (g.c == nullptr && g.m > 0 && g.n > 0) return Status::kInvalidArgument;
@@ -100,6 +103,62 @@ Status gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g) noexcept {
     return Status::kOutOfMemory;
   }
   return Status::kOk;
+}
+
+size_t gemm_f32_packed_floats(const GemmF32Kernel& kernel, int64_t k, int64_t n) noexcept {
+  if (k <= 0 || n <= 0) return 0;
+  const int64_t nr = kernel.pack_nr;
+  const int64_t cols = nr > 0 ? (n + nr - 1) / nr * nr : n;
+  return static_cast<size_t>(k) * static_cast<size_t>(cols);
+}
+
+Status gemm_f32_pack_b(const GemmF32Kernel& kernel, bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                       float* dst) noexcept {
+  if (k < 0 || n < 0 || kernel.pack_nr < 0) return Status::kInvalidArgument;
+  if (k == 0 || n == 0) return Status::kOk;
+  if (b == nullptr || dst == nullptr || ldb < (trans_b ? k : n)) return Status::kInvalidArgument;
+  // op(B)[p, j]: b[p·ldb + j], or b[j·ldb + p] when transposed. Packing is done once per weight matrix, so plain
+  // loops do; the transposed case walks 16 × 16 blocks so both sides stay in cache.
+  const int64_t nr = kernel.pack_nr > 0 ? kernel.pack_nr : n;  // plain layout: one strip of n columns
+  constexpr int64_t kBlock = 16;
+  for (int64_t j0 = 0; j0 < n; j0 += nr) {
+    const int64_t cols = (n - j0) < nr ? (n - j0) : nr;
+    float* strip = dst + j0 * k;  // strip j0/nr starts at (j0/nr)·k·nr floats
+    if (!trans_b) {
+      for (int64_t p = 0; p < k; ++p) {
+        const float* src = b + p * ldb + j0;
+        float* d = strip + p * nr;
+        for (int64_t c = 0; c < cols; ++c) d[c] = src[c];
+        for (int64_t c = cols; c < nr; ++c) d[c] = 0.0f;
+      }
+      continue;
+    }
+    for (int64_t p0 = 0; p0 < k; p0 += kBlock) {
+      const int64_t p1 = (k - p0) < kBlock ? k : p0 + kBlock;
+      for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+        const int64_t c1 = (cols - c0) < kBlock ? cols : c0 + kBlock;
+        for (int64_t c = c0; c < c1; ++c) {
+          const float* src = b + (j0 + c) * ldb;
+          for (int64_t p = p0; p < p1; ++p) strip[p * nr + c] = src[p];
+        }
+      }
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t c = cols; c < nr; ++c) strip[p * nr + c] = 0.0f;
+    }
+  }
+  return Status::kOk;
+}
+
+void gemm_f32_use_packed(const GemmF32Kernel& kernel, const float* packed, GemmF32Args* g) noexcept {
+  g->b = packed;
+  g->trans_b = false;
+  if (kernel.pack_nr > 0) {
+    g->b_panel = kernel.pack_nr;
+    g->ldb = kernel.pack_nr;
+  } else {
+    g->b_panel = 0;
+    g->ldb = g->n;
+  }
 }
 
 }  // namespace distiq
