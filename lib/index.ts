@@ -167,3 +167,40 @@ export type { NarrowMlpOptions } from './distill/student';
 export { UnlabeledDataset, withoutLabels } from './distill/unlabeled';
 export type { SampleSource } from './distill/unlabeled';
 export type { SequentialTap } from './nn/sequential';
+// Quantization foundations (issue 6): schemes, non-linear mappings, observers, calibration.
+export { QuantScheme, quantScheme, quantizedTensorBytes } from './quant/scheme';
+export type {
+  KMeansInit,
+  QuantMapping,
+  QuantSchemeJSON,
+  QuantSchemeSpec,
+  QuantizedTensor,
+  RangeParams,
+  SchemeQuantizeOptions,
+  SchemeSettings,
+} from './quant/scheme';
+export { NF4_TABLE } from './quant/mapping/nf4';
+export {
+  EntropyObserver,
+  MinMaxObserver,
+  MovingAverageMinMaxObserver,
+  MseObserver,
+  OBSERVER_KINDS,
+  Observer,
+  PercentileObserver,
+  createObserver,
+} from './quant/observers/index';
+export type {
+  AnyObserverOptions,
+  EntropyOptions,
+  HistogramObserverOptions,
+  MovingAverageOptions,
+  MseOptions,
+  ObservedRange,
+  ObserverGranularity,
+  ObserverKind,
+  ObserverOptions,
+  PercentileOptions,
+} from './quant/observers/index';
+export { calibrate } from './quant/calibrate';
+export type { CalibrateOptions, Calibration } from './quant/calibrate';
