@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing train_torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_torch import load, mlp as teacher_mlp  # noqa: E402  (the issue 4 teacher and data loader)
 
