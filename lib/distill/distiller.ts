@@ -377,16 +377,11 @@ export class Distiller {
     if (!Number.isFinite(loss)) {
       throw new DistiqRangeError(`The distillation loss is ${loss} at step ${this.step} (diverging student? lower the learning rate)`, 'ERR_DISTIQ_NON_FINITE');
     }
-    student.backward(grad, false);
-    if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
-    this.optimizer.step();
-    this.scheduler?.step();
-    this.step++;
-    // Metrics of the batch as trained (student output before the update).
-    const s = out.data;
+    // Metrics of the batch as trained (the student's output before the update).
+    const out32 = out.data;
     let hits = 0, agree = 0;
     for (let r = 0; r < rows; r++) {
-      const p = argmaxRow(s, r * classes, classes);
+      const p = argmaxRow(out32, r * classes, classes);
       if (labels !== null && p === labels[r]) hits++;
       if (p === teacherArgmax(teacher, r, classes)) agree++;
     }
@@ -394,6 +389,11 @@ export class Distiller {
     acc.hits += hits;
     acc.agree += agree;
     acc.rows += rows;
+    student.backward(grad, false);
+    if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
+    this.optimizer.step();
+    this.scheduler?.step();
+    this.step++;
     return loss;
   }
 
