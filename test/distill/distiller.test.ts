@@ -68,8 +68,13 @@ describe('Distiller', () => {
     const h = await d.fit({ train: withoutLabels(throwing), epochs: 6, batchSize: 32 });
     expect(h.epochs[5]!.trainAccuracy).toBeUndefined();
     expect((await d.evaluate(val)).accuracy).toBeGreaterThan(0.85);
-    // An UnlabeledDataset works the same way, and α < 1 is refused.
+    // An UnlabeledDataset works the same way (same inputs, same order: the same run), and α < 1 is refused.
     const u = new UnlabeledDataset(train.x, [64]);
+    const su = mlp([64, 16, 10], 2);
+    const du = new Distiller({ student: su, teacher: localTeacher(model), temperature: 2, alpha: 1, optimizer: (p) => new AdamW(p, { lr: 1e-2 }) });
+    const hu = await du.fit({ train: u, epochs: 6, batchSize: 32 });
+    expect(weights(su)).toEqual(weights(student));
+    expect(hu.epochs.map((e) => e.trainAgreement)).toEqual(h.epochs.map((e) => e.trainAgreement));
     const d2 = new Distiller({ student: mlp([64, 16, 10], 2), teacher: localTeacher(model), alpha: 0.5, optimizer: (p) => new AdamW(p) });
     await expect(d2.fit({ train: u, epochs: 1, batchSize: 32 })).rejects.toMatchObject({
       name: 'DistiqRangeError', code: 'ERR_DISTIQ_INVALID_ARG_VALUE', message: expect.stringMatching(/"alpha" setting must be 1 when the training data has no labels/),
