@@ -164,7 +164,9 @@ export class Conv2d extends Module {
     // One buffer: [xp | cols], so every row of cols is a copyWithin (no view allocation).
     const buf = scratch(this.colsBuf, [xpLen + K * Lc]).data;
     const HW = H * W;
-    if (pad === 0) {
+    if (pad === 0 && nb === 1) {
+      buf.set(xd.subarray(n0 * C * HW, (n0 + 1) * C * HW), 0); // one sample: its planes are xp already
+    } else if (pad === 0) {
       for (let c = 0; c < C; c++) {
         for (let b = 0; b < cnt; b++) {
           const src = ((n0 + b) * C + c) * HW;
@@ -246,6 +248,16 @@ export class Conv2d extends Module {
       for (let o = 0; o < Co; o++) for (let c = 0; c < C; c++) for (let t = 0; t < kk; t++) wt[(t * Co + o) * C + c] = wd[(o * C + c) * kk + t]!;
       dxp = scratch(this.dxpBuf, [C, Lc]).data;
     }
+    // Per tap t = i·k + j: W[:, :, i, j] as [Co, C], and dxp shifted by i·Wp + j (views made once per backward).
+    const wtTap: Float32Array[] = [], dxpTap: Float32Array[] = [];
+    if (wt && dxp) {
+      for (let i = 0, t = 0; i < k; i++) {
+        for (let j = 0; j < k; j++, t++) {
+          wtTap.push(wt.subarray(t * Co * C, (t + 1) * Co * C));
+          dxpTap.push(dxp.subarray(i * Wp + j));
+        }
+      }
+    }
     for (let n0 = 0; n0 < N; n0 += nb) {
       const cnt = Math.min(nb, N - n0);
       const Lk = (cnt - 1) * S + geo.L - (nb - 1) * S;
@@ -276,12 +288,10 @@ export class Conv2d extends Module {
       gemmF32(wide, cols, Co, K, Lk, { transB: true, lda: Lc, ldb: Lc, beta: n0 === 0 ? w.gradBeta() : 1, out: w.grad });
       if (dx && dxp && wt) {
         dxp.fill(0);
-        for (let i = 0, t = 0; i < k; i++) {
-          for (let j = 0; j < k; j++, t++) {
-            gemmF32(wt.subarray(t * Co * C, (t + 1) * Co * C), wide, C, Lk, Co, {
-              transA: true, ldb: Lc, ldc: Lc, beta: 1, out: dxp.subarray(i * Wp + j),
-            });
-          }
+        const opts = { transA: true, ldb: Lc, ldc: Lc, beta: 1, out: dxp };
+        for (let t = 0; t < k * k; t++) {
+          opts.out = dxpTap[t]!;
+          gemmF32(wtTap[t]!, wide, C, Lk, Co, opts);
         }
         const dd = dx.data, HW = H * W;
         for (let b = 0; b < cnt; b++) {
