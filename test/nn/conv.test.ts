@@ -15,14 +15,14 @@ function refConv(x: Float32Array, w: Float32Array, b: Float32Array | null, dy: F
   for (let n = 0; n < N!; n++) for (let o = 0; o < Co; o++) for (let oh = 0; oh < Ho; oh++) for (let ow = 0; ow < Wo; ow++) {
     const yi = ((n * Co + o) * Ho + oh) * Wo + ow, g = dy[yi]!;
     let acc = b ? b[o]! : 0;
-    db[o] += g;
+    db[o] = db[o]! + g;
     for (let c = 0; c < C!; c++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
       const ih = oh * s - pad + i, iw = ow * s - pad + j;
       if (ih < 0 || ih >= H! || iw < 0 || iw >= W!) continue;
       const xi = ((n * C! + c) * H! + ih) * W! + iw, wi = ((o * C! + c) * k + i) * k + j;
       acc += x[xi]! * w[wi]!;
-      dx[xi] += w[wi]! * g;
-      dw[wi] += x[xi]! * g;
+      dx[xi] = dx[xi]! + w[wi]! * g;
+      dw[wi] = dw[wi]! + x[xi]! * g;
     }
     y[yi] = acc;
   }
