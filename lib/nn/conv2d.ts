@@ -11,7 +11,8 @@
  * - forward:  y' = W (Cout×K) · cols (K×L) (one GEMM per chunk, k in (c, i, j) order); y[n, o] = y'[o, valid q] + b[o]
  *   (the bits of a GEMM with the bias pre-filled and β = 1: round(acc + b));
  * - backward: dy' = dy on the wide grid (0 at garbage columns); dW += dy' · colsᵀ (transB); db += Σ dy;
- *   dxp[:, q + i·Wp + j] += W[:, :, i, j]ᵀ · dy' (one GEMM per tap, β = 1), then dx = the interior of dxp.
+ *   dxp[:, q + i·Wp + j] += W[:, :, i, j]ᵀ · dy' (one GEMM per tap, β = 1), then dx = the interior of dxp (without
+ *   padding and with one sample per chunk, dx[n] is dxp: the taps add into it directly).
  *   cols are rebuilt in backward (copies are cheaper than keeping N·K·L floats).
  * Other strides: im2col one sample at a time (cols[n] [K, P], kept from forward to backward), same GEMMs.
  *
@@ -250,11 +251,12 @@ export class Conv2d extends Module {
     }
     // Per tap t = i·k + j: W[:, :, i, j] as [Co, C], and dxp shifted by i·Wp + j (views made once per backward).
     const wtTap: Float32Array[] = [], dxpTap: Float32Array[] = [];
+    const direct = pad === 0 && nb === 1;
     if (wt && dxp) {
       for (let i = 0, t = 0; i < k; i++) {
         for (let j = 0; j < k; j++, t++) {
           wtTap.push(wt.subarray(t * Co * C, (t + 1) * Co * C));
-          dxpTap.push(dxp.subarray(i * Wp + j));
+          if (!direct) dxpTap.push(dxp.subarray(i * Wp + j));
         }
       }
     }
@@ -286,7 +288,18 @@ export class Conv2d extends Module {
       }
       const cols = this.buildCols(x.data, geo, n0, cnt);
       gemmF32(wide, cols, Co, K, Lk, { transB: true, lda: Lc, ldb: Lc, beta: n0 === 0 ? w.gradBeta() : 1, out: w.grad });
-      if (dx && dxp && wt) {
+      if (dx && dxp && wt && direct) {
+        // No padding, one sample per chunk: dx[n] itself has the layout of dxp ([C, H·W]); the taps add into it.
+        const dn = dx.data.subarray(n0 * C * H * W, (n0 + 1) * C * H * W);
+        dn.fill(0);
+        const opts = { transA: true, ldb: Lc, ldc: Lc, beta: 1, out: dn };
+        for (let i = 0, t = 0; i < k; i++) {
+          for (let j = 0; j < k; j++, t++) {
+            opts.out = dn.subarray(i * Wp + j);
+            gemmF32(wtTap[t]!, wide, C, Lk, Co, opts);
+          }
+        }
+      } else if (dx && dxp && wt) {
         dxp.fill(0);
         const opts = { transA: true, ldb: Lc, ldc: Lc, beta: 1, out: dxp };
         for (let t = 0; t < k * k; t++) {
