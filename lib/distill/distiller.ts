@@ -32,7 +32,7 @@ import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm, type Teach
 import { ProgressBar } from './progress';
 import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
 import { DistillState } from './state';
-import { checkTeacherOutput, expectTeacher as expectTeacherShape, teacherLabel, type Teacher } from './teacher';
+import { checkTeacherOutput, expectTeacher as expectTeacherShape, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
 import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
 
 /** The teacher side of the loop: the `Teacher` of lib/distill/teacher.ts. */
@@ -110,6 +110,12 @@ export interface DistillFitOptions {
   onProgress?: (event: DistillProgressEvent) => void;
   /** Terminal progress bar on stderr (only drawn when stderr is a TTY; default true). */
   progress?: boolean;
+  /**
+   * With an async teacher (predict returns a Promise), request batch i + 1 from the teacher before training on batch
+   * i, so teacher latency overlaps the student's step (default true; results are identical). Turn it off when the
+   * teacher's outputs depend on the student's current weights.
+   */
+  prefetch?: boolean;
 }
 
 export interface DistillEpochMetrics {
@@ -253,6 +259,8 @@ export class Distiller {
   private readonly state: DistillState;
   private readonly trainable: Parameter[];
   private readonly gradBuf = { buf: new Float32Array(0) };
+  private readonly prefetchBufs: { x: Float32Array; y: Int32Array }[] = [];
+  private prefetchSlot = 0;
   /** Steps completed across fit calls (drives schedules). */
   private step = 0;
 
@@ -357,12 +365,28 @@ export class Distiller {
     }
   }
 
-  /** Student loss on the batch: forward, objective, optionally backward. Returns the loss; counts into `acc`. */
-  private async trainStep(b: Batch, labelled: boolean, acc: LoopState['sums']): Promise<number> {
+  /** Copy of a loader batch into one of two alternating buffers (the loader reuses its own for the next batch). */
+  private prefetchCopy(b: Batch): Batch {
+    const slot = (this.prefetchSlot ^= 1);
+    const n = b.x.size;
+    let bufs = this.prefetchBufs[slot];
+    if (bufs === undefined || bufs.x.length < n || bufs.y.length < b.size) {
+      bufs = { x: new Float32Array(n), y: new Int32Array(b.size) };
+      this.prefetchBufs[slot] = bufs;
+    }
+    const x = bufs.x.length === n ? bufs.x : bufs.x.subarray(0, n);
+    x.set(b.x.data);
+    const y = bufs.y.subarray(0, b.size);
+    y.set(b.y);
+    // indices view the loader's epoch order, which does not change until the next epoch.
+    return { x: new Tensor(x, b.x.shape), y, size: b.size, indices: b.indices };
+  }
+
+  /** One optimizer step on the batch with the teacher's (possibly pending) output. Returns the loss; counts into `acc`. */
+  private async trainStep(b: Batch, pred: TeacherOutput | Promise<TeacherOutput>, labelled: boolean, acc: LoopState['sums']): Promise<number> {
     const { temperature, alpha } = this.settingsAt(this.step);
     const rows = b.size;
     const labels = labelled ? b.y : null;
-    const pred = this.teacher.predict({ x: b.x, indices: b.indices });
     const raw = isThenable(pred) ? await pred : pred;
     const student = this.student;
     student.train();
@@ -513,6 +537,9 @@ export class Distiller {
       if (ck.everyEpochs !== undefined) expectInteger('checkpoint.everyEpochs', ck.everyEpochs, 1);
       if (ck.everySteps !== undefined) expectInteger('checkpoint.everySteps', ck.everySteps, 1);
     }
+    const prefetch = options.prefetch ?? true;
+    expectBoolean('prefetch', prefetch);
+    let prefetching = false;
     const evalBatch = options.evalBatchSize ?? Math.max(options.batchSize, 1000);
     expectInteger('evalBatchSize', evalBatch, 1);
 
@@ -545,14 +572,14 @@ export class Distiller {
     while (st.epoch < epochs && !st.early.stopped && st.step - startStep < totalSteps) {
       const t0 = performance.now();
       st.loaderAtEpochStart = loader.rng.getState();
-      let b = 0;
-      for (const batch of loader) {
-        if (b < st.batch) { // resuming inside this epoch: replay the order, skip what was done
-          b++;
-          continue;
-        }
-        if (st.step - startStep >= totalSteps) break;
-        const loss = await this.trainStep(batch, labelled, st.sums);
+      let b = 0, queued = 0;
+      let pending: { batch: Batch; pred: TeacherOutput | Promise<TeacherOutput> } | null = null;
+      // Trains on the pending batch, then the step's bookkeeping (progress, mid-epoch checkpoint).
+      const flush = async (): Promise<void> => {
+        if (pending === null) return;
+        const { batch, pred } = pending;
+        pending = null;
+        const loss = await this.trainStep(batch, pred, labelled, st.sums);
         st.step = this.step;
         st.batch = ++b;
         bar?.step(st.epoch + 1, epochs, st.step - startStep, totalSteps, loss);
@@ -563,7 +590,30 @@ export class Distiller {
           save();
           st.sums.seconds = prior;
         }
+      };
+      for (const batch of loader) {
+        if (queued < st.batch) { // resuming inside this epoch: replay the order, skip what was done
+          queued++;
+          b++;
+          continue;
+        }
+        if (st.step - startStep + (pending === null ? 0 : 1) >= totalSteps) break;
+        queued++;
+        if (prefetching) {
+          // The teacher works on this batch while the student trains on the previous one.
+          const own = this.prefetchCopy(batch);
+          const pred = this.teacher.predict({ x: own.x, indices: own.indices });
+          if (isThenable(pred)) pred.catch(() => undefined); // awaited in flush; never an unhandled rejection
+          await flush();
+          pending = { batch: own, pred };
+        } else {
+          pending = { batch, pred: this.teacher.predict({ x: batch.x, indices: batch.indices }) };
+          const async = isThenable(pending.pred);
+          await flush();
+          if (async && prefetch) prefetching = true;
+        }
       }
+      await flush();
       const tTrain = performance.now();
       const trainSeconds = st.sums.seconds + (tTrain - t0) / 1000;
       const { temperature, alpha } = this.settingsAt(Math.max(this.step - 1, 0));

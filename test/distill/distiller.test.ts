@@ -80,4 +80,35 @@ describe('Distiller', () => {
       name: 'DistiqRangeError', code: 'ERR_DISTIQ_INVALID_ARG_VALUE', message: expect.stringMatching(/"alpha" setting must be 1 when the training data has no labels/),
     });
   });
+
+  it('prefetches from an async teacher (batch i + 1 requested before the step on batch i) with identical results', async () => {
+    const { model, train } = trainedTeacher();
+    const sync = localTeacher(model);
+    const run = async (prefetch: boolean | undefined, async: boolean, log?: string[]): Promise<Float32Array[]> => {
+      const student = mlp([64, 16, 10], 4);
+      let calls = 0;
+      const teacher = {
+        classes: 10,
+        kind: 'function',
+        predict: (b: { x: import('../../lib').Tensor; indices: Int32Array }) => {
+          log?.push(`predict ${calls++}`);
+          const out = sync.predict(b) as Float32Array;
+          return async ? new Promise<Float32Array>((resolve) => setTimeout(() => resolve(out), 1)) : out;
+        },
+      };
+      const d = new Distiller({ student, teacher, temperature: 2, alpha: 0.5, seed: 3, optimizer: (p) => new AdamW(p, { lr: 1e-2 }) });
+      await d.fit({ train, steps: 50, batchSize: 64, ...(prefetch === undefined ? {} : { prefetch }),
+        onProgress: (e) => { if (e.type === 'step') log?.push(`step ${e.step}`); } });
+      return weights(student);
+    };
+    const log: string[] = [];
+    const want = await run(undefined, false);
+    expect(await run(undefined, true, log)).toEqual(want);
+    expect(await run(false, true)).toEqual(want);
+    // The first request is awaited alone (the loop learns the teacher is async); from then on the teacher is one
+    // batch ahead: request i + 1 is issued before the step on batch i.
+    expect(log.slice(0, 8)).toEqual(['predict 0', 'step 1', 'predict 1', 'predict 2', 'step 2', 'predict 3', 'step 3', 'predict 4']);
+    expect(log.slice(-3)).toEqual(['predict 49', 'step 49', 'step 50']);
+    expect(log.filter((e) => e.startsWith('predict'))).toHaveLength(50);
+  });
 });
