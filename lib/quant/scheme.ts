@@ -28,7 +28,7 @@ import {
 } from './mapping/linear';
 import { absMaxParams, log2Dequantize, log2ErrorBound, log2Quantize } from './mapping/log2';
 import { nf4Dequantize, nf4ErrorBound, nf4Quantize } from './mapping/nf4';
-import { slotAbsMax, slotIndex, type SlotIndex } from './mapping/slots';
+import { slotAbsMax, slotIndex } from './mapping/slots';
 import {
   bitsOf,
   layoutOf,
@@ -314,8 +314,9 @@ export class QuantScheme implements SchemeSettings {
 
   /** The float values a QuantizedTensor of this scheme stands for. */
   dequantize(q: QuantizedTensor): Float32Array {
-    const idx = this.checkQuantized(q);
+    this.checkQuantized(q);
     if (this.mapping === 'linear') return linearDequantize(this, q, q.shape);
+    const idx = slotIndex(layoutOf(this, q.shape));
     const codes = loadCodes(q.data, this.dtype, idx.geo.count, q.shape);
     if (this.mapping === 'log2') return log2Dequantize(this, codes as Int8Array, idx, q.scale!);
     if (this.mapping === 'nf4') return nf4Dequantize(codes as Uint8Array, idx, q.scale!);
@@ -327,7 +328,8 @@ export class QuantScheme implements SchemeSettings {
    * docs/quantization.md). For kmeans: the widest half-gap of the slot's codebook (plus the distance beyond its ends).
    */
   errorBound(q: QuantizedTensor, x: Float32Array): Float32Array {
-    const idx = this.checkQuantized(q);
+    this.checkQuantized(q);
+    const idx = slotIndex(layoutOf(this, q.shape));
     if (!(x instanceof Float32Array) || x.length !== idx.geo.count) {
       throw new DistiqRangeError(`The "x" argument must be a Float32Array of ${idx.geo.count} elements. Received ${describe(x)}`);
     }
@@ -359,14 +361,13 @@ export class QuantScheme implements SchemeSettings {
     return { scale, zeroPoint };
   }
 
-  private checkQuantized(q: QuantizedTensor): SlotIndex {
+  private checkQuantized(q: QuantizedTensor): void {
     if (q === null || typeof q !== 'object' || !(q.scheme instanceof QuantScheme)) {
       throw new DistiqTypeError(`The "q" argument must be a QuantizedTensor. Received ${describe(q)}`);
     }
     if (q.scheme !== this && !q.scheme.equals(this)) {
       throw new DistiqRangeError(`The "q" argument was quantized with another scheme (${JSON.stringify(q.scheme.toJSON())})`);
     }
-    return slotIndex(layoutOf(this, q.shape));
   }
 }
 

@@ -226,7 +226,7 @@ function refEntropyBins(H: number[], L: number): number {
 describe('entropy (KL) calibration', () => {
   it('entropyBins equals a literal transcription of the algorithm on random histograms', () => {
     const rng = new Rng(8);
-    for (let t = 0; t < 40; t++) {
+    for (let t = 0; t < 300; t++) {
       const nb = rng.int(16, 96), L = rng.int(2, 12);
       const H = Array.from({ length: nb }, (_, k) => (rng.next() < 0.2 ? 0 : Math.floor(1000 * Math.exp(-k / rng.int(3, 30)) * rng.next())));
       expect(entropyBins(Float64Array.from(H), L), `nb=${nb} L=${L} ${seedNote()}`).toBe(refEntropyBins(H, L));

@@ -28,25 +28,36 @@ export function absMaxParams(min: Float32Array, max: Float32Array): RangeParams 
   return { scale, zeroPoint: null };
 }
 
-/** The code of v = |x|/s ≥ 0 (magnitude only). */
-function log2Magnitude(v: number, top: number): number {
-  if (v >= 1) return top;
-  if (!(v > 0)) return 0;
-  const m = 2 ** (1 - top);
-  if (v < m) return v >= m / 2 ? 1 : 0;
-  let e = Math.floor(Math.log2(v)); // 2^e ≤ v < 2^(e+1), fixed up below against Math.log2 rounding
-  if (2 ** e > v) e--;
-  else if (2 ** (e + 1) <= v) e++;
-  const k = e + top; // the level 2^e
-  return v >= 1.5 * 2 ** e ? Math.min(k + 1, top) : k;
+/**
+ * Decision thresholds of the magnitudes, in units of s: code k + 1 from t[k] on (ties up). t[0] = m/2 with
+ * m = 2^(1−L) the smallest level, t[k] = 1.5·2^(k−L) (the midpoint of levels k and k + 1) for 1 ≤ k < L.
+ */
+function thresholds(top: number): Float64Array {
+  const t = new Float64Array(top);
+  t[0] = 2 ** (1 - top) / 2;
+  for (let k = 1; k < top; k++) t[k] = 1.5 * 2 ** (k - top);
+  return t;
+}
+
+const THRESHOLDS: Record<number, Float64Array> = { 7: thresholds(7), 127: thresholds(127) };
+
+/** The code of v = |x|/s ≥ 0 (magnitude only): the number of thresholds ≤ v. */
+function log2Magnitude(v: number, t: Float64Array): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function log2Quantize(s: SchemeSettings, x: Float32Array, idx: SlotIndex, p: RangeParams): Int8Array {
-  const top = log2Top(s);
+  const t = THRESHOLDS[log2Top(s)]!;
   const codes = new Int8Array(x.length);
   for (let e = 0; e < x.length; e++) {
     const v = x[e]!;
-    const k = log2Magnitude(Math.abs(v) / p.scale[idx.slotOf[e]!]!, top);
+    const k = log2Magnitude(Math.abs(v) / p.scale[idx.slotOf[e]!]!, t);
     codes[e] = v < 0 ? -k : k;
   }
   return codes;
@@ -54,11 +65,12 @@ export function log2Quantize(s: SchemeSettings, x: Float32Array, idx: SlotIndex,
 
 export function log2Dequantize(s: SchemeSettings, codes: Int8Array, idx: SlotIndex, scale: Float32Array): Float32Array {
   const top = log2Top(s);
+  const pow = Float64Array.from({ length: top + 1 }, (_, k) => 2 ** (k - top));
   const out = new Float32Array(codes.length);
   for (let e = 0; e < codes.length; e++) {
     const c = codes[e]!;
     if (c === 0) continue;
-    const mag = scale[idx.slotOf[e]!]! * 2 ** (Math.abs(c) - top);
+    const mag = scale[idx.slotOf[e]!]! * pow[Math.abs(c)]!;
     out[e] = c < 0 ? -mag : mag;
   }
   return out;
