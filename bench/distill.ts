@@ -19,8 +19,9 @@
  *
  * Options: --quick (1 seed, a tenth of the epochs/steps, teacher 1 epoch, 60 timed batches: a smoke check whose
  * accuracies are not the acceptance recipe; results in distill-quick.json), --only <regex> (row ids), --threads,
- * --reps, --no-write, --seeds <n> (default 3), --fresh-teacher, --torch-accuracy (also run the PyTorch recipes for the
- * brackets: rows' `torch` field; slow).
+ * --reps, --no-write, --seeds <n> (default 3), --teacher-epochs <n> (default 15; another value is a validation run
+ * with a different teacher, cached separately, and says so), --fresh-teacher, --torch-accuracy (also run the PyTorch
+ * recipes on the same cached teacher logits: rows' `torch` and `torch_std` fields; slow).
  */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -254,7 +255,28 @@ function distillChecks(rows: Row[]): Check[] {
 
 // ---- main ---------------------------------------------------------------------------------------------------------
 
-const EXTRA = ['--fresh-teacher', '--torch-accuracy'];
+const FLAGS = ['--fresh-teacher', '--torch-accuracy'];
+const EXTRA_USAGE = '[--seeds <n>] [--teacher-epochs <n>] [--fresh-teacher] [--torch-accuracy]';
+
+/** This bench's own options (after the shared ones): flags and integer values; a message for bad input. */
+function ownOptions(rest: string[], quick: boolean): { seeds: number; teacherEpochs: number; flags: Set<string> } | string {
+  const out = { seeds: quick ? 1 : 3, teacherEpochs: quick ? 1 : 15, flags: new Set<string>() };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (FLAGS.includes(a)) {
+      out.flags.add(a);
+    } else if (a === '--seeds' || a === '--teacher-epochs') {
+      const v = Number(rest[++i]);
+      const max = a === '--seeds' ? 20 : 100;
+      if (!(Number.isInteger(v) && v >= 1 && v <= max)) return `${a} needs an integer in [1, ${max}]`;
+      if (a === '--seeds') out.seeds = v;
+      else out.teacherEpochs = v;
+    } else {
+      return `unknown argument: ${a}`;
+    }
+  }
+  return out;
+}
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -263,22 +285,17 @@ async function main(): Promise<number> {
     args = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${usage('bench:distill')} [--seeds <n>] [--fresh-teacher] [--torch-accuracy]\n`);
+      process.stderr.write(`${err.message}\n${usage('bench:distill')}\n  also: ${EXTRA_USAGE}\n`);
       return 2;
     }
     throw err;
   }
-  const sAt = args.rest.indexOf('--seeds');
-  const nSeeds = sAt >= 0 ? Number(args.rest[sAt + 1]) : args.quick ? 1 : 3;
-  if (!(Number.isInteger(nSeeds) && nSeeds >= 1 && nSeeds <= 20)) {
-    process.stderr.write('--seeds needs an integer in [1, 20]\n');
+  const own = ownOptions(args.rest, args.quick);
+  if (typeof own === 'string') {
+    process.stderr.write(`${own}\n${usage('bench:distill')}\n  also: ${EXTRA_USAGE}\n`);
     return 2;
   }
-  const unknown = args.rest.filter((a, i) => !EXTRA.includes(a) && !(sAt >= 0 && (i === sAt || i === sAt + 1)));
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${usage('bench:distill')} [--seeds <n>] [--fresh-teacher] [--torch-accuracy]\n`);
-    return 2;
-  }
+  const nSeeds = own.seeds;
   // The speed row of the issue is 1 thread: that is the default here (parseArgs defaults to 1,2 for the kernels).
   const threads = argv.some((a) => a === '--threads' || a.startsWith('--threads=')) ? args.threads : [1];
   const seeds = Array.from({ length: nSeeds }, (_, i) => i + 1);
@@ -294,7 +311,7 @@ async function main(): Promise<number> {
   const data = fashionMnist();
   // Accuracy runs give the same bits at any thread count: use every core for them; the timed rows set their own.
   setNumThreads(os.availableParallelism());
-  const teacher = teacherModel(data, args.quick ? 1 : 15, args.rest.includes('--fresh-teacher'), rep);
+  const teacher = teacherModel(data, own.teacherEpochs, own.flags.has('--fresh-teacher'), rep);
   const lazy = (topK?: number): (() => Promise<SoftLabels>) => {
     let p: Promise<SoftLabels> | null = null;
     return () => (p ??= softLabels(teacher.model, teacher.file, data.train, topK, rep));
@@ -302,7 +319,7 @@ async function main(): Promise<number> {
   const caches = { dense: lazy(), top4: lazy(4) };
   let npy: string | null = null;
   const teacherLogitsNpy = async (): Promise<string> => (npy ??= teacherNpy(await caches.dense(), teacher.file));
-  rep.add(makeRow('kd.teacher.accuracy', 'accuracy', teacher.accuracy, 'none', null, { note: `MLP 784-1200-1200-10, issue 4 recipe, ${args.quick ? 1 : 15} epochs (the teacher of every KD row)` }));
+  rep.add(makeRow('kd.teacher.accuracy', 'accuracy', teacher.accuracy, 'none', null, { note: `MLP 784-1200-1200-10, issue 4 recipe, ${own.teacherEpochs} epochs${own.teacherEpochs !== 15 ? ' (NOT the acceptance teacher: 15)' : ''} (the teacher of every KD row)` }));
 
   // Soft labels first, so the per-recipe times below are training alone.
   if (RECIPES.some((r) => want(r.id) && r.teacher === 'dense') || threads.some((t) => want(`kd.epoch.t${t}.torch`))) await caches.dense();
@@ -319,7 +336,7 @@ async function main(): Promise<number> {
     }
     const extra: Record<string, unknown> = { std: Number(std(accs).toFixed(5)), seeds: accs.map((a) => Number(a.toFixed(5))) };
     let torchNote = '';
-    if (args.rest.includes('--torch-accuracy')) {
+    if (own.flags.has('--torch-accuracy')) {
       const t = torchAccuracies(r, seeds, await teacherLogitsNpy(), args.quick);
       if (typeof t === 'string') extra.torch_skipped = t;
       else {
@@ -374,7 +391,7 @@ async function main(): Promise<number> {
     const file = writeResults({
       name, date: new Date().toISOString(), machine: { ...machine, load_avg_end: loadAverage() }, rows, checks,
       peers: { torch: { lib: `PyTorch ${torchVersion()} (Debian python3-torch, OpenBLAS), bench/distill_torch.py` } },
-      settings: { quick: args.quick, seeds: nSeeds, reps, threads: threads.join(',') },
+      settings: { quick: args.quick, seeds: nSeeds, teacher_epochs: own.teacherEpochs, reps, threads: threads.join(',') },
     });
     rep.say(`wrote ${file} and bench/RESULTS.md`);
   }
