@@ -32,7 +32,7 @@ import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm, type Teach
 import { ProgressBar } from './progress';
 import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
 import { DistillState } from './state';
-import { checkTeacherOutput, expectTeacher as expectTeacherShape, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
+import { checkTeacherOutput, expectTeacher as expectTeacherShape, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
 import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
 
 /** The teacher side of the loop: the `Teacher` of lib/distill/teacher.ts. */
@@ -201,6 +201,14 @@ function expectTeacher(name: string, t: unknown): asserts t is DistillTeacher {
     throw new DistiqTypeError(`The "${name}" option must be a Teacher ({ classes, kind, predict(batch) }). Received ${describe(t)}`);
   }
   expectTeacherShape(name, t);
+}
+
+/**
+ * The model whose eval-mode forward on the whole batch has just run inside `teacher.predict` (a ModelTeacher answering
+ * synchronously in one chunk), so its layer outputs belong to this batch; else null.
+ */
+function forwardedModel(teacher: Teacher, pred: unknown, rows: number): Module | null {
+  return teacher instanceof ModelTeacher && !isThenable(pred) && rows <= teacher.batchSize ? teacher.model : null;
 }
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
@@ -397,7 +405,7 @@ export class Distiller {
     const teacher = checkTeacherOutput(this.teacher, raw, rows, b.indices);
     const grad = scratch(this.gradBuf, [rows, classes]);
     let loss = this.kd.compute(out.data, rows, classes, teacher, labels, temperature, alpha, grad.data);
-    loss += this.extraTerms(b.x, out.data, rows, classes, teacher, temperature, grad.data, null);
+    loss += this.extraTerms(b.x, out.data, rows, classes, teacher, temperature, grad.data, null, forwardedModel(this.teacher, pred, rows));
     if (!Number.isFinite(loss)) {
       throw new DistiqRangeError(`The distillation loss is ${loss} at step ${this.step} (diverging student? lower the learning rate)`, 'ERR_DISTIQ_NON_FINITE');
     }
@@ -424,10 +432,10 @@ export class Distiller {
   /** Σ weight·term over the extra terms; adds gradients when `grad`; records unweighted values in `parts`. */
   private extraTerms(
     x: Tensor, student: Float32Array, rows: number, classes: number, teacher: TeacherLogits, temperature: number,
-    grad: Float32Array | null, parts: Record<string, number> | null,
+    grad: Float32Array | null, parts: Record<string, number> | null, teacherModel: Module | null,
   ): number {
     if (this.losses.length === 0) return 0;
-    const batch: DistillBatch = { rows, classes, x, student, teacher, temperature, step: this.step };
+    const batch: DistillBatch = { rows, classes, x, student, teacher, temperature, step: this.step, teacherModel };
     let total = 0;
     for (const t of this.losses) {
       const w = valueAt(t.weight, this.step);
@@ -459,9 +467,10 @@ export class Distiller {
       for (const b of new DataLoader(ds, { batchSize })) {
         const rows = b.size;
         const labels = labelled ? b.y : null;
-        let raw: unknown = null;
+        let raw: unknown = null, forwarded: Module | null = null;
         if (teacher !== null) {
           const pred = teacher.predict({ x: b.x, indices: b.indices });
+          forwarded = forwardedModel(teacher, pred, rows);
           raw = isThenable(pred) ? await pred : pred;
         }
         const out = this.student.forward(b.x);
@@ -470,7 +479,7 @@ export class Distiller {
         const p = this.kd.parts(out.data, rows, classes, t, labels, temperature);
         if (p.kd !== undefined) parts.kd = (parts.kd ?? 0) + p.kd * rows;
         if (p.ce !== undefined) parts.ce = (parts.ce ?? 0) + p.ce * rows;
-        if (t !== null) this.extraTerms(b.x, out.data, rows, classes, t, temperature, null, parts);
+        if (t !== null) this.extraTerms(b.x, out.data, rows, classes, t, temperature, null, parts, forwarded);
         for (let r = 0; r < rows; r++) {
           const c = argmaxRow(out.data, r * classes, classes);
           if (labels !== null && c === labels[r]) hits++;

@@ -155,17 +155,22 @@ class HiddenState implements LossTerm {
         'ERR_DISTIQ_SHAPE_MISMATCH',
       );
     }
-    // Teacher forward in eval mode; its tap captures the layer output.
-    const t = this.teacher, was = t.training;
-    if (was) t.eval();
-    this.ht = null;
-    try {
-      t.forward(batch.x);
-    } finally {
-      if (was) t.train(true);
+    // The teacher layer output for this batch: captured by the tap during the model teacher's own forward when the
+    // Distiller says that forward ran on exactly this batch, else from a forward in eval mode here.
+    const tw = this.projector?.outFeatures ?? bound.width;
+    const fresh = batch.teacherModel === this.teacher && this.ht !== null && this.ht.size === rows * tw;
+    if (!fresh) {
+      const t = this.teacher, was = t.training;
+      if (was) t.eval();
+      this.ht = null;
+      try {
+        t.forward(batch.x);
+      } finally {
+        if (was) t.train(true);
+      }
     }
     const ht = this.ht as Tensor | null;
-    const tw = this.projector?.outFeatures ?? bound.width;
+    this.ht = null;
     if (ht === null || ht.size !== rows * tw) {
       throw new DistiqRangeError(
         `hiddenState: teacher layer "${this.opts.teacherLayer}" output ${ht === null ? 'is missing' : formatShape(ht.shape)}; expected ${rows} rows of width ${tw}`,

@@ -37,6 +37,11 @@ export interface DistillBatch {
   temperature: number;
   /** Completed optimizer steps. */
   step: number;
+  /**
+   * The teacher model whose eval-mode forward on exactly `x` has just run (a synchronous model teacher), so its layer
+   * outputs are current and a hidden-state term need not run it again; null/absent otherwise.
+   */
+  teacherModel?: Module | null;
 }
 
 export interface LossTerm {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { AdamW, LRScheduler, cosineLR } from '../../lib';
+import { AdamW, LRScheduler, cosineLR, functionTeacher, hiddenState, modelTeacher } from '../../lib';
 import { Distiller } from '../../lib/distill/distiller';
 import { UnlabeledDataset, withoutLabels } from '../../lib/distill/unlabeled';
 import { localTeacher, mlp, trainedTeacher, weights } from './fixtures';
@@ -111,4 +111,29 @@ describe('Distiller', () => {
     expect(log.slice(-3)).toEqual(['predict 49', 'step 49', 'step 50']);
     expect(log.filter((e) => e.startsWith('predict'))).toHaveLength(50);
   });
+
+  it('hidden-state distillation reuses the model teacher\'s own forward (one teacher forward per step, same results)', async () => {
+    const { model, train } = trainedTeacher();
+    const run = async (teacher: import('../../lib').Teacher): Promise<{ w: Float32Array[]; forwards: number }> => {
+      const student = mlp([64, 16, 10], 6);
+      const d = new Distiller({
+        student, teacher, temperature: 2, alpha: 0.5, seed: 1, optimizer: (p) => new AdamW(p, { lr: 1e-2 }),
+        losses: [hiddenState({ studentLayer: '1', teacher: model, teacherLayer: '1', weight: 0.5 })],
+      });
+      const spy = vi.spyOn(model, 'forward');
+      try {
+        await d.fit({ train, steps: 30, batchSize: 64 });
+        return { w: d.parameters().map((p) => p.data.slice()), forwards: spy.mock.calls.length };
+      } finally {
+        spy.mockRestore();
+        d.dispose();
+      }
+    };
+    const viaModel = await run(modelTeacher(model));
+    const viaFunction = await run(functionTeacher((x) => { const was = model.training; model.eval(); try { return model.forward(x).data.slice(); } finally { model.train(was); } }, { classes: 10 }));
+    expect(viaModel.w).toEqual(viaFunction.w);
+    expect(viaModel.forwards).toBe(30);
+    expect(viaFunction.forwards).toBe(60);
+  });
 });
+
