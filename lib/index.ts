@@ -168,7 +168,7 @@ export { UnlabeledDataset, withoutLabels } from './distill/unlabeled';
 export type { SampleSource } from './distill/unlabeled';
 export type { SequentialTap } from './nn/sequential';
 // Quantization foundations (issue 6): schemes, non-linear mappings, observers, calibration.
-export { QuantScheme, quantScheme, quantizedTensorBytes } from './quant/scheme';
+export { QuantScheme, quantScheme, quantizedTensorBytes, toInt4Weights } from './quant/scheme';
 export type {
   KMeansInit,
   QuantMapping,

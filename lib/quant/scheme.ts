@@ -14,6 +14,7 @@
  * per element; `errorBound(q, x)` evaluates it (docs/quantization.md, "Schemes").
  */
 import { DistiqRangeError, DistiqTypeError } from '../errors';
+import type { Int4Weights } from '../ops/gemm-s4';
 import { quantGeometry, type QuantDtype, type QuantGranularity } from '../ops/quantize';
 import { Tensor } from '../tensor/tensor';
 import { describe, expectBoolean, expectInteger, expectOneOf } from '../validate';
@@ -379,4 +380,31 @@ export function quantScheme(spec: QuantSchemeSpec | QuantScheme): QuantScheme {
 /** Bytes a quantized tensor takes: codes + float32 scales + int32 zero points + float32 codebook. */
 export function quantizedTensorBytes(q: QuantizedTensor): number {
   return q.data.byteLength + (q.scale?.byteLength ?? 0) + (q.zeroPoint?.byteLength ?? 0) + (q.codebook?.byteLength ?? 0);
+}
+
+/**
+ * The int4 GEMM's weight form (lib/ops/gemm-s4.ts `Int4Weights`, for `packWeightsS4(w, n, k, { groupSize })`) of a
+ * linear int4/uint4 QuantizedTensor of a [n, k] weight: per-group as is; per-channel on axis 0 and per-tensor as one
+ * group per row (groupSize = k). The codes share memory with `q.data`.
+ */
+export function toInt4Weights(q: QuantizedTensor): { weights: Int4Weights; n: number; k: number; groupSize: number } {
+  if (q === null || typeof q !== 'object' || !(q.scheme instanceof QuantScheme)) {
+    throw new DistiqTypeError(`The "q" argument must be a QuantizedTensor. Received ${describe(q)}`);
+  }
+  const s = q.scheme;
+  if (s.mapping !== 'linear' || s.bits !== 4) {
+    throw new DistiqRangeError(`The "q" argument must use a linear int4/uint4 scheme for the int4 GEMM. Received mapping "${s.mapping}", dtype "${s.dtype}"`);
+  }
+  if (q.shape.length !== 2) throw new DistiqRangeError(`The "q" argument must be a [n, k] weight. Received shape [${q.shape.join(', ')}]`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+  const [n, k] = q.shape as [number, number];
+  if (s.granularity === 'per-channel' && (s.axis ?? 0) !== 0 && s.axis !== -2) {
+    throw new DistiqRangeError(`The "q" argument must be quantized per output channel (axis 0) for the int4 GEMM. Received axis ${s.axis}`);
+  }
+  const groupSize = s.granularity === 'per-group' ? s.groupSize! : Math.max(k, 1);
+  let scales = q.scale!, zeroPoints = q.zeroPoint;
+  if (s.granularity === 'per-tensor') {
+    scales = new Float32Array(n).fill(scales[0] ?? 1);
+    zeroPoints = zeroPoints === null ? null : new Int32Array(n).fill(zeroPoints[0] ?? 0);
+  }
+  return { weights: { codes: q.data as Uint8Array, scales, zeroPoints, signed: s.dtype === 'int4' }, n, k, groupSize };
 }

@@ -9,9 +9,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { gemmS4, packWeightsS4, quantizeWeightsS4 } from '../../lib/ops/gemm-s4';
 import { quantGeometry } from '../../lib/ops/quantize';
 import { NF4_TABLE } from '../../lib/quant/mapping/nf4';
-import { QuantScheme, quantizedTensorBytes, type QuantSchemeSpec } from '../../lib/quant/scheme';
+import { QuantScheme, quantizedTensorBytes, toInt4Weights, type QuantSchemeSpec } from '../../lib/quant/scheme';
 import { Tensor } from '../../lib/tensor/tensor';
 import { paramIndex } from '../helpers/ref-quant';
 import { Rng, baseSeed, seedNote } from '../helpers/rng';
@@ -333,5 +334,45 @@ describe('observed ranges and sizes', () => {
     expect(km.data.length).toBe(3 * 33);
     expect(km.codebook!.length).toBe(3 * 16);
     expect(new QuantScheme({ mapping: 'kmeans', levels: 100 }).dtype).toBe('uint8');
+  });
+});
+
+describe('bridge to the int4 GEMM', () => {
+  it('toInt4Weights feeds packWeightsS4: gemmS4 equals the float product with the dequantized weights', () => {
+    const rng = new Rng(21);
+    const n = 5, k = 70, m = 3;
+    const w = new Float32Array(n * k).map(() => rng.normal());
+    // activations on the int8 grid of their row (max |a| = 127/16 in every row), so gemmS4's per-row int8
+    // quantization of them (docs/int4.md) is exact and only the weights' quantization remains
+    const a = new Float32Array(m * k).map((_, i) => (i % k === 0 ? 127 : rng.int(-127, 127)) / 16);
+    for (const spec of [
+      { dtype: 'int4', symmetric: true, groupSize: 32 },
+      { dtype: 'uint4', groupSize: 16 },
+      { dtype: 'int4', symmetric: true, granularity: 'per-channel' },
+      { dtype: 'int4', granularity: 'per-tensor' },
+    ] as const) {
+      const s = new QuantScheme(spec);
+      const q = s.quantize(w, { shape: [n, k] });
+      const { weights, groupSize } = toInt4Weights(q);
+      const y = gemmS4(a, m, packWeightsS4(weights, n, k, { groupSize }));
+      const wd = s.dequantize(q);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let ref = 0, mag = 0;
+          for (let t = 0; t < k; t++) {
+            ref += a[i * k + t]! * wd[j * k + t]!;
+            mag += Math.abs(a[i * k + t]! * wd[j * k + t]!);
+          }
+          expect(Math.abs(y[i * n + j]! - ref), JSON.stringify(spec)).toBeLessThanOrEqual(1e-5 * mag + 1e-6);
+        }
+      }
+    }
+    // symmetric int4 per-group: the same codes as the kernel family's own RTN quantizer
+    const q = new QuantScheme({ dtype: 'int4', symmetric: true, groupSize: 32 }).quantize(w, { shape: [n, k] });
+    const rtn = quantizeWeightsS4(w, n, k, { groupSize: 32 });
+    expect(Array.from(q.data)).toEqual(Array.from(rtn.codes));
+    expect(Array.from(q.scale!)).toEqual(Array.from(rtn.scales));
+    expect(() => toInt4Weights(new QuantScheme({ dtype: 'int8', symmetric: true }).quantize(w, { shape: [n, k] }))).toThrow(/linear int4\/uint4/);
+    expect(() => toInt4Weights(new QuantScheme({ mapping: 'nf4' }).quantize(w.subarray(0, 64), { shape: [1, 64] }))).toThrow(/mapping "nf4"/);
   });
 });
