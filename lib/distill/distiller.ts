@@ -49,7 +49,8 @@ export interface DistillerOptions {
   losses?: LossTerm[];
   /**
    * The optimizer, or a factory given every trainable parameter (the student's, then the loss terms' projectors).
-   * An optimizer instance must already include the loss terms' parameters (see `Distiller.parameters()`).
+   * With a projector term (hiddenState), use the factory: the projector is created when the Distiller binds the term,
+   * and an optimizer instance that does not update its parameters is refused.
    */
   optimizer: Optimizer | ((params: Parameter[]) => Optimizer);
   /** Stepped after every optimizer step; or a factory given the optimizer. */
@@ -314,7 +315,7 @@ export class Distiller {
       if (t.parameters().some((p) => !covered.has(p))) {
         throw new DistiqRangeError(
           `The "optimizer" option does not update the parameters of losses[${i}] ('${t.name}', its projector); pass a factory ` +
-            '(optimizer: (params) => new AdamW(params, ...)) or build the optimizer over distiller.parameters()',
+            '(optimizer: (params) => new AdamW(params, ...)): it receives the student\'s parameters and the projectors\'',
         );
       }
     });
