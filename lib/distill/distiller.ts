@@ -104,6 +104,8 @@ export interface DistillFitOptions {
   dropLast?: boolean;
   /** Batch size of the validation pass (default max(batchSize, 1000)). */
   evalBatchSize?: number;
+  /** Evaluate on `val` every this many epochs (default 1) and after the last one; early stopping on a val metric counts evaluations. */
+  evalEvery?: number;
   earlyStopping?: EarlyStoppingOptions;
   checkpoint?: CheckpointOptions;
   /** A checkpoint file to continue from (same student, optimizer and options). */
@@ -552,6 +554,10 @@ export class Distiller {
     let prefetching = false;
     const evalBatch = options.evalBatchSize ?? Math.max(options.batchSize, 1000);
     expectInteger('evalBatchSize', evalBatch, 1);
+    const evalEvery = options.evalEvery ?? 1;
+    expectInteger('evalEvery', evalEvery, 1);
+    if (metric === 'trainAccuracy' && !labelled) throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'trainAccuracy' but the training data has no labels`);
+    if (metric === 'valAccuracy' && val !== null && !hasLabels(val)) throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'valAccuracy' but the "val" data has no labels`);
 
     // Best weights for early stopping live in the checkpointed state as "best.<name>".
     const keepBest = es !== undefined && restoreBest;
@@ -633,8 +639,10 @@ export class Distiller {
         lr: this.optimizer.lr, temperature, alpha, trainSeconds, seconds: 0,
       };
       if (labelled) m.trainAccuracy = s.hits / s.rows;
-      if (val !== null) {
-        const v = await this.evaluate(val, { batchSize: evalBatch });
+      const finalEpoch = st.epoch + 1 >= epochs || st.step - startStep >= totalSteps;
+      const evaluated = val !== null && ((st.epoch + 1) % evalEvery === 0 || finalEpoch);
+      if (evaluated) {
+        const v = await this.evaluate(val!, { batchSize: evalBatch });
         if (!Number.isNaN(v.loss)) m.valLoss = v.loss;
         if (!Number.isNaN(v.accuracy)) m.valAccuracy = v.accuracy;
         if (!Number.isNaN(v.agreement)) m.valAgreement = v.agreement;
@@ -646,7 +654,7 @@ export class Distiller {
       st.batch = 0;
       st.sums = { loss: 0, hits: 0, agree: 0, rows: 0, seconds: 0 };
       st.loaderAtEpochStart = null;
-      if (metric !== null) {
+      if (metric !== null && (evaluated || !metric.startsWith('val'))) {
         const value = m[metric];
         if (value === undefined) throw new DistiqRangeError(`The early-stopping metric '${metric}' is not available (no labels or no evaluation teacher?)`);
         const e = st.early;

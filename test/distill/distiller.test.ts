@@ -46,6 +46,14 @@ describe('Distiller', () => {
       expect(h.epochs.map((e) => e.steps)).toEqual([22, 44, 66, 88, 100]);
       return { w: weights(student), loss: h.epochs.map((e) => e.trainLoss) };
     };
+    // evalEvery: val metrics on every 2nd epoch and after the last (partial) one only.
+    const { val } = trainedTeacher();
+    const d = new Distiller({ student: mlp([64, 8, 10], 1), teacher: localTeacher(model), optimizer: (p) => new AdamW(p) });
+    const h = await d.fit({ train, val, steps: 100, batchSize: 64, evalEvery: 2 });
+    expect(h.epochs.map((e) => e.valAccuracy !== undefined)).toEqual([false, true, false, true, true]);
+    await expect(d.fit({ train: withoutLabels(train), steps: 1, batchSize: 64, earlyStopping: { metric: 'trainAccuracy', patience: 1 } })).rejects.toThrow(
+      /"earlyStopping.metric" setting is 'trainAccuracy' but the training data has no labels/,
+    );
     const a = await run(9), b = await run(9), c = await run(10);
     expect(b.w).toEqual(a.w);
     expect(b.loss).toEqual(a.loss);
