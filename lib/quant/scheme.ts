@@ -276,6 +276,9 @@ export class QuantScheme implements SchemeSettings {
       shape = x.shape;
     } else if (x instanceof Float32Array) {
       data = x;
+      if (opts.shape !== undefined && !Array.isArray(opts.shape)) {
+        throw new DistiqTypeError(`The "shape" option must be an array of integers. Received ${describe(opts.shape)}`);
+      }
       shape = opts.shape ?? [x.length];
     } else {
       throw new DistiqTypeError(`The "x" argument must be a Tensor or a Float32Array. Received ${describe(x)}`);

@@ -281,6 +281,7 @@ describe('validation: typed errors naming the setting', () => {
     expect(() => s.quantize([1, 2] as unknown as Float32Array)).toThrow(/"x" argument must be a Tensor or a Float32Array/);
     expect(() => s.quantize(new Float32Array(4), { shape: [2, 2], range: { min: new Float32Array(3), max: new Float32Array(3) } })).toThrow(/range\.min\.length to equal 2/);
     expect(() => s.quantize(Tensor.zeros([2, 2]), { shape: [4] })).toThrow(/"shape" option must be absent/);
+    expect(() => s.quantize(new Float32Array(4), { shape: 4 as unknown as number[] })).toThrow(/"shape" option must be an array/);
     const g = new QuantScheme({ dtype: 'int4', groupSize: 64 });
     expect(() => g.quantize(new Float32Array(32), { shape: [1, 32] })).toThrow(/"groupSize" argument must be an integer in \[1, 32\]/);
     for (const spec of allSpecs('per-tensor', 1, 0)) {
