@@ -17,6 +17,9 @@
  * bench/distill_torch.py (Debian python3-torch, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset), interleaved rounds,
  * median; threads from --threads (default 1).
  *
+ * The KD student of kd.full.kd seed 1 is saved to bench/.cache/distill/student-kd.safetensors (another teacher or
+ * --quick: student-kd-t<epochs>[-s<scale>].safetensors), the distilled student that bench/quant.ts quantizes.
+ *
  * Options: --quick (1 seed, a tenth of the epochs/steps, teacher 1 epoch, 60 timed batches: a smoke check whose
  * accuracies are not the acceptance recipe; results in distill-quick.json), --only <regex> (row ids), --threads,
  * --reps, --no-write, --seeds <n> (default 3), --teacher-epochs <n> (default 15; another value is a validation run
@@ -54,7 +57,7 @@ const BRACKET: Record<string, number> = {
   'kd.labelfree.accuracy': 0.865,
 };
 
-interface Recipe {
+export interface Recipe {
   id: string;
   /** distill_torch.py's name for it. */
   torch: string;
@@ -68,7 +71,7 @@ interface Recipe {
   labelFree?: boolean;
 }
 
-const RECIPES: Recipe[] = [
+export const RECIPES: Recipe[] = [
   { id: 'kd.full.hard.accuracy', torch: 'full.hard', epochs: 30 },
   { id: 'kd.full.kd.accuracy', torch: 'full.kd', epochs: 30, alpha: ALPHA, teacher: 'dense' },
   { id: 'kd.n1000.hard.accuracy', torch: 'n1000.hard', n: 1000, steps: 2400 },
@@ -79,7 +82,7 @@ const RECIPES: Recipe[] = [
   { id: 'kd.n1000.topk4.accuracy', torch: 'n1000.topk4', n: 1000, steps: 2400, alpha: ALPHA, teacher: 'top4' },
 ];
 
-function student(seed: number): Sequential {
+export function student(seed: number): Sequential {
   const rng = new Rng(seed);
   return new Sequential(new Linear(784, 64, { rng }), new ReLU(), new Linear(64, 10, { rng }));
 }
@@ -100,14 +103,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function cacheDir(): string {
+export function cacheDir(): string {
   const dir = path.join(benchDir(), '.cache', 'distill');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
 
 /** The teacher: loaded from the cache, or trained with the issue 4 recipe and cached. Returns it with its file. */
-function teacherModel(data: { train: TensorDataset; test: TensorDataset }, epochs: number, fresh: boolean, rep: Reporter): { model: Sequential; file: string; accuracy: number } {
+export function teacherModel(data: { train: TensorDataset; test: TensorDataset }, epochs: number, fresh: boolean, rep: Reporter): { model: Sequential; file: string; accuracy: number } {
   const file = path.join(cacheDir(), `teacher-e${epochs}.safetensors`);
   if (!fresh && fs.existsSync(file)) {
     const model = loadModel(file) as Sequential;
@@ -128,7 +131,7 @@ function fileHash(file: string): string {
 }
 
 /** Soft labels of the teacher on the training set, generated once per teacher file (its hash names the cache). */
-async function softLabels(teacher: Sequential, teacherFile: string, train: TensorDataset, topK: number | undefined, rep: Reporter): Promise<SoftLabels> {
+export async function softLabels(teacher: Sequential, teacherFile: string, train: TensorDataset, topK: number | undefined, rep: Reporter): Promise<SoftLabels> {
   const dir = path.join(cacheDir(), `soft-${fileHash(teacherFile)}-${topK ? `top${topK}` : 'dense'}`);
   try {
     const cached = loadSoftLabels(dir);
@@ -157,8 +160,17 @@ function scheduleFor(model: Sequential, totalSteps: number): { optimizer: AdamW;
   return { optimizer, scheduler: new LRScheduler(optimizer, cosineLR(totalSteps)) };
 }
 
-/** Trains one student with recipe r and seed s; returns its test accuracy. */
-async function runRecipe(r: Recipe, seed: number, scale: number, data: { train: TensorDataset; test: TensorDataset }, caches: Record<'dense' | 'top4', () => Promise<SoftLabels>>): Promise<number> {
+/**
+ * The file of the KD student (recipe kd.full.kd, seed 1) that a run saves for bench/quant.ts: student-kd.safetensors
+ * for the acceptance recipe (15-epoch teacher, full length), else named after the teacher and the length.
+ */
+export function studentKdFile(teacherEpochs: number, scale: number): string {
+  const tag = teacherEpochs === 15 && scale === 1 ? '' : `-t${teacherEpochs}${scale === 1 ? '' : `-s${scale}`}`;
+  return path.join(cacheDir(), `student-kd${tag}.safetensors`);
+}
+
+/** Trains one student with recipe r and seed s; returns its test accuracy (and saves the model to `save` if given). */
+export async function runRecipe(r: Recipe, seed: number, scale: number, data: { train: TensorDataset; test: TensorDataset }, caches: Record<'dense' | 'top4', () => Promise<SoftLabels>>, save?: string): Promise<number> {
   const train = r.n ? data.train.subset(0, r.n) : data.train;
   const perEpoch = Math.ceil(train.length / BATCH);
   const epochs = r.epochs ? Math.max(1, Math.round(r.epochs * scale)) : undefined;
@@ -175,7 +187,9 @@ async function runRecipe(r: Recipe, seed: number, scale: number, data: { train: 
     const distiller = new Distiller({ student: model, teacher: cachedTeacher(cache), temperature: T, alpha: r.alpha, optimizer, scheduler, seed });
     await distiller.fit({ train: source, batchSize: BATCH, ...(r.steps ? { steps } : { epochs }), progress: false });
   }
-  return evaluate(model, data.test).accuracy;
+  const accuracy = evaluate(model, data.test).accuracy;
+  if (save !== undefined) saveModel(save, model, { recipe: `bench/distill.ts ${r.id} seed ${seed}, scale ${scale}`, test_accuracy: String(accuracy) });
+  return accuracy;
 }
 
 /** The PyTorch recipe's accuracies over the same seeds (distill_torch.py accuracy), or a reason. */
@@ -330,7 +344,9 @@ async function main(): Promise<number> {
     const accs: number[] = [];
     for (const s of seeds) {
       const t0 = performance.now();
-      const a = await runRecipe(r, s, scale, data, caches);
+      // The KD student of seed 1 is kept for bench/quant.ts (PTQ of the distilled student).
+      const save = r.id === 'kd.full.kd.accuracy' && s === 1 ? studentKdFile(own.teacherEpochs, scale) : undefined;
+      const a = await runRecipe(r, s, scale, data, caches, save);
       accs.push(a);
       rep.say(`  ${r.id} seed ${s}: ${(100 * a).toFixed(2)}% (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
@@ -398,7 +414,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+// Imported by bench/quant.ts for the teacher and the KD student: run only as the entry point.
+if (require.main === module) {
+  main().then((code) => { process.exitCode = code; }, (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
