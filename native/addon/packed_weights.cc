@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "args.h"
 
@@ -16,6 +19,21 @@ constexpr napi_type_tag kTypeTag = {0x8d1f6a2c5b7e4390ULL, 0xa3c1e07d92f45b18ULL
 constexpr size_t kAlign = 64;
 
 size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+// Buffers of 2 MiB and more go on 2 MiB pages where Linux offers them (transparent huge pages in "madvise" mode):
+// GEMV-like calls stream the whole panel set from L3 or memory, and with 4 KiB pages every page costs a TLB miss.
+// Measured (amx kernel, 1 thread, thread CPU time, loaded machine): 1x4096x4096 +8-12 %, 16x4096x4096 +17-30 %
+// median. *bytes receives the size allocated (at most 2 MiB more than asked).
+constexpr size_t kHugePage = size_t{2} << 20;
+uint8_t* alloc_packed(size_t* bytes) {
+  if (*bytes < kHugePage) return static_cast<uint8_t*>(std::aligned_alloc(kAlign, *bytes));
+  *bytes = round_up(*bytes, kHugePage);
+  void* p = std::aligned_alloc(kHugePage, *bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p != nullptr) madvise(p, *bytes, MADV_HUGEPAGE);  // advice only: a refusal changes nothing else
+#endif
+  return static_cast<uint8_t*>(p);
+}
 
 // A private marker: only create() passes it, so `new PackedWeightsS8()` from JS is refused.
 int g_construct_token = 0;
@@ -52,8 +70,8 @@ Napi::Object PackedWeightsS8::create(Napi::Env env, const Napi::FunctionReferenc
   }
   const size_t sums_bytes = round_up(static_cast<size_t>(n) * sizeof(int32_t), kAlign);
   const size_t panel_bytes = kernel.packed_bytes(n, k);
-  const size_t total = round_up(sums_bytes + panel_bytes, kAlign);
-  uint8_t* buffer = total > 0 ? static_cast<uint8_t*>(std::aligned_alloc(kAlign, total)) : nullptr;
+  size_t total = round_up(sums_bytes + panel_bytes, kAlign);
+  uint8_t* buffer = total > 0 ? alloc_packed(&total) : nullptr;
   if (total > 0 && buffer == nullptr) {
     throw_error(env, "packWeights: could not allocate " + std::to_string(total) + " bytes for the packed weights",
                 kErrOom);
