@@ -19,9 +19,21 @@
 // straight from it; for GEMV-sized tiles (or if the scratch cannot be allocated) four A bytes are broadcast per
 // group, widened, and vpshufd picks the pairs. Same bits either way.
 //
-// Blocking: gemm_s8_x86_blocking.h (column blocks in L2 with the next one prefetched, row chunks, equal row
-// blocks, row block outer). Micro-tiles: up to kMr rows × kNp panels (16 columns) in ymm accumulators over all of
-// K; for m ≤ 4 the tile uses 1–4 rows × 3 panels.
+// Cost, and why not vpmaddubsw: per 4 k × 8 columns × 1 row (32 multiply-adds) the loop issues 2 vpmaddwd + 2 vpaddd,
+// 4 uops for vector ports 0/1/5 (plus one vpmovsxbw per 16 weights, shared by the tile's rows). oneDNN's AVX2 int8
+// loop issues vpmaddubsw + vpmaddwd(ones) + vpaddd = 3, but its int16 pair sums saturate (2·255·127 > 32767). An
+// exact vpmaddubsw needs the 9th bit elsewhere, and every split found costs more than 4: a = (a & 0x7F) + 128·(a >> 7)
+// is vpmaddubsw + vpmaddwd + vpaddd for the low part plus vpmaddubsw + an int16 vpaddw (exact for ≤ 127 groups) for
+// the high part = 5; nibble splits with int16 accumulation ≥ 4.25; interleaving low/high parts in one vpmaddubsw
+// halves its useful lanes (6 uops per 32); a per-row or per-k zero point cannot shrink the range of arbitrary data (only
+// rank-1 corrections are free). Register-only loops on this machine (best of 200 short runs): 4-uop exact 185 GOPS,
+// 3-uop saturating 240, lo7/hi split 111. So this exact kernel can reach ≈ 0.77 of a saturating kernel of the same
+// quality; it runs at ≈ 0.88 of its own ceiling (160 GOPS on large shapes, idle machine). Pre-widening W to int16 in
+// the packed layout (no vpmovsxbw) was tried: +2-7 % in cache, ±3 % on the large shapes (twice the W bytes), not kept.
+//
+// Blocking: gemm_s8_x86_blocking.h (column blocks in L2, row chunks, equal row blocks, row block outer; this
+// kernel does not use the next-block prefetch plan). Micro-tiles: up to kMr rows × kNp panels (16 columns) in ymm
+// accumulators over all of K; for m ≤ 4 the tile uses 1–4 rows × 3 panels.
 //
 // Tails / overreads: A is read 4 bytes at a time only for full groups of 4 k (the widening pass reads each byte
 // once, scalar past the last 16); the last partial group is copied into a zeroed 4-byte buffer, so no byte past
