@@ -16,10 +16,10 @@ import * as path from 'node:path';
 
 import type { MachineInfo } from './machine';
 
-export type Metric = 'gops' | 'gflops' | 'gbps' | 'ms' | 'us' | 's' | 'accuracy';
+export type Metric = 'gops' | 'gflops' | 'gbps' | 'ms' | 'us' | 's' | 'accuracy' | 'bytes';
 
 const HIGHER_IS_BETTER: Record<Metric, boolean> = {
-  gops: true, gflops: true, gbps: true, ms: false, us: false, s: false, accuracy: true,
+  gops: true, gflops: true, gbps: true, ms: false, us: false, s: false, accuracy: true, bytes: false,
 };
 
 export interface Row {
