@@ -204,3 +204,15 @@ export type {
 } from './quant/observers/index';
 export { calibrate } from './quant/calibrate';
 export type { CalibrateOptions, Calibration } from './quant/calibrate';
+// PTQ and the integer runtime (issue 6). `quantizeModel` is lib/quant/ptq.ts `quantize` (the name `quantize` is the
+// tensor op above).
+export { quantize as quantizeModel } from './quant/ptq';
+export type { ActivationConfig, ActivationMode, CalibrationData, LayerQuantConfig, QuantizeConfig } from './quant/ptq';
+export { foldBatchNorm } from './quant/fold-batchnorm';
+export { QuantizedModel } from './quant/runtime/quantized-model';
+export { QLinear } from './quant/runtime/qlinear';
+export { QConv2d } from './quant/runtime/qconv2d';
+export { QTensor } from './quant/runtime/qtensor';
+export type { ActParams } from './quant/runtime/qtensor';
+export type { LayerMode, LayerRecord, LayerRuntime } from './quant/runtime/record';
+export { QUANTIZED_FORMAT, encodeQuantized, loadQuantized, saveQuantized } from './quant/runtime/quantized-file';
