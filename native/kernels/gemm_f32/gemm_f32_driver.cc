@@ -5,7 +5,7 @@
 // Thread split: small products run on the calling thread (waking the pool costs more than they take). Larger ones
 // get one tile per thread, arranged as a tm × tn grid that minimises the panels packed twice: every tile packs the
 // op(A) rows and op(B) columns it covers, so cutting N repeats A's packing (≈ M·K) and cutting M repeats B's
-// (≈ K·N).
+// (≈ K·N; only re-read, not re-packed, when B is prepacked).
 //
 // Argument rules (anything else is kInvalidArgument, nothing is touched):
 //   m, n, k ≥ 0; lda ≥ (trans_a ? m : k), ldb ≥ (trans_b ? k : n), ldc ≥ n; alpha, beta any float;
@@ -44,7 +44,10 @@ Grid choose_grid(const GemmF32Args& g, int64_t m_step, int64_t n_step, int threa
     const int64_t tn = use / tm;
     if (tm > m_units || tn > n_units) continue;
     // Repeated packing, plus a penalty for short tiles (fewer rows per tile than two micro-kernel strips).
-    double cost = static_cast<double>(tn) * static_cast<double>(g.m) + static_cast<double>(tm) * static_cast<double>(g.n);
+    // A prepacked B is not packed again by each row tile, only read (shared through L3): a quarter of the weight.
+    const double b_weight = g.b_panel > 0 ? 0.25 : 1.0;
+    double cost = static_cast<double>(tn) * static_cast<double>(g.m) +
+                  b_weight * static_cast<double>(tm) * static_cast<double>(g.n);
     if (g.m / tm < 2 * m_step) cost *= 4.0;
     if (best_cost < 0.0 || cost < best_cost) {
       best_cost = cost;
