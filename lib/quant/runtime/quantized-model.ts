@@ -69,17 +69,16 @@ export class QuantizedModel {
     const input = this.expectTensor(x);
     this.inFlight++;
     const run = async (): Promise<Tensor> => {
-      let v: Value = input;
-      for (const s of this.steps) v = await s.forward(v, true);
-      return toOwnedTensor(v);
+      try {
+        let v: Value = input;
+        for (const s of this.steps) v = await s.forward(v, true);
+        return toOwnedTensor(v);
+      } finally {
+        this.inFlight--; // before the caller's await resumes: a predict right after it is allowed
+      }
     };
     const p = this.queue.then(run, run);
-    this.queue = p.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => {
-      this.inFlight--;
-    });
+    this.queue = p.catch(() => undefined);
     return p;
   }
 
