@@ -9,6 +9,7 @@
         {"op":"info"}                                     -> {"ok":true,"lib":"PyTorch 1.13 ...","engine":"onednn",...}
         {"op":"setup","model":M,"scheme":S,"batch":B}     -> {"ok":true,"handle":"h1"} (model built + calibrated here)
         {"op":"run","handle":"h1","iters":N}              -> {"ok":true,"ns_per_iter":...} (N forwards, monotonic clock)
+        {"op":"threads","n":T} -> {"ok":true,"threads":T} (torch.set_num_threads for the following runs)
         {"op":"free","handle":"h1"} -> {"ok":true};  {"op":"quit"} -> exits 0;  errors -> {"ok":false,"error":"..."}
 
 Models: the float weights of a distiq model file (safetensors, written by lib/io/safetensors.ts saveModel), read by
@@ -249,6 +250,12 @@ def serve(models, calib, xte):
                         m(x)
                     ns = time.perf_counter_ns() - t0
                 reply({"ok": True, "ns_per_iter": ns / iters})
+            elif op == "threads":
+                n = int(req["n"])
+                if not 1 <= n <= 256:
+                    raise ValueError(f"n must be in [1, 256], got {n}")
+                torch.set_num_threads(n)
+                reply({"ok": True, "threads": torch.get_num_threads()})
             elif op == "free":
                 handles.pop(req["handle"], None)
                 reply({"ok": True})

@@ -26,19 +26,16 @@ function pick(names: readonly string[]): AnyFn | null {
   return null;
 }
 
-/** The PTQ options of one scheme. */
+/** The PTQ options of one scheme (lib/quant/ptq.ts QuantizeConfig). */
 export function ptqOptions(def: SchemeDef, calibration: readonly Tensor[]): Record<string, unknown> {
   switch (def.kind) {
     case 'int8-static':
-      return {
-        weights: def.weights,
-        activations: { mode: 'static', dtype: 'uint8', symmetric: false, observer: def.observer },
-        calibration: { data: calibration },
-      };
+      // Activations: the default linear uint8 asymmetric per-tensor scheme, ranges from the observer.
+      return { weights: def.weights, activations: { mode: 'static', observer: def.observer }, calibration };
     case 'int8-dynamic':
-      return { weights: def.weights, activations: { mode: 'dynamic', dtype: 'uint8', symmetric: false } };
+      return { weights: def.weights, activations: 'dynamic' };
     case 'weight-only':
-      return { weights: def.weights, activations: { mode: 'none' } };
+      return { weights: def.weights, activations: 'float' };
     case 'fp32':
       throw new Error('fp32 is the float model, not a PTQ scheme');
   }
@@ -46,7 +43,7 @@ export function ptqOptions(def: SchemeDef, calibration: readonly Tensor[]): Reco
 
 /** distiq's PTQ API, or the reason it is not there yet. */
 export function ptqApi(): Ptq | string {
-  const quantize = pick(['quantizeModel', 'ptqQuantize', 'ptq']);
+  const quantize = pick(['quantizeModel', 'ptqQuantize', 'ptq', 'quantizePtq', 'postTrainingQuantize']);
   const load = pick(['loadQuantized', 'loadQuantizedModel']);
   const save = pick(['saveQuantized', 'saveQuantizedModel']);
   if (quantize === null) return 'distiq exports no PTQ quantize (lib/quant/ptq.ts not landed yet)';

@@ -119,6 +119,10 @@ export class TorchPeer {
     return Number((await this.request({ op: 'run', handle, iters })).ns_per_iter);
   }
 
+  async setThreads(n: number): Promise<void> {
+    await this.request({ op: 'threads', n });
+  }
+
   async free(handle: string): Promise<void> {
     await this.request({ op: 'free', handle });
   }
