@@ -220,8 +220,8 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
   struct Shape {
     int64_t m, n, k;
   };
-  // Blocks (see the ISA files): KC 256 on both; M blocks of 3072 rows, or 288 (AVX2) / 480 (AVX-512) when β ≠ 0
-  // and K spans several K blocks (the old C is saved per block); NC 192 (AVX2) / 1024 (AVX-512). Each shape runs
+  // Blocks (see the ISA files): KC 256 (AVX2) / 512 (AVX-512); M blocks of 3072 rows, or 288 (AVX2) / 480 (AVX-512)
+  // when β ≠ 0 and K spans several K blocks (the old C is saved per block); NC 192 (AVX2) / 512 (AVX-512). Each shape runs
   // with all four β values (one per transpose combination).
   const Shape shapes[] = {{13, 37, 385},  {30, 70, 777},  {250, 40, 100}, {20, 530, 50},  {61, 45, 1100},
                           {257, 529, 400}, {490, 40, 300}, {27, 1030, 300}, {3100, 20, 8}, {300, 30, 280}};
@@ -236,9 +236,10 @@ DQ_TEST("gemm_f32: multi-block shapes == ref") {
   }
 }
 
-// The blocking as built: K cut into ⌈K/256⌉ blocks of equal length (257 → 129 + 128, 513 → 3 × 171, 784 → 4 × 196),
-// Ã packed one MR strip at a time (with the next strip prefetched: M = MR·s ± 1 ends a block mid-strip), N past
-// the AVX-512 N block of 1024 with a partial last strip, the β ≠ 0 M block (480 rows on AVX-512, 288 on AVX2)
+// The blocking as built: K cut into ⌈K/KC⌉ blocks of equal length (AVX2, KC 256: 257 → 129 + 128, 513 → 3 × 171,
+// 784 → 4 × 196; AVX-512, KC 512: 513 → 257 + 256, 784 → 2 × 392, 1025 → 342 + 342 + 341), Ã packed one MR strip at
+// a time (with the next strip prefetched: M = MR·s ± 1 ends a block mid-strip), N past the AVX-512 N block of 512
+// (and 1024) with a partial last strip, the β ≠ 0 M block (480 rows on AVX-512, 288 on AVX2)
 // crossed by a multi-K product, a wide Aᵀ (lda > 512 keeps A packed on narrow tiles), and tiles of ≤ 24 rows (a
 // stored Bᵀ transposed one strip per N block, A read in place). All four transposes.
 DQ_TEST("gemm_f32: K-block splits, strip and block edges == ref") {
@@ -246,7 +247,8 @@ DQ_TEST("gemm_f32: K-block splits, strip and block edges == ref") {
     int64_t m, n, k;
   };
   const Shape shapes[] = {{25, 33, 257},  {130, 70, 513}, {37, 1061, 784}, {13, 40, 520}, {485, 48, 300},
-                          {23, 45, 600},  {600, 20, 70},  {97, 1030, 9},   {5, 1061, 300}, {24, 100, 700}};
+                          {23, 45, 600},  {600, 20, 70},  {97, 1030, 9},   {5, 1061, 300}, {24, 100, 700},
+                          {40, 530, 1025}};
   int counter = 0;
   for (const Shape& sh : shapes) {
     for (int t = 0; t < 4; ++t) {

@@ -52,11 +52,11 @@ struct Avx512 {
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc_f32x16[r][v] = _mm512_setzero_ps();
     }
-    // Warm the C lines of the next strip to the right (same rows) while this one computes; a prefetch never
+    // Warm the C lines of the next call's tile (t.c_next) while this one computes; a prefetch never
     // faults, so running past the end of a row or of C is harmless.
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
-      const char* next = reinterpret_cast<const char*>(c + r * ldc + kVl * NV);
+      const char* next = reinterpret_cast<const char*>(t.c_next + r * ldc);
       _mm_prefetch(next, _MM_HINT_T0);
       if (kVl * NV * 4 > 64) _mm_prefetch(next + 64, _MM_HINT_T0);
     }

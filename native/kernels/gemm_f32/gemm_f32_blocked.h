@@ -46,6 +46,7 @@ struct MicroTask {
   int64_t ldb;
   float* c;            // the C strip, row stride ldc
   int64_t ldc;
+  const float* c_next; // the C tile of the next call (rows at stride ldc): warmed into L1 while this one computes
   int cols;            // valid columns
   bool load_acc;       // continue the chains parked in c (not the first K block)
   bool last;           // final K block: apply the epilogue, else park the raw accumulators in c
@@ -337,7 +338,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
         t.load_acc = pb > 0;
         t.last = pb + kc == K;
         // One micro-kernel call on C[mb+is : +rows, nb+js : +min(step, nc−js)] (the Ã fields of t already set).
-        const auto call = [&](int64_t is, int rows, int64_t js, int64_t step, int a_mode, bool wide) {
+        const auto call = [&](int64_t is, int rows, int64_t js, int64_t step, int a_mode, bool wide, bool b_first) {
           const int cols = static_cast<int>((nc - js) < step ? (nc - js) : step);
           const int nv = (cols + VL - 1) / VL;
           if (direct_b) {
@@ -352,6 +353,13 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
           }
           t.c = g.c + (mb + is) * g.ldc + nb + js;
           t.ldc = g.ldc;
+          // The next call's tile: the one to the right, or (B strip outer) the one below; at the end of a row strip
+          // (a column of strips), the first tile of the next one, whose C is otherwise loaded cold.
+          if (!b_first) {
+            t.c_next = js + step < nc || is + MR >= mc ? t.c + step : g.c + (mb + is + MR) * g.ldc + nb;
+          } else {
+            t.c_next = is + MR < mc ? t.c + MR * g.ldc : g.c + mb * g.ldc + nb + js + step;
+          }
           if (save_c) {
             t.c_old = c_save + is * nc + js;
             t.ldc_old = nc;
@@ -376,7 +384,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
           for (int64_t js = 0; js < nc; js += NR) {
             for (int64_t is = 0; is < mc; is += MR) {
               set_direct_a(is);
-              call(is, static_cast<int>((mc - is) < MR ? (mc - is) : MR), js, NR, a_mode, false);
+              call(is, static_cast<int>((mc - is) < MR ? (mc - is) : MR), js, NR, a_mode, false, true);
             }
           }
           continue;
@@ -395,7 +403,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
           const int a_mode = !a_rows ? kAColsMajor : direct_a ? kARows : kARowsPacked;
           const bool wide = direct_b && rows <= 3;
           const int64_t step = wide ? int64_t{VL} * Isa::kWideNv[rows] : NR;
-          for (int64_t js = 0; js < nc; js += step) call(is, rows, js, step, a_mode, wide);
+          for (int64_t js = 0; js < nc; js += step) call(is, rows, js, step, a_mode, wide, false);
         }
       }
     }
