@@ -216,3 +216,5 @@ export { QTensor } from './quant/runtime/qtensor';
 export type { ActParams } from './quant/runtime/qtensor';
 export type { LayerMode, LayerRecord, LayerRuntime } from './quant/runtime/record';
 export { QUANTIZED_FORMAT, encodeQuantized, loadQuantized, saveQuantized } from './quant/runtime/quantized-file';
+export { formatQuantReport, quantReport } from './quant/report';
+export type { LayerFigures, ModelFigures, QuantReport, QuantReportOptions } from './quant/report';
