@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ReLU } from '../../lib/nn/activations';
 import { Conv2d } from '../../lib/nn/conv2d';
+import { getNumThreads, setNumThreads } from '../../lib/ops/cpu';
 import { Linear } from '../../lib/nn/linear';
 import type { Module } from '../../lib/nn/module';
 import { BatchNorm1d } from '../../lib/nn/norm';
@@ -409,3 +410,26 @@ describe('runtime: predictAsync', () => {
     expectSameBits(await q.predictAsync(Tensor.zeros([1, 8])), q.predict(Tensor.zeros([1, 8])));
   });
 });
+
+describe('runtime: thread count', () => {
+  it('gives the same bits at 1, 2 and 3 threads (shapes large enough to use the pool)', () => {
+    const rng = new Rng(16);
+    const model = mlp(17, [256, 512, 384, 10]);
+    const x = randn(rng, [96, 256]);
+    const before = getNumThreads();
+    try {
+      for (const cfg of [{ calibration: [x] }, { activations: 'dynamic' as const }, { weights: { dtype: 'int4' as const, symmetric: true, groupSize: 32 } }]) {
+        const q = quantize(model, cfg);
+        setNumThreads(1);
+        const want = q.predict(x);
+        for (const t of [2, 3]) {
+          setNumThreads(t);
+          expectSameBits(q.predict(x), want);
+        }
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
+});
+
