@@ -7,7 +7,7 @@
  * (teacher ≈ 15 training epochs, then its soft labels and 30 KD epochs of the student).
  *
  * For every model and every scheme of bench/quant/schemes.ts (the issue's table, plus int4 per-tensor which has a
- * bracket): distiq's PTQ (bench/quant/ptq.ts), static schemes calibrated on the first 32 training batches of 128
+ * bracket): distiq's PTQ (quantizeModel; configs in bench/quant/ptq.ts), static schemes calibrated on the first 32 training batches of 128
  * images in order; the quantized model is saved, loaded back without the float model, and that loaded model is
  * measured. Rows `ptq.<model>.<scheme>.`
  *   accuracy  test accuracy (10000 images); peer torch = bench/quant_torch.py's same scheme on the same float weights
@@ -42,7 +42,7 @@ import { parseArgs, usage, UsageError } from './lib/args';
 import { loadAverage, machineInfo } from './lib/machine';
 import { makeRow, Reporter, withUnmeasured, writeResults, type Row } from './lib/report';
 import { measure, timeSync, type Contender } from './lib/timing';
-import { ptqApi, type Ptq, type QModel } from './quant/ptq';
+import { quantizeSaveLoad } from './quant/ptq';
 import { BRACKETS, SCHEMES, type ModelName, type SchemeDef, type SchemeId } from './quant/schemes';
 import { TorchPeer, torchAccuracies, type TorchAccuracy } from './quant/torch-peer';
 import { torchVersion } from './train';
@@ -253,9 +253,6 @@ async function main(): Promise<number> {
   const machine = { ...machineInfo(), load_avg_start: loadAverage() };
   rep.say(`distiq PTQ benchmark${args.quick ? ' (--quick: 1-epoch teacher, short student, 3 rounds — not the acceptance figures)' : ''}: ${machine.cpu}, ${machine.cores} cores, ISA ${machine.isa}, Node ${machine.node}`);
   const t00 = performance.now();
-  const ptq: Ptq | string = ptqApi();
-  if (typeof ptq === 'string') rep.say(`distiq PTQ: ${ptq} — only the fp32 and PyTorch rows can be measured`);
-
   const data = fashionMnist();
   setNumThreads(os.availableParallelism()); // training / accuracy: same bits at any thread count
   const teacher = teacherModel(data, own.teacherEpochs, false, rep);
@@ -305,16 +302,11 @@ async function main(): Promise<number> {
         if (def.id === 'fp32') {
           m = { def, run: fp32Run, accuracy: fp32Acc, bytes: fp32Bytes };
         } else {
-          if (typeof ptq === 'string') {
-            rep.add(makeRow(`${prefix}.accuracy`, 'accuracy', null, 'torch', torchAcc.get(`${mut.name}.${def.id}`)?.accuracy ?? null, { skipped: ptq }));
-            continue;
-          }
           const t0 = performance.now();
-          const q = await ptq.quantize(mut.model, def, calibration);
           const file = path.join(tmp, `${mut.name}.${def.id}.safetensors`);
-          await ptq.save(file, q);
-          const loaded: QModel = await ptq.load(file);
-          m = { def, run: (x) => loaded.predict(x), accuracy: accuracyOf((x) => loaded.predict(x), data.test), bytes: fileBytes(file) };
+          const loaded = quantizeSaveLoad(mut.model, def, calibration, file);
+          const run = (x: Tensor): Tensor => loaded.predict(x);
+          m = { def, run, accuracy: accuracyOf(run, data.test), bytes: fileBytes(file) };
           rep.say(`  ${mut.name} ${def.id}: quantized, saved, reloaded and evaluated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         }
         list.push(m);

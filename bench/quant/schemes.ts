@@ -1,3 +1,5 @@
+import type { ObserverKind, QuantSchemeSpec } from 'distiq';
+
 /**
  * The schemes of issue 6's table, as bench/quant.ts runs them through distiq's PTQ, with PyTorch's figures on the
  * issue's reference teacher and student (the brackets) and the bench/quant_torch.py scheme measured on the same
@@ -17,18 +19,18 @@ export interface SchemeDef {
   text: string;
   kind: 'fp32' | 'int8-static' | 'int8-dynamic' | 'weight-only';
   /** The weight scheme (a lib/quant QuantSchemeSpec); absent for fp32. */
-  weights?: Record<string, unknown>;
+  weights?: QuantSchemeSpec;
   /** Static int8: the activation observer. */
-  observer?: 'minmax' | 'percentile' | 'mse' | 'entropy';
+  observer?: ObserverKind;
   /** bench/quant_torch.py's scheme with the same meaning (same id), when PyTorch has one. */
   torch?: boolean;
   /** Not in the issue's table (an extra row, e.g. int4 per-tensor, which has a bracket). */
   extra?: boolean;
 }
 
-const W8_PC = { mapping: 'linear', dtype: 'int8', symmetric: true, granularity: 'per-channel', axis: 0 };
-const W8_PT = { mapping: 'linear', dtype: 'int8', symmetric: true, granularity: 'per-tensor' };
-const W4 = (g: number | 'pc' | 'pt'): Record<string, unknown> =>
+const W8_PC: QuantSchemeSpec = { mapping: 'linear', dtype: 'int8', symmetric: true, granularity: 'per-channel', axis: 0 };
+const W8_PT: QuantSchemeSpec = { mapping: 'linear', dtype: 'int8', symmetric: true, granularity: 'per-tensor' };
+const W4 = (g: number | 'pc' | 'pt'): QuantSchemeSpec =>
   g === 'pc' ? { mapping: 'linear', dtype: 'int4', symmetric: true, granularity: 'per-channel', axis: 0 }
     : g === 'pt' ? { mapping: 'linear', dtype: 'int4', symmetric: true, granularity: 'per-tensor' }
       : { mapping: 'linear', dtype: 'int4', symmetric: true, granularity: 'per-group', groupSize: g };
