@@ -23,7 +23,7 @@
  * width prefixed with the batch number, NaN naming the layer and batch).
  */
 import { DistiqRangeError, DistiqTypeError } from '../errors';
-import type { SafeTensor } from '../io/safetensors';
+import { f16ToF32, f32ToF16, type SafeTensor } from '../io/safetensors';
 import { Conv2d } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
 import { GELU, ReLU, Tanh } from '../nn/activations';
@@ -40,7 +40,7 @@ import { createObserver, OBSERVER_KINDS, type AnyObserverOptions, type ObserverK
 import type { Observer } from './observers/observer';
 import { QuantizedModel } from './runtime/quantized-model';
 import type { LayerMode, LayerRecord, LayerRuntime } from './runtime/record';
-import { QuantScheme, quantScheme, type QuantSchemeSpec } from './scheme';
+import { QuantScheme, quantScheme, type QuantizedTensor, type QuantSchemeSpec } from './scheme';
 
 export type ActivationMode = 'static' | 'dynamic' | 'float';
 
@@ -70,6 +70,13 @@ export interface QuantizeConfig extends LayerQuantConfig {
   overrides?: Record<string, LayerQuantConfig | 'fp32'>;
   /** Fold an eval-mode BatchNorm into the quantized layer before it (default true). */
   foldBatchNorm?: boolean;
+  /**
+   * Scales of linear 4-bit weights (the int4 runtime): `'float16'` (default, llama.cpp Q4 / GGUF style) rounds each
+   * scale up to the next float16 and quantizes the codes with those scales, stored F16 (a quarter less file per group
+   * of 32, and the int4 kernel streams 2-byte scales); `'float32'` keeps the scheme's float32 scales. A tensor whose
+   * scales do not fit float16's normal range keeps float32.
+   */
+  int4Scales?: 'float16' | 'float32';
 }
 
 const DEFAULT_WEIGHTS: QuantSchemeSpec = { dtype: 'int8', symmetric: true, granularity: 'per-channel' };
@@ -176,18 +183,36 @@ function calibrationOf(c: QuantizeConfig['calibration']): { data: CalibrationDat
   return { data: o.data as CalibrationData, ...(o.maxBatches !== undefined ? { maxBatches: o.maxBatches as number } : {}) };
 }
 
+/**
+ * Each scale rounded up to the next float16 (so no element moves past the code range), as float16 bits; null when a
+ * scale is outside float16's normal range (≥ 2⁻¹⁴, finite) and not exactly representable.
+ */
+function float16Up(scale: Float32Array): Uint16Array | null {
+  const h = f32ToF16(scale);
+  const back = f16ToF32(h);
+  for (let i = 0; i < h.length; i++) {
+    if (back[i]! === scale[i]!) continue;
+    if (!(scale[i]! >= 2 ** -14) || !Number.isFinite(back[i]!)) return null;
+    if (back[i]! < scale[i]!) h[i] = h[i]! + 1; // positive: the next float16 up
+    if (!Number.isFinite(f16ToF32(h.subarray(i, i + 1))[0]!)) return null;
+  }
+  return h;
+}
+
 const f32 = (data: Float32Array, shape: number[]): SafeTensor => ({ dtype: 'F32', shape, data: data.slice() });
 
 /** Quantizes `model` (see the module comment). The model is not modified. */
 export function quantize(model: Module, config: QuantizeConfig = {}): QuantizedModel {
   if (!(model instanceof Module)) throw new DistiqTypeError(`The "model" argument must be a Module. Received ${describe(model)}`);
   expectObject('config', config);
-  const known = ['weights', 'activations', 'calibration', 'overrides', 'foldBatchNorm'];
+  const known = ['weights', 'activations', 'calibration', 'overrides', 'foldBatchNorm', 'int4Scales'];
   for (const key of Object.keys(config)) {
     if (!known.includes(key)) throw new DistiqRangeError(`"${key}" is not a quantize option (expected one of ${known.join(', ')})`);
   }
   const fold = config.foldBatchNorm ?? true;
   if (typeof fold !== 'boolean') throw new DistiqTypeError(`The "foldBatchNorm" option must be a boolean. Received ${describe(fold)}`);
+  const int4Scales = config.int4Scales ?? 'float16';
+  expectOneOf('int4Scales', int4Scales, ['float16', 'float32'] as const);
   const cal = calibrationOf(config.calibration);
   const list = leaves(model, []);
   const weighted = list.filter((m) => m instanceof Linear || m instanceof Conv2d);
@@ -252,12 +277,17 @@ export function quantize(model: Module, config: QuantizeConfig = {}): QuantizedM
       fused.push(list[i + 1]!.path);
       i++;
     }
-    let q;
+    let q: QuantizedTensor;
     try {
       q = scheme.quantize(w, { shape: [n, k] });
     } catch (err) {
       const e = err as Error & { code?: string };
       throw new DistiqRangeError(`${where(layer.path, layer)}: cannot quantize the weight: ${e.message}`, (e.code ?? 'ERR_DISTIQ_INVALID_ARG_VALUE') as never);
+    }
+    let scaleF16: Uint16Array | null = null;
+    if (runtime === 'int4' && int4Scales === 'float16') {
+      scaleF16 = float16Up(q.scale!);
+      if (scaleF16 !== null) q = scheme.quantize(w, { shape: [n, k], params: { scale: f16ToF32(scaleF16), zeroPoint: q.zeroPoint } });
     }
     const mode: LayerMode = plan.mode === 'float' ? 'weight-only' : plan.mode;
     const rec: LayerRecord = { path: layer.path, module: { ...layer.config(), bias: bias !== null }, runtime, mode, weights: scheme.toJSON(), weightShape: [n, k] };
@@ -268,7 +298,8 @@ export function quantize(model: Module, config: QuantizeConfig = {}): QuantizedM
     const p = layer.path;
     const codesShape = scheme.bits === 4 ? [n, Math.ceil(k / 2)] : [n, k];
     tensors.set(`${p}.weight`, { dtype: q.data instanceof Int8Array ? 'I8' : 'U8', shape: codesShape, data: q.data });
-    if (q.scale !== null) tensors.set(`${p}.weight_scale`, { dtype: 'F32', shape: [q.scale.length], data: q.scale });
+    if (scaleF16 !== null) tensors.set(`${p}.weight_scale`, { dtype: 'F16', shape: [scaleF16.length], data: scaleF16 });
+    else if (q.scale !== null) tensors.set(`${p}.weight_scale`, { dtype: 'F32', shape: [q.scale.length], data: q.scale });
     if (q.zeroPoint !== null) tensors.set(`${p}.weight_zero_point`, { dtype: 'I32', shape: [q.zeroPoint.length], data: q.zeroPoint });
     if (q.codebook !== null) tensors.set(`${p}.weight_codebook`, { dtype: 'F32', shape: [q.codebook.length], data: q.codebook });
     if (bias !== null) tensors.set(`${p}.bias`, f32(bias, [n]));

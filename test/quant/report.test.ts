@@ -41,7 +41,9 @@ describe('quantReport', () => {
   const cal = [randn(rng, [32, 24])];
 
   it('reports accuracy, sizes, latencies and per-layer errors that match the models', () => {
-    const q = quantize(model.eval(), { calibration: cal, overrides: { '3': { weights: { dtype: 'int4', symmetric: true, groupSize: 8 }, activations: 'float' } } });
+    const q = quantize(model.eval(), {
+      calibration: cal, int4Scales: 'float32', overrides: { '3': { weights: { dtype: 'int4', symmetric: true, groupSize: 8 }, activations: 'float' } },
+    });
     model.train();
     const seen: string[] = [];
     const labels = Int32Array.from({ length: 10 }, (_, i) => i % 5);

@@ -62,6 +62,7 @@ describe('quantized model files', () => {
     ['int8-dynamic', mlp, { activations: 'dynamic' }, mlpX],
     ['uint4-asym-g12', mlp, { weights: { dtype: 'uint4', groupSize: 12 } }, mlpX],
     ['int4-g32', mlp, { weights: { dtype: 'int4', symmetric: true, groupSize: 32 } }, mlpX],
+    ['int4-g32-f32-scales', mlp, { weights: { dtype: 'int4', symmetric: true, groupSize: 32 }, int4Scales: 'float32' }, mlpX],
     ['nf4', mlp, { weights: { mapping: 'nf4', groupSize: 16 } }, mlpX],
     ['kmeans', mlp, { weights: { mapping: 'kmeans', levels: 16, granularity: 'per-channel' } }, mlpX],
     ['log2', mlp, { weights: { mapping: 'log2', dtype: 'int4', granularity: 'per-channel' } }, mlpX],
@@ -127,7 +128,7 @@ describe('quantized model files', () => {
     expect(desc('0.input_scale')).toEqual({ dtype: 'F32', shape: [1] });
     expect(desc('0.input_zero_point')).toEqual({ dtype: 'I32', shape: [1] });
     expect(desc('2.weight')).toEqual({ dtype: 'U8', shape: [10, 16] });
-    expect(desc('2.weight_scale')).toEqual({ dtype: 'F32', shape: [30] });
+    expect(desc('2.weight_scale')).toEqual({ dtype: 'F16', shape: [30] });
     expect(desc('2.weight_zero_point')).toEqual({ dtype: 'I32', shape: [30] });
     expect(desc('2.bias')).toEqual({ dtype: 'F32', shape: [10] });
     expect([...tensors.keys()].sort()).toEqual(['0.bias', '0.input_scale', '0.input_zero_point', '0.weight', '0.weight_scale',

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ReLU } from '../../lib/nn/activations';
+import { f16ToF32 } from '../../lib/io/safetensors';
 import { Conv2d } from '../../lib/nn/conv2d';
 import { getNumThreads, setNumThreads } from '../../lib/ops/cpu';
 import { Linear } from '../../lib/nn/linear';
@@ -132,7 +133,10 @@ function nchw(y: Float32Array, N: number, P: number, Co: number): Float32Array {
 function refPredict(q: QuantizedModel, floatLayers: Map<string, Module>, x: Tensor): Tensor {
   let h = x;
   for (const r of q.layers) {
-    const t = (name: string) => q.tensors.get(`${r.path}.${name}`)?.data;
+    const t = (name: string) => {
+      const st = q.tensors.get(`${r.path}.${name}`);
+      return st?.dtype === 'F16' ? f16ToF32(st.data as Uint16Array) : st?.data;
+    };
     if (r.runtime === 'fp32' || r.mode === undefined) {
       h = floatLayers.get(r.path)!.forward(h).clone();
       continue;
@@ -281,7 +285,10 @@ describe('runtime: int4 weight-only', () => {
       // vs float64 x·dequant(W)ᵀ + b: the only other error is the kernel's int8 rounding of each row of x.
       const r0 = q.layers[0]!;
       const s = QuantScheme.fromJSON(r0.weights);
-      const t = (n: string) => q.tensors.get(`0.${n}`)?.data;
+      const t = (n: string) => {
+        const st = q.tensors.get(`0.${n}`);
+        return st?.dtype === 'F16' ? f16ToF32(st.data as Uint16Array) : st?.data;
+      };
       const wq = s.dequantize({ scheme: s, shape: [16, 20], data: t('weight') as Uint8Array, scale: t('weight_scale') as Float32Array,
         zeroPoint: (t('weight_zero_point') as Int32Array | undefined) ?? null, codebook: null });
       const h = quantize(new Sequential(model.layers[0]!), { weights }).predict(x);
@@ -301,6 +308,25 @@ describe('runtime: int4 weight-only', () => {
       }
     });
   }
+});
+
+describe('runtime: int4 scales', () => {
+  it('float16 by default: each scale rounded up to a float16 (≥ the float32 one, within 2⁻¹⁰), codes from those scales; float32 on request', () => {
+    const model = mlp(4, [20, 16, 6]);
+    const weights = { dtype: 'int4', symmetric: true, groupSize: 8 } as const;
+    const h = quantize(model, { weights }), f = quantize(model, { weights, int4Scales: 'float32' });
+    const s16 = h.tensors.get('0.weight_scale')!, s32 = f.tensors.get('0.weight_scale')!;
+    expect([s16.dtype, s32.dtype]).toEqual(['F16', 'F32']);
+    const a = f16ToF32(s16.data as Uint16Array), b = s32.data as Float32Array;
+    for (let i = 0; i < b.length; i++) {
+      expect(a[i]!).toBeGreaterThanOrEqual(b[i]!);
+      expect((a[i]! - b[i]!) / b[i]!).toBeLessThanOrEqual(2 ** -10);
+    }
+    const s = new QuantScheme(weights);
+    const want = s.quantize(model.layers[0]!.stateDict().get('weight')!.data, { shape: [16, 20], params: { scale: a, zeroPoint: null } });
+    expect(h.tensors.get('0.weight')!.data).toEqual(want.data);
+    expect(() => quantize(model, { weights, int4Scales: 'half' as never })).toThrow(/"int4Scales"/);
+  });
 });
 
 describe('runtime: QConv2d', () => {

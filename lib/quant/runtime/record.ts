@@ -7,13 +7,13 @@
  * Tensors of a step at path p (docs/formats.md, "Quantized model file"):
  *   p.weight             int8 codes I8 [n, k] | 4-bit codes U8 [n, ⌈k/2⌉] (logical shape in `weightShape`) |
  *                        kmeans uint8 indices U8 [n, k] | F32 weight (fp32 layers, module shape)
- *   p.weight_scale       F32 [slots]           p.weight_zero_point  I32 [slots]    p.weight_codebook  F32 [slots·levels]
+ *   p.weight_scale       F32 [slots] (F16 for int4-runtime weights by default)           p.weight_zero_point  I32 [slots]    p.weight_codebook  F32 [slots·levels]
  *   p.bias               F32 [n]  (with any folded BatchNorm)
  *   p.input_scale        F32 [1]               p.input_zero_point   I32 [1]        (static int8 layers)
  *   p.<state>            F32  (other layers: their parameters and buffers, e.g. a BatchNorm's running_mean)
  */
 import { DistiqRangeError } from '../../errors';
-import type { SafeTensor } from '../../io/safetensors';
+import { f16ToF32, type SafeTensor } from '../../io/safetensors';
 import { buildModule } from '../../nn/build';
 import { Conv2d } from '../../nn/conv2d';
 import { Dropout } from '../../nn/dropout';
@@ -76,11 +76,13 @@ export function storedWeight(r: LayerRecord, tensors: TensorMap, where: string):
     const t = tensors.get(`${p}.${name}`);
     return t === undefined ? null : typed(t, ctor, `${p}.${name}`, where);
   };
+  const st = tensors.get(`${p}.weight_scale`);
+  const scale = st?.dtype === 'F16' ? f16ToF32(st.data as Uint16Array) : opt('weight_scale', Float32Array);
   const q: QuantizedTensor = {
     scheme,
     shape: Object.freeze([...(r.weightShape ?? [])]),
     data,
-    scale: opt('weight_scale', Float32Array),
+    scale,
     zeroPoint: opt('weight_zero_point', Int32Array),
     codebook: opt('weight_codebook', Float32Array),
   };
