@@ -320,9 +320,13 @@ async function main(): Promise<number> {
           `; drop ${extra.drop} pts${extra.torch_drop !== undefined ? ` (PyTorch ${extra.torch_drop})` : ''}${bracket !== undefined ? ` [${(100 * bracket).toFixed(2)}]` : ''}`;
         if (want(`${prefix}.accuracy`)) rep.add(makeRow(`${prefix}.accuracy`, 'accuracy', m.accuracy, def.torch ? 'torch' : 'none', ta, { ...extra, note }));
         if (want(`${prefix}.bytes`)) {
+          const tb = def.torch && def.kind !== 'weight-only' ? torchAcc.get(`${mut.name}.${def.id}`)?.state_bytes : undefined;
           rep.add({ ...makeRow(`${prefix}.bytes`, 'bytes', m.bytes, 'none', null, {
             ratio_vs_fp32: Number((m.bytes / fp32Bytes).toFixed(4)),
-            note: `${(m.bytes / fp32Bytes).toFixed(3)}x the fp32 file (${fp32Bytes} bytes)${def.id === 'fp32' ? ', saveModel' : ', saved quantized model'}`,
+            // PyTorch's state_dict (torch.save) of its model: real int8 storage for fp32 / int8 (int4 is simulated in fp32)
+            ...(tb !== undefined ? { torch_bytes: tb } : {}),
+            note: `${(m.bytes / fp32Bytes).toFixed(3)}x the fp32 file (${fp32Bytes} bytes)${def.id === 'fp32' ? ', saveModel' : ', saved quantized model'}` +
+              `${tb !== undefined ? `; PyTorch state_dict ${tb} bytes` : ''}`,
           }), value: m.bytes }); // exact, not rounded to 4 digits
         }
       }
