@@ -8,7 +8,8 @@
  * them from each batch's min/max with `affineParams` (the range widened to include 0; PyTorch's / ONNX
  * DynamicQuantizeLinear formula).
  */
-import { affineParams, minMax, quantize, QUANT_RANGE } from '../../ops/quantize';
+import { DistiqRangeError } from '../../errors';
+import { MIN_SCALE, quantize, QUANT_RANGE } from '../../ops/quantize';
 import { Tensor } from '../../tensor/tensor';
 import type { QuantScheme } from '../scheme';
 
@@ -58,16 +59,40 @@ export function actParams(scheme: QuantScheme, scale: number, zeroPoint: number)
   return Object.freeze({ dtype: scheme.dtype as ActDtype, scale: Math.fround(scale), zeroPoint, qmin: scheme.symmetric ? lo + 1 : lo, qmax: hi });
 }
 
-/** Per-batch parameters of a dynamic layer: affineParams of the batch's min/max (NaN/±Inf → ERR_DISTIQ_NON_FINITE). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Per-batch parameters of a dynamic layer: `affineParams` of the batch's min/max (the same float expressions, written
+ * out here to keep a per-call path free of allocations). NaN/±Infinity → ERR_DISTIQ_NON_FINITE.
+ */
 export function dynamicParams(x: Float32Array, scheme: QuantScheme): ActParams {
+  // The range always includes 0 (asymmetric schemes widen it to 0; symmetric ones use max |x|), so start there.
   let lo = 0, hi = 0;
-  if (x.length > 0) {
-    const r = minMax(x, { shape: [x.length] });
-    lo = r.min[0]!;
-    hi = r.max[0]!;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+    else if (v - v !== 0) {
+      lo = NaN; // NaN: reported below
+      break;
+    }
   }
-  const p = affineParams(lo, hi, { dtype: scheme.dtype, symmetric: scheme.symmetric });
-  return actParams(scheme, p.scale[0]!, p.zeroPoint[0]!);
+  if (!Number.isFinite(lo - hi)) {
+    let i = 0;
+    while (x[i]! - x[i]! === 0) i++;
+    throw new DistiqRangeError(`Expected every element of the input to be finite (dynamic quantization); x[${i}] is ${x[i]}`, 'ERR_DISTIQ_NON_FINITE');
+  }
+  const [qmin0, qmax] = QUANT_RANGE[scheme.dtype];
+  if (scheme.symmetric) {
+    const qm = qmax;
+    return actParams(scheme, Math.max(Math.fround(Math.max(-lo, hi) / qm), MIN_SCALE), 0);
+  }
+  const s = Math.max(Math.fround((hi - lo) / (qmax - qmin0)), MIN_SCALE);
+  const z = qmin0 - roundHalfEven(lo / s);
+  return actParams(scheme, s, Math.min(Math.max(z, qmin0), qmax));
 }
 
 /** Codes of `x` with `p` (native quantize; NaN → ERR_DISTIQ_NON_FINITE), written into `out` when it fits. */
