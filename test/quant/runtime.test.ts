@@ -350,6 +350,17 @@ describe('runtime: QConv2d', () => {
     }
   }
 
+  it('an empty batch gives an empty output; a wrong input shape names the runtime layer', () => {
+    const model = cnn(6, 1);
+    for (const cfg of [{ calibration: [randn(rng, [2, 2, 6, 6])] }, { activations: 'dynamic' as const }, { weights: { dtype: 'int4' as const, symmetric: true, groupSize: 6 } }]) {
+      const q = quantize(model, cfg);
+      expect(q.predict(Tensor.zeros([0, 2, 6, 6])).shape).toEqual([0, 5]);
+      expect(() => q.predict(Tensor.zeros([1, 3, 6, 6]))).toThrow(/QConv2d '0' expects input of shape \[N, 2, H, W\], received \[1, 3, 6, 6\]/);
+      expect(() => q.predict(Tensor.zeros([1, 2, 0, 6]))).toThrow(/QConv2d '0' expects input of shape \[N, 2, H, W\] with H \+ 2·1 >= 3/);
+      expect(() => q.predict(Tensor.zeros([1, 2, 1, 6]))).toThrow(/MaxPool2d '2' expects input of shape/);
+    }
+  });
+
   it('static chain Conv2d → Flatten → Linear requantizes into the Linear input codes', () => {
     const rng2 = new TensorRng(9);
     const model = new Sequential(new Conv2d(2, 3, 3, { rng: rng2 }), new ReLU(), new Flatten(), new Linear(3 * 4 * 4, 4, { rng: rng2 }));

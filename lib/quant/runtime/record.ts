@@ -101,13 +101,17 @@ export class FloatStep implements RuntimeStep {
     readonly module: Module,
   ) {
     module.eval();
+    module.path = record.path; // errors name the layer as in the float model
   }
 
   forward(v: Value): Value {
+    if (this.module instanceof Flatten && v.shape.length >= 1) {
+      // [N, d1, d2, …] → [N, d1·d2·…] from the shape (also for an empty batch); codes pass through (static chains).
+      const flat = [v.shape[0]!, v.shape.slice(1).reduce((a, b) => a * b, 1)];
+      return v.reshape(flat);
+    }
     if (v instanceof QTensor) {
-      // Shape-only layers pass codes through (a static int8 chain: Linear → Flatten/Dropout → Linear).
-      if (this.module instanceof Flatten) return v.reshape([v.shape[0] ?? 0, v.shape[0] ? v.data.length / v.shape[0] : 0]);
-      if (this.module instanceof Dropout) return v;
+      if (this.module instanceof Dropout) return v; // eval mode: the identity, on codes too
       v = v.dequantize();
     }
     return this.module.forward(v);
