@@ -27,6 +27,7 @@ import { expectBoolean, expectInteger } from '../validate';
 import { relu as reluOf } from './activations';
 import { torchDefaultInit } from './init';
 import { Module, NO_GRAD, type ModuleConfig, type Parameter } from './module';
+import type { MaxPool2d } from './pool';
 
 /** Floats of cols per chunk on the stride-1 path (about 1 MiB; at least one sample per chunk). */
 const CHUNK_FLOATS = 1 << 18;
@@ -233,7 +234,23 @@ export class Conv2d extends Module {
     return this.backwardIm2col(x, dy.shape, g, needInputGrad);
   }
 
-  private backwardShifted(x: Tensor, gd: Float32Array, yRelu: Float32Array | null, needInputGrad: boolean): Tensor {
+  /**
+   * backward through a following MaxPool2d given ∂loss/∂(pool output), for Sequential's Conv2d → ReLU → MaxPool2d
+   * (this layer ran `forwardReLU`, stride 1; the pool has kernelSize = stride and no padding, so its windows are
+   * disjoint): the pool's gradient routing and the ReLU mask happen inside the spread of dy onto the wide grid, without
+   * the pool's dense dx pass. Same bits as `pool.backward` then `backward`. Other cases take that general route.
+   */
+  backwardThroughMaxPool(dyPool: Tensor, pool: MaxPool2d, needInputGrad = true): Tensor {
+    const { input, argmax } = pool.gradRoutes(dyPool);
+    if (!this.relu || this.stride !== 1 || input !== this.y || pool.kernelSize !== pool.stride || pool.padding !== 0) {
+      return this.backward(pool.backward(dyPool, true), needInputGrad);
+    }
+    return this.backwardShifted(this.x!, dyPool.data, this.y.data, needInputGrad, argmax, dyPool.size / (this.y.dim(0) * this.outChannels));
+  }
+
+  private backwardShifted(
+    x: Tensor, gd: Float32Array, yRelu: Float32Array | null, needInputGrad: boolean, argmax: Int32Array | null = null, pooled = 0,
+  ): Tensor {
     const geo = this.geometry(x);
     const { N, C, H, W, Wp, S, Ho, Wo, K, nb, k, pad } = geo;
     const Co = this.outChannels, P = Ho * Wo, Lc = nb * S;
@@ -264,7 +281,24 @@ export class Conv2d extends Module {
       const cnt = Math.min(nb, N - n0);
       const Lk = (cnt - 1) * S + geo.L - (nb - 1) * S;
       wide.fill(0);
-      for (let b = 0; b < cnt; b++) {
+      if (argmax !== null && yRelu !== null) {
+        // dy from the pool's outputs: each goes to its window's maximum (disjoint windows: one at most per element),
+        // (0 + g)·(y > 0) exactly as the pool's dx (0 + g) masked by the ReLU; db sums the grid in the dense order.
+        for (let b = 0; b < cnt; b++) {
+          for (let o = 0; o < Co; o++) {
+            const plane = (n0 + b) * Co + o, base = plane * P, w0 = o * Lc + b * S;
+            for (let p = plane * pooled, e = p + pooled; p < e; p++) {
+              const at = argmax[p]!, local = at - base, oh = (local / Wo) | 0;
+              wide[w0 + oh * Wp + local - oh * Wo] = (0 + gd[p]!) * +(yRelu[at]! > 0);
+            }
+            if (db) {
+              let acc = 0;
+              for (let oh = 0; oh < Ho; oh++) for (let q = w0 + oh * Wp, e = q + Wo; q < e; q++) acc += wide[q]!;
+              db[o] = db[o]! + acc;
+            }
+          }
+        }
+      } else for (let b = 0; b < cnt; b++) {
         for (let o = 0; o < Co; o++) {
           let src = (n0 + b) * Co * P + o * P, acc = 0;
           for (let oh = 0; oh < Ho; oh++) {

@@ -85,6 +85,16 @@ export class MaxPool2d extends Pool2d {
     return y;
   }
 
+  /**
+   * For a layer that applies this pooling's backward itself (Sequential's Conv2d → ReLU → MaxPool2d fusion): checks
+   * `dy` against the last output and returns the last input and, per output element, the flat index of its maximum in
+   * that input (the element its gradient goes to).
+   */
+  gradRoutes(dy: Tensor): { input: Tensor; argmax: Int32Array } {
+    this.expectGrad(dy, this.y);
+    return { input: this.x!, argmax: this.argmax };
+  }
+
   backward(dy: Tensor, needInputGrad = true): Tensor {
     this.expectGrad(dy, this.y);
     if (!needInputGrad) return NO_GRAD;

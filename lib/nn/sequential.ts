@@ -10,6 +10,8 @@
  * Conv2d (`forwardReLU`: the ReLU in its output pass, the mask in its backward), same bits as the two layers. A
  * Linear (with bias) → ReLU → active Dropout triple runs the GEMM without the bias pre-fill and adds the bias inside the
  * dropout pass (`Linear.forwardDeferBias`, `Dropout.forwardAfterReLU(x, bias)`), same bits as the three layers.
+ * After a fused stride-1 Conv2d → ReLU, a MaxPool2d with kernelSize = stride and no padding has its backward done by
+ * the Conv2d (`backwardThroughMaxPool`: the gradient routed to the window maxima inside the conv's gradient spread).
  *
  * Taps (hidden-state distillation, lib/distill): `setTap(i, tap)` makes forward report child i's output to
  * `tap.output(y)` and backward pass the gradient arriving at child i's output through `tap.grad(dy)` (which may add
@@ -24,6 +26,7 @@ import { ReLU } from './activations';
 import { Conv2d } from './conv2d';
 import { Dropout } from './dropout';
 import { Linear } from './linear';
+import { MaxPool2d } from './pool';
 import { Module, NO_GRAD, type ModuleConfig } from './module';
 
 /** Hooks on one child of a Sequential (see `Sequential.setTap`). */
@@ -103,11 +106,19 @@ export class Sequential extends Module {
         continue;
       }
       this.fused[i] = false;
+      // Conv2d (stride 1) → ReLU (fused above) → MaxPool2d with disjoint windows: the conv's backward routes the pool's
+      // gradient itself (Conv2d.backwardThroughMaxPool), unless the ReLU's output is tapped.
+      const c = ls[i - 2];
+      this.poolFused[i] = m instanceof MaxPool2d && m.kernelSize === m.stride && m.padding === 0 && this.fused[i - 1] === true
+        && c instanceof Conv2d && c.stride === 1 && !this.taps.has(i - 1);
       h = m.forward(h);
       this.taps.get(i)?.output(h);
     }
     return h;
   }
+
+  /** poolFused[i]: layer i is a MaxPool2d whose backward is done by Conv2d i − 2 (see forward). */
+  private readonly poolFused: boolean[] = [];
 
   backward(dy: Tensor, needInputGrad = true): Tensor {
     let first = 0;
@@ -121,6 +132,13 @@ export class Sequential extends Module {
       if (tap !== undefined) g = tap.grad(g);
       if (this.fused[i]) {
         if (!need) return NO_GRAD;
+        continue;
+      }
+      if (this.poolFused[i]) {
+        const needConv = needInputGrad || i - 2 > first;
+        g = (this.layers[i - 2] as Conv2d).backwardThroughMaxPool(g, this.layers[i] as MaxPool2d, needConv);
+        if (!needConv) return NO_GRAD;
+        i -= 2;
         continue;
       }
       g = this.layers[i]!.backward(g, need);

@@ -94,13 +94,21 @@ describe('Conv2d', () => {
     }
   });
 
-  it('a Conv2d -> ReLU pair is fused in Sequential with the same results, bit for bit', () => {
-    for (const [s, pad] of [[1, 0], [1, 1], [2, 1]] as const) {
+  // Conv2d -> ReLU fusion, and (stride-1 conv, disjoint pool windows, no tap on the ReLU) the pool's backward done by
+  // the conv; overlapping windows (k 3, stride 2) and a tapped ReLU take the general route. Odd sizes leave conv
+  // outputs outside every pool window; dy holds -0 entries (as a dropout's backward gives).
+  it.each([
+    ['k2', 1, 0, 2, 2, false], ['k2 padded', 1, 1, 2, 2, false], ['stride-2 conv', 2, 1, 2, 2, false],
+    ['overlapping pool', 1, 0, 3, 2, false], ['tapped ReLU', 1, 0, 2, 2, true],
+  ] as const)('Conv2d -> ReLU (-> MaxPool2d) fused in Sequential: same results, bit for bit (%s)', (_w, s, pad, pk, ps, tap) => {
+    {
       const make = (): Sequential => {
         const rng = new Rng(11);
-        return new Sequential(new Conv2d(2, 6, 3, { stride: s, padding: pad, rng }), new ReLU(), new Conv2d(6, 4, 3, { rng }), new ReLU(), new MaxPool2d(2));
+        return new Sequential(new Conv2d(2, 6, 3, { stride: s, padding: pad, rng }), new ReLU(), new Conv2d(6, 4, 3, { rng }), new ReLU(), new MaxPool2d(pk, ps));
       };
       const fused = make(), plain = make();
+      let tapped = 0;
+      if (tap) fused.setTap(3, { output: () => {}, grad: (g) => { tapped++; return g; } });
       const x = randTensor(12, [3, 2, 14, 13]);
       for (let step = 0; step < 2; step++) {
         fused.zeroGrad();
@@ -110,6 +118,7 @@ describe('Conv2d', () => {
         for (const l of plain.layers) h = l.forward(h);
         expect(y1).toEqual(Array.from(h.data));
         const dy = randTensor(13 + step, h.shape as number[]);
+        for (let i = 0; i < dy.size; i += 3) dy.data[i] = -0;
         const dx1 = Array.from(fused.backward(dy).data);
         let g = dy;
         for (const l of [...plain.layers].reverse()) g = l.backward(g);
@@ -117,6 +126,7 @@ describe('Conv2d', () => {
         fused.parameters().forEach((p, i) => expect(Array.from(p.grad), `param ${i}`).toEqual(Array.from(plain.parameters()[i]!.grad)));
       }
       expect(() => fused.layers[1]!.backward(Tensor.zeros([1]))).toThrow(/backward called before forward/);
+      expect(tapped).toBe(tap ? 2 : 0);
     }
   });
 });
