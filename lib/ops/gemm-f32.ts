@@ -271,8 +271,9 @@ function prepare(a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opt
 
 /**
  * `C = alpha·op(A)·op(B) + beta·C` in float32 (see the module comment for layouts). `b` may be a
- * {@link PackedWeightsF32} of op(B) [k, n] (then `ldb` must be absent and `transB`, if given, must match the packing). Returns C (`opts.out` when
- * given, else a new Float32Array of m·ldc elements). Throws DistiqTypeError / DistiqRangeError on bad arguments.
+ * {@link PackedWeightsF32} of op(B) [k, n] (then `ldb` must be absent, `transB` if given must match the packing, and
+ * the packing must be for the active kernel, else ERR_DISTIQ_PACKED_MISMATCH). Returns C (`opts.out` when given, else
+ * a new Float32Array of m·ldc elements). Throws DistiqTypeError / DistiqRangeError on bad arguments.
  */
 export function gemmF32(
   a: Float32Array,
