@@ -159,6 +159,22 @@ DQ_TEST("gemm_s8 amx: K tails around the 64-byte tile depth") {
   }
 }
 
+DQ_TEST("gemm_s8 amx: int32 out with zero points 0 (whole tiles stored straight into C), strided C, tails") {
+  dqtest::Rng rng(dqtest::base_seed() ^ 0xA304);
+  const Shape shapes[] = {{32, 32, 64, false}, {64, 64, 200, true}, {65, 70, 130, false}, {96, 33, 1000, true},
+                          {16, 48, 65, false},  {1, 64, 64, true},   {47, 97, 3, false},   {128, 160, 320, true}};
+  for (const Shape& s : shapes) {
+    Inputs in = random_inputs(rng, s);
+    in.za = 0, in.zw = 0;
+    for (int64_t pad : {0, 5}) {
+      in.ldc = s.n + pad;
+      check(in, GemmOut::kS32, "zero points 0");
+    }
+    in.zw = 1;  // one zero point off: the epilogue path, same shapes
+    check(in, GemmOut::kS32, "zw 1");
+  }
+}
+
 DQ_TEST("gemm_s8 amx: s8 x s8 and u8 x s8 extremes are exact (int64 check) on every level") {
   // All-(−128) A and W: Σ = 16384·K; A −128 against W 127: −16256·K; u8 255 against −128: −32640·K.
   struct Extreme {

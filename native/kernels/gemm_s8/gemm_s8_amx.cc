@@ -24,7 +24,8 @@
 // row blocks of 32 rows (2 A tiles; 16 when the rest is ≤ 16 rows) → micro-tiles of 32 columns (2 B tiles; 16 for
 // an odd last panel), 2 × 2 C tiles accumulating all of K. The row block's A stays in L1/L2 while the column
 // block's weights pass. The C tiles are stored to a 32 × 32 int32 stack buffer, and the zmm epilogue
-// (gemm_s8_zmm_epilogue.h: zero-point correction, float / requantized outputs) writes C with masked stores.
+// (gemm_s8_zmm_epilogue.h: zero-point correction, float / requantized outputs) writes C with masked stores; for
+// int32 output with both zero points 0 the C tiles of whole tiles are stored straight into C (no epilogue).
 //
 // Threads: the driver cuts M and N at multiples of 32; every element is one full-K tile sum and the same
 // epilogue, so any split gives the same bits. Each tile call loads the tile configuration and releases the tiles
@@ -95,19 +96,20 @@ struct alignas(64) TileConfig {
 constexpr TileConfig kTileConfig = {
     1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0}, {16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0}};
 
-constexpr int64_t kLdc = kNb * 4;  // bytes per row of the micro-tile's int32 buffer
 
 // One micro-tile: C[RT·16 rows][CT·16 cols] = Σ over `steps` tiles of 64 k, A rows at a (stride lda bytes), B
-// tiles of panel j at b + j·ps (1 KiB per step). Stored to c[32][32] (row stride 128 bytes); with kAcc the sums
-// start from c instead of zero.
+// tiles of panel j at b + j·ps (1 KiB per step). Stored to c (int32, row stride ldc elements: the 32 × 32 buffer,
+// or the caller's C itself, see tile()); with kAcc the sums start from c instead of zero.
 template <bool kSigned, bool kAcc, int RT, int CT>
 void tile_product(const uint8_t* a, int64_t lda, const uint8_t* b, size_t ps, int64_t steps, int32_t* c,
-                  int64_t prefetch) {
+                  int64_t ldc, int64_t prefetch) {
+  const int64_t ldc_bytes = ldc * 4;
+  int32_t* c1 = c + kTileRows * ldc;
   if constexpr (kAcc) {
-    _tile_loadd(0, c, kLdc);
-    if constexpr (CT > 1) _tile_loadd(1, c + kNr, kLdc);
-    if constexpr (RT > 1) _tile_loadd(2, c + kTileRows * kNb, kLdc);
-    if constexpr (RT > 1 && CT > 1) _tile_loadd(3, c + kTileRows * kNb + kNr, kLdc);
+    _tile_loadd(0, c, ldc_bytes);
+    if constexpr (CT > 1) _tile_loadd(1, c + kNr, ldc_bytes);
+    if constexpr (RT > 1) _tile_loadd(2, c1, ldc_bytes);
+    if constexpr (RT > 1 && CT > 1) _tile_loadd(3, c1 + kNr, ldc_bytes);
   } else {
     _tile_zero(0);
     if constexpr (CT > 1) _tile_zero(1);
@@ -139,13 +141,13 @@ void tile_product(const uint8_t* a, int64_t lda, const uint8_t* b, size_t ps, in
       if constexpr (RT > 1 && CT > 1) _tile_dpbusd(3, 5, 7);
     }
   }
-  _tile_stored(0, c, kLdc);
-  if constexpr (CT > 1) _tile_stored(1, c + kNr, kLdc);
-  if constexpr (RT > 1) _tile_stored(2, c + kTileRows * kNb, kLdc);
-  if constexpr (RT > 1 && CT > 1) _tile_stored(3, c + kTileRows * kNb + kNr, kLdc);
+  _tile_stored(0, c, ldc_bytes);
+  if constexpr (CT > 1) _tile_stored(1, c + kNr, ldc_bytes);
+  if constexpr (RT > 1) _tile_stored(2, c1, ldc_bytes);
+  if constexpr (RT > 1 && CT > 1) _tile_stored(3, c1 + kNr, ldc_bytes);
 }
 
-using ProductFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, int64_t, int32_t*, int64_t);
+using ProductFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, int64_t, int32_t*, int64_t, int64_t);
 
 // Tiles of ≤ kMb rows use each weight once per call, so W streams from L3 or memory at the core's bandwidth: the
 // K loop then prefetches each panel's stream this far ahead into L2 (1 thread, W from memory: 1x4096x4096
@@ -174,7 +176,7 @@ void product_sliced(const GemmS8Args& p, const uint8_t* a, int64_t mr, int rt, c
     std::memset(slice, 0, sizeof(slice));
     for (int64_t r = 0; r < mr; ++r) std::memcpy(slice + r * kSliceK, a + r * p.lda + k0, static_cast<size_t>(len));
     __asm__ volatile("" ::: "memory");
-    pick(p.a_signed, k0 > 0, rt, np)(slice, kSliceK, b + k0 * kNr, ps, (len + kTileK - 1) / kTileK, c, 0);
+    pick(p.a_signed, k0 > 0, rt, np)(slice, kSliceK, b + k0 * kNr, ps, (len + kTileK - 1) / kTileK, c, kNb, 0);
   }
 }
 
@@ -237,6 +239,7 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int64_t steps = kp / kTileK;
   const bool tiles = k > 0;
   const int64_t prefetch = m1 - m0 <= kMb ? kStreamPrefetch : 0;
+  const bool direct = p.out == GemmOut::kS32 && za == 0 && zw == 0;  // C = Σ a·w exactly: no epilogue
   if (tiles) _tile_loadconfig(&kTileConfig);
   for (int64_t nb0 = n0; nb0 < n1; nb0 += n_block) {
     const int64_t nb1 = std::min(n1, nb0 + n_block);
@@ -255,8 +258,15 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
         for (int64_t j = nb0; j < nb1; j += kNb) {
           const int np = static_cast<int>(std::min<int64_t>(2, (nb1 - j + kNr - 1) / kNr));
           const uint8_t* panels = w.panels + (j / kNr) * stride;
+          if (direct && staged != nullptr && mr == rt * kTileRows && n1 - j >= np * kNr) {
+            // int32 out with both zero points 0 and whole tiles inside C: the tiles are the result, stored in place
+            pick(p.a_signed, false, rt, np)(staged + (i - i0) * kp, kp, panels + kNr * 4, stride, steps,
+                                            static_cast<int32_t*>(p.c) + i * p.ldc + j, p.ldc, prefetch);
+            continue;
+          }
           if (staged != nullptr) {
-            pick(p.a_signed, false, rt, np)(staged + (i - i0) * kp, kp, panels + kNr * 4, stride, steps, c, prefetch);
+            pick(p.a_signed, false, rt, np)(staged + (i - i0) * kp, kp, panels + kNr * 4, stride, steps, c, kNb,
+                                            prefetch);
           } else if (tiles) {
             product_sliced(p, a + i * p.lda, mr, rt, panels + kNr * 4, stride, np, c);
           } else {
