@@ -314,9 +314,14 @@ DQ_TEST("softmax_kl: large vocabulary (17 x 32000) and many blocks") {
   dqtest::Rng rng(102);
   for (float T : {1.0f, 4.0f}) check_all_levels(make(rng, 17, 32000, T, 0.3f, Teacher::kDense, true, 0, Dist::kWide, Dist::kWide));
   check_all_levels(make(rng, 3, 70001, 2.0f, 0.5f, Teacher::kDense, true));
-  // ≥ 4 Mi gradient elements: the kernels switch to non-temporal stores (aligned head/body/tail per row).
-  check_all_levels(make(rng, 131, 32003, 2.0f, 0.5f, Teacher::kDense, true));
-  check_all_levels(make(rng, 131, 32003, 1.0f, 0.5f, Teacher::kSparse, true, 9));
+  // ≥ 4 Mi gradient elements (132 × 32003 = 4 224 396 ≥ 2^22): the kernels switch to non-temporal stores
+  // (aligned head/body/tail per row; the rows start at every misalignment). Every parked-exp variant (T = 2: T = 1
+  // exps squared; T = 3: their own exps; no labels) and the unparked sparse path.
+  static_assert(int64_t{132} * 32003 >= (int64_t{1} << 22), "the streamed path needs >= 4 Mi gradient elements");
+  check_all_levels(make(rng, 132, 32003, 2.0f, 0.5f, Teacher::kDense, true));
+  check_all_levels(make(rng, 132, 32003, 3.0f, 0.5f, Teacher::kDense, true));
+  check_all_levels(make(rng, 132, 32003, 0.7f, 1.0f, Teacher::kDense, false));
+  check_all_levels(make(rng, 132, 32003, 1.0f, 0.5f, Teacher::kSparse, true, 9));
   g_worst.print();
 }
 

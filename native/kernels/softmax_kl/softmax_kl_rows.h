@@ -37,6 +37,8 @@ struct RowParams {
   bool dense, sparse, labels;
   bool use_kl, use_ce;
   bool stream;  // write the gradient with non-temporal stores (large outputs: saves the write-allocate reads)
+  float* park = nullptr;  // kParkQ: per-thread scratch, student exps at [0, park_stride), teacher exps after
+  int64_t park_stride = 0;  // cols rounded up to a whole vector
   int sq_steps;  // T = 2^sq_steps ∈ {2, 4, 8}: the T = 1 student exps are squares of the T ones (kCe1 == 2)
 };
 
@@ -46,6 +48,20 @@ template <class V>
 inline typename V::F pow2k(typename V::F e, int k) {
   for (int i = 0; i < k; ++i) e = V::square_flush(e);
   return e;
+}
+
+// This thread's scratch of at least n floats for the parked exps (kept between calls: at most 2 × 128 Ki floats,
+// 1 MiB, per thread), or null when it cannot be allocated.
+inline float* park_scratch(int64_t n) {
+  thread_local std::vector<float> buf;
+  if (static_cast<int64_t>(buf.size()) < n) {
+    try {
+      buf.resize(static_cast<size_t>(n));
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  return buf.data();
 }
 
 template <class V>
@@ -228,7 +244,10 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
         const F eb = V::exp(V::sub(bt, mb_new));
         bzb = V::add(bzb, eb);
         bw = V::fmadd_where_pos(eb, V::sub(bt, a), bw);
-        if (kParkQ) store_row<V>(g, i, cols, eb);
+        if (kParkQ) {
+          V::store(rp.park + i, ea);  // the scratch rows are whole vectors long
+          V::store(rp.park + rp.park_stride + i, eb);
+        }
       }
     }
     za = V::add(za, bza);
@@ -298,16 +317,13 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
   const F rza = V::set1(1.0f / sum_a), rzb = V::set1(teacher ? 1.0f / sum_b : 0.0f), rz1 = V::set1(1.0f / sum_1);
   const bool ce = rp.use_ce;
   // Lanes [i, i + kLanes) of the gradient (lanes past the row end hold garbage and are never stored). p is
-  // exp(a − ma_at)·wp_at and (kParkQ) q the parked exp times wq_at: per-block values, or the row's for other rows.
-  // kCe1 == 2: p₁ = exp(a − ma_at)^T·w1_at.
-  auto grad_at = [&](int64_t i, F ma_at, F wp_at, F wq_at, F w1_at) {
+  // exp(a − ma_at)·wp_at, with the row's values (kParkQ rows use grad_parked below).
+  auto grad_at = [&](int64_t i, F ma_at, F wp_at, F w1_at) {
     const F x = load_row<V>(s, i, cols);
     const F e = V::exp(V::sub(V::mul(x, inv_t), ma_at));
     const F p = V::mul(e, wp_at);
     F gi;
-    if (kParkQ) {
-      gi = V::mul(ckl, V::sub(p, V::mul(load_row<V>(g, i, cols), wq_at)));
-    } else if (kDense) {
+    if (kDense) {
       const F q = V::mul(V::exp(V::sub(V::mul(load_row<V>(t, i, cols), inv_t), mbv)), rzb);
       gi = V::mul(ckl, V::sub(p, q));
     } else {
@@ -322,31 +338,73 @@ bool softmax_kl_row(const RowParams& rp, const float* s, const float* t, const i
     }
     return gi;
   };
+  // kParkQ: the same gradient from the exps pass 1 parked (bit-identical to recomputing them: same arguments), so
+  // this pass needs no exp per element (one more with kCe1 == 1) and does not re-read the teacher. p and q use the
+  // block weights wp_at, wq_at; kCe1 == 2: p₁ = e^T·w1_at.
+  auto grad_parked = [&](int64_t i, F wp_at, F wq_at, F w1_at) {
+    const F e = V::load(rp.park + i);
+    const F p = V::mul(e, wp_at);
+    F gi = V::mul(ckl, V::sub(p, V::mul(V::load(rp.park + rp.park_stride + i), wq_at)));
+    if (ce) {
+      F p1 = kCe1 == 1   ? V::mul(V::exp(V::sub(load_row<V>(s, i, cols), msv)), rz1)
+             : kCe1 == 2 ? V::mul(pow2k<V>(e, rp.sq_steps), w1_at)
+                         : p;
+      if (static_cast<uint64_t>(y - i) < static_cast<uint64_t>(V::kLanes)) {
+        p1 = V::sub_one_at(p1, static_cast<int>(y - i));  // − onehot(y)
+      }
+      gi = V::add(gi, V::mul(cce, p1));
+    }
+    return gi;
+  };
+  // Non-temporal stores need aligned addresses: a masked head up to the first aligned element, aligned full
+  // vectors, a masked tail (the lane ↔ element mapping shifts with the head, which changes no value).
+  const uintptr_t g_addr = reinterpret_cast<uintptr_t>(g);
+  const int64_t misalign = static_cast<int64_t>(g_addr % V::kAlignBytes) / 4;
+  const int64_t head = misalign == 0 ? 0 : std::min<int64_t>(cols, V::kLanes - misalign);
+  const bool nt = rp.stream && g_addr % 4 == 0;
   if (kParkQ) {
+    // Streamed rows: each block's gradient is computed in the parked lane positions into an L1 staging buffer and
+    // copied out from there with aligned non-temporal stores; `carry` elements (< kLanes) wait for the next block.
+    alignas(64) float stage[kParkQ ? kBlock + 2 * V::kLanes : 1];
+    int64_t out = 0, carry = 0;
     for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
       const int64_t b1 = b0 + kBlock < cols ? b0 + kBlock : cols;
       const F bma = block_ma[b0 / kBlock], bmb = block_mb[b0 / kBlock];
       const F wp = V::mul(V::exp(V::sub(bma, mav)), rza), wq = V::mul(V::exp(V::sub(bmb, mbv)), rzb);
-      const F ma_blk = V::safe_max(bma);  // the shift pass 1 used for this block
-      // exp(x − m_s) = exp(a − ma_blk)^T · exp(T·ma_blk − m_s), and T·ma_blk is the block's raw lane max exactly
-      // (bma, not ma_blk: a lane without classes in the block gets weight exp(−Inf) = 0, never exp(positive)).
+      // exp(x − m_s) = exp(a − ma_blk)^T · exp(T·ma_blk − m_s) with ma_blk the shift pass 1 used for this block,
+      // and T·ma_blk is the block's raw lane max exactly (bma, not its −Inf-safe form: a lane without classes in
+      // the block gets weight exp(−Inf) = 0, never exp(positive)).
       const F w1 = kCe1 == 2 ? V::mul(V::exp(V::sub(V::mul(bma, V::set1(rp.temperature)), msv)), rz1) : rz1;
-      for (int64_t i = b0; i < b1; i += V::kLanes) store_row<V>(g, i, cols, grad_at(i, ma_blk, wp, wq, w1));
+      if (!nt) {
+        for (int64_t i = b0; i < b1; i += V::kLanes) store_row<V>(g, i, cols, grad_parked(i, wp, wq, w1));
+        continue;
+      }
+      for (int64_t i = b0; i < b1; i += V::kLanes) V::store(stage + carry + (i - b0), grad_parked(i, wp, wq, w1));
+      const int64_t avail = carry + (b1 - b0);
+      int64_t k = 0;
+      if (out == 0 && head > 0) {
+        k = std::min<int64_t>(head, avail);
+        V::store_part(g, V::load(stage), static_cast<int>(k));
+      }
+      for (; k + V::kLanes <= avail; k += V::kLanes) V::stream(g + out + k, V::load(stage + k));
+      out += k;
+      carry = avail - k;
+      for (int64_t j = 0; j < carry; ++j) stage[j] = stage[k + j];
     }
-  } else if (rp.stream) {
-    // Non-temporal stores need aligned addresses: a masked head up to the first aligned element, aligned full
-    // vectors, a masked tail. The lane ↔ element mapping shifts with the head, which changes no value.
-    const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(g) % V::kAlignBytes) / 4;
-    const int64_t head = misalign == 0 ? 0 : std::min<int64_t>(cols, V::kLanes - misalign);
-    if (head > 0) V::store_part(g, grad_at(0, mav, rza, zero, rz1), static_cast<int>(head));
+    if (nt) {
+      if (carry > 0) V::store_part(g + out, V::load(stage), static_cast<int>(carry));
+      V::fence();
+    }
+  } else if (nt) {
+    if (head > 0) V::store_part(g, grad_at(0, mav, rza, rz1), static_cast<int>(head));
     int64_t i = head;
-    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i, mav, rza, zero, rz1));
-    if (i < cols) V::store_part(g + i, grad_at(i, mav, rza, zero, rz1), static_cast<int>(cols - i));
+    for (; i + V::kLanes <= cols; i += V::kLanes) V::stream(g + i, grad_at(i, mav, rza, rz1));
+    if (i < cols) V::store_part(g + i, grad_at(i, mav, rza, rz1), static_cast<int>(cols - i));
     V::fence();
   } else {
     for (int64_t i = 0; i < cols; i += V::kLanes) {
       if (i + kPrefetchAhead < cols) V::prefetch(g + i + kPrefetchAhead);  // hides the write-allocate misses
-      store_row<V>(g, i, cols, grad_at(i, mav, rza, zero, rz1));
+      store_row<V>(g, i, cols, grad_at(i, mav, rza, rz1));
     }
   }
   if (rp.sparse && rp.use_kl) {
@@ -389,7 +447,12 @@ int64_t softmax_kl_rows(const distiq::SoftmaxKlArgs& a, int64_t r0, int64_t r1) 
   const bool ce1 = rp.use_ce && rp.inv_t != 1.0f;
   rp.sq_steps = a.temperature == 2.0f ? 1 : a.temperature == 4.0f ? 2 : a.temperature == 8.0f ? 3 : 0;
   const int ce_mode = !ce1 ? 0 : rp.sq_steps > 0 ? 2 : 1;
-  const bool park_q = rp.dense && rp.use_kl && a.grad != nullptr && !rp.stream && a.cols <= kMaxParkedBlocks * kBlock;
+  bool park_q = rp.dense && rp.use_kl && a.grad != nullptr && a.cols <= kMaxParkedBlocks * kBlock;
+  if (park_q) {
+    rp.park_stride = (a.cols + V::kLanes - 1) / V::kLanes * V::kLanes;
+    rp.park = park_scratch(2 * rp.park_stride);
+    park_q = rp.park != nullptr;  // out of memory: the path without parking
+  }
   using RowFn = bool (*)(const RowParams&, const float*, const float*, const int32_t*, const float*, int32_t, float*,
                          float*);
   const RowFn dense_park[3] = {softmax_kl_row<V, true, 0, true>, softmax_kl_row<V, true, 1, true>,
