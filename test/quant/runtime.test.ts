@@ -361,6 +361,20 @@ describe('runtime: QConv2d', () => {
     }
   });
 
+  it('static chain through MaxPool2d on codes (padding, stride) and Flatten: same bits as pooling floats', () => {
+    const r2 = new TensorRng(12);
+    for (const pool of [new MaxPool2d(2), new MaxPool2d(3, 2, 1)]) {
+      const model = new Sequential(new Conv2d(2, 3, 3, { rng: r2, padding: 1 }), new ReLU(), pool, new Conv2d(3, 4, 3, { rng: r2 }), new ReLU(),
+        new Flatten(), new Linear(pool.kernelSize === 2 ? 4 : 4 * 4 * 4, 3, { rng: r2 }));
+      const side = pool.kernelSize === 2 ? 6 : 11; // 6 → 3 → 1; 11 → 6 → 4
+      const q = quantize(model, { calibration: [randn(rng, [3, 2, side, side])] });
+      const steps = (q as unknown as { steps: { requant?: unknown }[] }).steps;
+      expect(steps.map((st) => (st.requant ?? null) !== null)).toEqual([true, false, true, false, false]);
+      const x = randn(rng, [2, 2, side, side], 1.4);
+      expectSameBits(q.predict(x), refPredict(q, floatLayersOf(model), x));
+    }
+  });
+
   it('static chain Conv2d → Flatten → Linear requantizes into the Linear input codes', () => {
     const rng2 = new TensorRng(9);
     const model = new Sequential(new Conv2d(2, 3, 3, { rng: rng2 }), new ReLU(), new Flatten(), new Linear(3 * 4 * 4, 4, { rng: rng2 }));

@@ -2,10 +2,11 @@
  * QuantizedModel: the runtime of a quantized Sequential model — a list of steps (QLinear / QConv2d on the integer
  * kernels, float layers for the rest) built from layer records and their tensors (lib/quant/runtime/record.ts).
  *
- * Static int8 chains: when a static int8 layer feeds another static int8 layer directly (only Flatten / Dropout in
- * between, and the next layer's activation scheme uses its dtype's full range), the first layer's epilogue writes the
- * second's input codes (`requantize`), so no float tensor is made in between; the bits equal those of a float output
- * quantized afterwards (same float expression, same rounding).
+ * Static int8 chains: when a static int8 layer feeds another static int8 layer directly (only Flatten, Dropout and
+ * MaxPool2d in between — they run on the codes, lib/quant/runtime/qmaxpool.ts — and the next layer's activation
+ * scheme uses its dtype's full range), the first layer's epilogue writes the second's input codes (`requantize`), so
+ * no float tensor is made in between; the bits equal those of a float output quantized afterwards (same float
+ * expression, same rounding; pooling commutes with the non-decreasing quantization).
  *
  * `predict(x)` runs synchronously; `predictAsync(x)` runs the GEMMs on the libuv pool (other work stays on the JS
  * thread: activation quantization, im2col, float layers) and resolves with the same bits. Calls of one model run one
@@ -20,6 +21,7 @@ import { QTensor, type Value } from './qtensor';
 import { buildStep, FloatStep, type LayerRecord, type TensorMap } from './record';
 import { Int8Gemm } from './gemm-core';
 import { Dropout } from '../../nn/dropout';
+import { MaxPool2d } from '../../nn/pool';
 import { Flatten } from '../../nn/sequential';
 
 export class QuantizedModel {
@@ -117,8 +119,9 @@ export class QuantizedModel {
   }
 }
 
+/** Layers that run on codes as they are (static chains pass through them): Flatten, Dropout (eval), MaxPool2d. */
 function isShapeOnly(m: unknown): boolean {
-  return m instanceof Flatten || m instanceof Dropout;
+  return m instanceof Flatten || m instanceof Dropout || m instanceof MaxPool2d;
 }
 
 function toOwnedTensor(v: Value): Tensor {

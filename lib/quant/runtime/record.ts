@@ -19,6 +19,7 @@ import { Conv2d } from '../../nn/conv2d';
 import { Dropout } from '../../nn/dropout';
 import { Linear } from '../../nn/linear';
 import type { Module, ModuleConfig } from '../../nn/module';
+import { MaxPool2d } from '../../nn/pool';
 import { Flatten } from '../../nn/sequential';
 import { Tensor } from '../../tensor/tensor';
 import { QuantScheme, toInt4Weights, type QuantizedTensor, type QuantSchemeJSON } from '../scheme';
@@ -26,6 +27,7 @@ import { Int4Gemm, Int8Gemm } from './gemm-core';
 import { QConv2d } from './qconv2d';
 import type { RuntimeStep } from './qlayer';
 import { QLinear } from './qlinear';
+import { maxPoolCodes } from './qmaxpool';
 import { actParams, QTensor, type Value } from './qtensor';
 
 /** How a Linear / Conv2d layer was quantized. */
@@ -112,6 +114,10 @@ export class FloatStep implements RuntimeStep {
     }
     if (v instanceof QTensor) {
       if (this.module instanceof Dropout) return v; // eval mode: the identity, on codes too
+      if (this.module instanceof MaxPool2d) {
+        const pooled = maxPoolCodes(v, this.module);
+        if (pooled !== null) return pooled;
+      }
       v = v.dequantize();
     }
     return this.module.forward(v);
