@@ -41,6 +41,7 @@ import { Rng } from '../tensor/random';
 import { Tensor } from '../tensor/tensor';
 import { evaluate, fit } from '../train/fit';
 
+/** Options of `runDemo` (the command line's --out, --seed, --seeds). */
 export interface DemoOptions {
   /** Directory for the report and model files (default "distiq-demo" in the working directory). */
   out?: string;
@@ -52,6 +53,7 @@ export interface DemoOptions {
   print?: (line: string) => void;
 }
 
+/** One model of the demo's table. */
 export interface DemoRow {
   name: string;
   description: string;
@@ -68,6 +70,7 @@ export interface DemoRow {
   trainSeconds: number;
 }
 
+/** What `runDemo` returns (also written as report.json / report.md). */
 export interface DemoReport {
   setup: Record<string, unknown>;
   rows: DemoRow[];
@@ -167,6 +170,7 @@ function markdown(report: Omit<DemoReport, 'files'>, header: string[]): string {
   return lines.join('\n');
 }
 
+/** Runs the demo (see the module comment); prints progress and the table through `options.print`. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const t00 = performance.now();
   const print = options.print ?? ((l: string) => process.stdout.write(`${l}\n`));

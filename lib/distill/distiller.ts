@@ -28,18 +28,21 @@ import type { RngState } from '../tensor/random';
 import { formatShape } from '../tensor/shape';
 import { scratch, Tensor } from '../tensor/tensor';
 import { describe, expectBoolean, expectFinite, expectInteger } from '../validate';
-import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm, type TeacherLogits } from './kd-loss';
+import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm } from './kd-loss';
 import { ProgressBar } from './progress';
 import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
 import { DistillState } from './state';
-import { checkTeacherOutput, expectTeacher as expectTeacherShape, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
+import { checkTeacherOutput, expectTeacher, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
 import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
 
 /** The teacher side of the loop: the `Teacher` of lib/distill/teacher.ts. */
 export type DistillTeacher = Teacher;
 
+/** Options of `new Distiller(...)`: what is trained, from which teacher, with which objective and optimizer. */
 export interface DistillerOptions {
+  /** The model trained: any distiq Module producing logits `[rows, classes]`. */
   student: Module;
+  /** Where the soft targets come from: modelTeacher(model), functionTeacher(fn, …), cachedTeacher(soft labels), … */
   teacher: DistillTeacher;
   /** Softmax temperature T > 0 of the KD term, constant or per-step Schedule (default 1). */
   temperature?: number | Schedule;
@@ -67,8 +70,10 @@ export interface DistillerOptions {
   evalTeacher?: DistillTeacher | null;
 }
 
+/** The epoch metric early stopping watches (a field of DistillEpochMetrics). */
 export type EarlyStoppingMetric = 'valLoss' | 'valAccuracy' | 'valAgreement' | 'trainLoss' | 'trainAccuracy' | 'trainAgreement';
 
+/** `fit({ earlyStopping })`: stop after `patience` epochs without improvement of `metric`. */
 export interface EarlyStoppingOptions {
   /** Default 'valLoss' with a val set, else 'trainLoss'. */
   metric?: EarlyStoppingMetric;
@@ -82,7 +87,9 @@ export interface EarlyStoppingOptions {
   restoreBest?: boolean;
 }
 
+/** `fit({ checkpoint })`: atomic checkpoints of the whole run (student, projectors, optimizer, scheduler, RNGs, loop position). */
 export interface CheckpointOptions {
+  /** The checkpoint file (written atomically). */
   path: string;
   /** Write after every this many epochs (default 1) and at the end. */
   everyEpochs?: number;
@@ -92,15 +99,20 @@ export interface CheckpointOptions {
   resume?: boolean;
 }
 
+/** Options of `Distiller.fit`. */
 export interface DistillFitOptions {
+  /** Training data: a labelled Dataset, or a SampleSource (no labels: α must be 1). */
   train: Dataset | SampleSource;
+  /** Evaluated after every `evalEvery` epochs and after the last (accuracy needs labels; agreement needs evalTeacher). */
   val?: Dataset | SampleSource;
   /** Epochs, or total optimizer `steps` (the last epoch may be partial). Exactly one of the two. */
   epochs?: number;
   steps?: number;
+  /** Rows per optimizer step. */
   batchSize: number;
   /** Shuffle each epoch (default true). */
   shuffle?: boolean;
+  /** Drop the last incomplete batch of each epoch (default false). */
   dropLast?: boolean;
   /** Batch size of the validation pass (default max(batchSize, 1000)). */
   evalBatchSize?: number;
@@ -110,6 +122,7 @@ export interface DistillFitOptions {
   checkpoint?: CheckpointOptions;
   /** A checkpoint file to continue from (same student, optimizer and options). */
   resume?: string;
+  /** Called after every step and every epoch (see DistillProgressEvent). */
   onProgress?: (event: DistillProgressEvent) => void;
   /** Terminal progress bar on stderr (only drawn when stderr is a TTY; default true). */
   progress?: boolean;
@@ -121,6 +134,7 @@ export interface DistillFitOptions {
   prefetch?: boolean;
 }
 
+/** One epoch of `DistillHistory.epochs` (train figures are over the batches as trained; val figures after the epoch). */
 export interface DistillEpochMetrics {
   /** 1-based. */
   epoch: number;
@@ -143,6 +157,7 @@ export interface DistillEpochMetrics {
   seconds: number;
 }
 
+/** What `Distiller.fit` returns. */
 export interface DistillHistory {
   epochs: DistillEpochMetrics[];
   /** Optimizer steps done in total. */
@@ -157,10 +172,12 @@ export interface DistillHistory {
   alpha: number | object;
 }
 
+/** `fit({ onProgress })` events: after every optimizer step, and after every epoch (with its metrics). */
 export type DistillProgressEvent =
   | { type: 'step'; epoch: number; epochs: number; step: number; totalSteps: number; loss: number; lr: number }
   | { type: 'epoch'; epochs: number; totalSteps: number; metrics: DistillEpochMetrics };
 
+/** What `Distiller.evaluate` returns. */
 export interface DistillEvalResult {
   /** Hard-label accuracy (NaN when the data has no labels). */
   accuracy: number;
@@ -196,16 +213,6 @@ function expectData(name: string, d: unknown): { data: Dataset; labelled: boolea
   throw new DistiqTypeError(`The "${name}" option must be a Dataset or a SampleSource. Received ${describe(d)}`);
 }
 
-function expectTeacher(name: string, t: unknown): asserts t is DistillTeacher {
-  if (t instanceof Module) {
-    throw new DistiqTypeError(`The "${name}" option must be a Teacher; wrap a model with modelTeacher(model). Received ${describe(t)}`);
-  }
-  if (t === null || typeof t !== 'object' || typeof (t as DistillTeacher).predict !== 'function') {
-    throw new DistiqTypeError(`The "${name}" option must be a Teacher ({ classes, kind, predict(batch) }). Received ${describe(t)}`);
-  }
-  expectTeacherShape(name, t);
-}
-
 /**
  * The model whose eval-mode forward on the whole batch has just run inside `teacher.predict` (a ModelTeacher answering
  * synchronously in one chunk), so its layer outputs belong to this batch; else null.
@@ -232,7 +239,7 @@ function argmaxRow(d: Float32Array, off: number, n: number): number {
 }
 
 /** Teacher's argmax class of row r. */
-function teacherArgmax(t: TeacherLogits, r: number, classes: number): number {
+function teacherArgmax(t: TeacherOutput, r: number, classes: number): number {
   if (t instanceof Float32Array) return argmaxRow(t, r * classes, classes);
   const k = t.k;
   return t.indices[r * k + argmaxRow(t.logits, r * k, k)]!;
@@ -255,6 +262,10 @@ interface LoopState {
   early: { best: number | null; bestEpoch: number | null; bad: number; stopped: boolean };
 }
 
+/**
+ * The knowledge-distillation loop: `new Distiller(options)`, then `fit(...)` (returns a DistillHistory) and
+ * `evaluate(data)`. See the module comment and docs/distillation.md.
+ */
 export class Distiller {
   readonly student: Module;
   readonly teacher: DistillTeacher;
@@ -279,7 +290,7 @@ export class Distiller {
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
     const { student, teacher } = options;
     if (!(student instanceof Module)) throw new DistiqTypeError(`The "student" option must be a Module. Received ${describe(student)}`);
-    expectTeacher('teacher', teacher);
+    expectTeacher('teacher', teacher, 'option');
     const temperature = options.temperature ?? 1;
     const alpha = options.alpha ?? 1;
     expectSetting('temperature', temperature, (t) => Number.isFinite(t) && t > 0, 'a finite number > 0');
@@ -293,7 +304,7 @@ export class Distiller {
     if (options.evalTeacher === undefined) evalTeacher = teacher.kind === 'cache' ? null : teacher;
     else {
       evalTeacher = options.evalTeacher;
-      if (evalTeacher !== null) expectTeacher('evalTeacher', evalTeacher);
+      if (evalTeacher !== null) expectTeacher('evalTeacher', evalTeacher, 'option');
     }
 
     this.student = student;
@@ -434,7 +445,7 @@ export class Distiller {
 
   /** Σ weight·term over the extra terms; adds gradients when `grad`; records unweighted values in `parts`. */
   private extraTerms(
-    x: Tensor, student: Float32Array, rows: number, classes: number, teacher: TeacherLogits, temperature: number,
+    x: Tensor, student: Float32Array, rows: number, classes: number, teacher: TeacherOutput, temperature: number,
     grad: Float32Array | null, parts: Record<string, number> | null, teacherModel: Module | null,
   ): number {
     if (this.losses.length === 0) return 0;
@@ -458,7 +469,7 @@ export class Distiller {
   async evaluate(data: Dataset | SampleSource, options: { teacher?: DistillTeacher | null; batchSize?: number } = {}): Promise<DistillEvalResult> {
     const { data: ds, labelled } = expectData('data', data);
     const teacher = options.teacher === undefined ? this.evalTeacher : options.teacher;
-    if (teacher !== null) expectTeacher('teacher', teacher);
+    if (teacher !== null) expectTeacher('teacher', teacher, 'option');
     const batchSize = options.batchSize ?? 1000;
     expectInteger('batchSize', batchSize, 1);
     const { temperature, alpha } = this.settingsAt(this.step);

@@ -21,12 +21,17 @@ import { describe, expectInteger, expectOneOf } from '../validate';
 import type { DistillBatch, LossTerm } from './kd-loss';
 import { findTappable, outputWidth } from './layers';
 import { expectSetting, type Schedule } from './schedule';
+import { ModelTeacher } from './teacher';
 
+/** Options of `hiddenState(...)`. */
 export interface HiddenStateOptions {
   /** Dotted name of the student layer whose output is distilled (e.g. "1"). */
   studentLayer: string;
-  /** The teacher model (a distiq Module) whose layer output is the target. */
-  teacher: Module;
+  /**
+   * The teacher model whose layer output is the target: a distiq Module, or the `modelTeacher(model)` given to the
+   * Distiller as its teacher (its model is used).
+   */
+  teacher: Module | ModelTeacher;
   /** Dotted name of the teacher layer (e.g. "3"). */
   teacherLayer: string;
   /** 'mse' (default) or 'cosine'. */
@@ -62,8 +67,9 @@ class HiddenState implements LossTerm {
 
   constructor(options: HiddenStateOptions) {
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
-    if (!(options.teacher instanceof Module)) {
-      throw new DistiqTypeError(`The "teacher" setting of hiddenState must be the teacher model (a Module). Received ${describe(options.teacher)}`);
+    const teacher = options.teacher instanceof ModelTeacher ? options.teacher.model : options.teacher;
+    if (!(teacher instanceof Module)) {
+      throw new DistiqTypeError(`The "teacher" setting of hiddenState must be the teacher model (a Module, or a modelTeacher(model)). Received ${describe(options.teacher)}`);
     }
     const metric = options.metric ?? 'mse';
     expectOneOf('metric', metric, METRICS);
@@ -76,8 +82,8 @@ class HiddenState implements LossTerm {
     if (options.studentWidth !== undefined) expectInteger('studentWidth', options.studentWidth, 1);
     if (options.teacherWidth !== undefined) expectInteger('teacherWidth', options.teacherWidth, 1);
     if (options.seed !== undefined) expectInteger('seed', options.seed, 0, 0xffffffff);
-    const t = findTappable(options.teacher, options.teacherLayer, 'teacherLayer', 'teacher');
-    this.teacher = options.teacher;
+    const t = findTappable(teacher, options.teacherLayer, 'teacherLayer', 'teacher');
+    this.teacher = teacher;
     this.teacherTap = t;
     this.teacherWidth = options.teacherWidth ?? outputWidth(t);
     this.opts = options;

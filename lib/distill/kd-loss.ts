@@ -15,13 +15,14 @@
  */
 import { DistiqRangeError, DistiqTypeError } from '../errors';
 import type { Module, Parameter } from '../nn/module';
-import { distillationLoss, logSoftmax, type DistillationLossOptions, type TopKTeacher } from '../ops/softmax-kl';
+import { distillationLoss, logSoftmax, type DistillationLossOptions } from '../ops/softmax-kl';
 import type { Tensor } from '../tensor/tensor';
 import { describe } from '../validate';
 import { expectSetting, type Schedule } from './schedule';
+import type { TeacherOutput } from './teacher';
 
-/** What a teacher returns for a batch: dense logits `[rows, classes]` row-major, or the top-k per row. */
-export type TeacherLogits = Float32Array | TopKTeacher;
+/** What a teacher returns for a batch: the `TeacherOutput` of teacher.ts (dense logits or the top-k per row), under the name the loss API uses. */
+export type TeacherLogits = TeacherOutput;
 
 /** One batch as the loss terms see it. */
 export interface DistillBatch {
@@ -44,6 +45,7 @@ export interface DistillBatch {
   teacherModel?: Module | null;
 }
 
+/** An extra loss term of the Distiller (`losses` option): reverseKL(), logitMSE(), hiddenState(), or your own. */
 export interface LossTerm {
   /** Short name used in loss parts and errors ("reverseKL", "hidden:2->3"). */
   readonly name: string;
@@ -91,6 +93,7 @@ abstract class LogitTerm implements LossTerm {
   abstract compute(batch: DistillBatch, weight: number, grad: Float32Array | null): number;
 }
 
+/** Options of `reverseKL(...)`. */
 export interface ReverseKLOptions {
   /** Term weight (default 1). */
   weight?: number | Schedule;

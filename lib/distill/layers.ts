@@ -23,6 +23,7 @@ export function layerList(model: Module): string {
   return out.length === 0 ? '(none)' : out.join(', ');
 }
 
+/** A layer found by `findLayer`. */
 export interface ResolvedLayer {
   module: Module;
   /** The Sequential holding it, and its index there (null for a child of another container). */

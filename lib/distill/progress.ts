@@ -10,6 +10,7 @@ export interface ProgressStream {
   write(s: string): unknown;
 }
 
+/** The one-line progress bar (see the module comment). */
 export class ProgressBar {
   private last = 0;
   private readonly stream: ProgressStream;
@@ -24,6 +25,7 @@ export class ProgressBar {
     return new ProgressBar(process.stderr);
   }
 
+  /** Redraws the bar after a step (at most every 100 ms, and always at the last step). */
   step(epoch: number, epochs: number, step: number, totalSteps: number, loss: number): void {
     const now = performance.now();
     if (now - this.last < 100 && step !== totalSteps) return;
@@ -35,6 +37,7 @@ export class ProgressBar {
     this.stream.write(`\r[${bar}] epoch ${epoch}/${epochs} step ${step}/${totalSteps} loss ${loss.toFixed(4)}\x1b[K`);
   }
 
+  /** Replaces the bar by an epoch summary line. */
   epoch(summary: string): void {
     this.stream.write(`\r${summary}\x1b[K\n`);
     this.last = 0;

@@ -11,8 +11,10 @@
 import { DistiqRangeError, DistiqTypeError } from '../errors';
 import { describe, expectFinite, expectInteger } from '../validate';
 
+/** The shape of a Schedule. */
 export type ScheduleKind = 'constant' | 'linear' | 'cosine';
 
+/** A value as a function of the optimizer step (T, α, term weights); see the module comment. */
 export interface Schedule {
   readonly kind: ScheduleKind;
   /** Value at step 0. */
@@ -25,6 +27,7 @@ export interface Schedule {
   at(t: number): number;
 }
 
+/** The same value at every step. */
 export function constantSchedule(value: number): Schedule {
   expectFinite('value', value);
   return Object.freeze({ kind: 'constant' as const, from: value, to: value, steps: 0, at: () => value });
@@ -41,14 +44,17 @@ function ramp(kind: 'linear' | 'cosine', from: number, to: number, steps: number
   return Object.freeze({ kind, from, to, steps, at });
 }
 
+/** A linear ramp from `from` (step 0) to `to` (step `steps` and after). */
 export function linearSchedule(from: number, to: number, steps: number): Schedule {
   return ramp('linear', from, to, steps);
 }
 
+/** A half-cosine ramp from `from` (step 0) to `to` (step `steps` and after). */
 export function cosineSchedule(from: number, to: number, steps: number): Schedule {
   return ramp('cosine', from, to, steps);
 }
 
+/** True for an object with the Schedule members used here (`at`, `from`, `to`). */
 export function isSchedule(v: unknown): v is Schedule {
   return v !== null && typeof v === 'object' && typeof (v as Schedule).at === 'function'
     && typeof (v as Schedule).from === 'number' && typeof (v as Schedule).to === 'number';

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkTeacherOutput, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
 import { DistiqRangeError } from '../errors';
 
+/** The `format` of the manifest and of every shard's metadata. */
 export const SHARD_FORMAT = 'distiq-soft-labels';
 
 /** The rows of one shard: dense logits [rows, classes], or top-k indices + logits [rows, k]. */
@@ -24,6 +25,7 @@ export function shardFileName(shard: number): string {
   return `shard-${String(shard).padStart(5, '0')}.safetensors`;
 }
 
+/** Lowercase hex SHA-256 of `data` (the manifest's shard hashes). */
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

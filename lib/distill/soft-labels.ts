@@ -31,7 +31,9 @@ import { computeShard, encodeShard, SHARD_FORMAT, sha256Hex, shardFileName, type
 import type { SampleSource } from './unlabeled';
 import { expectTeacher, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput, type TopKTeacher } from './teacher';
 
+/** The manifest's `format` (docs/formats.md "Soft labels"). */
 export const SOFT_LABELS_FORMAT = SHARD_FORMAT;
+/** The manifest `version` this distiq writes and reads. */
 export const SOFT_LABELS_VERSION = 1;
 const MANIFEST = 'manifest.json';
 
@@ -46,6 +48,7 @@ interface AnySource {
   gather?(indices: ArrayLike<number>, x: Float32Array, y: Int32Array): void;
 }
 
+/** Options of `generateSoftLabels`. */
 export interface GenerateSoftLabelsOptions {
   /** Output directory (created when missing). */
   out: string;
@@ -65,6 +68,7 @@ export interface GenerateSoftLabelsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One shard as listed in the manifest (docs/formats.md). */
 export interface SoftLabelShardEntry {
   file: string;
   firstIndex: number;
@@ -73,6 +77,7 @@ export interface SoftLabelShardEntry {
   sha256: string;
 }
 
+/** What the manifest records of the inputs, so a resumed run can refuse other data. */
 export interface DataFingerprint {
   length: number;
   sampleShape: number[];
@@ -82,6 +87,7 @@ export interface DataFingerprint {
   sha256: string;
 }
 
+/** manifest.json of a soft-label cache (docs/formats.md "Soft labels"). */
 export interface SoftLabelManifest {
   format: typeof SOFT_LABELS_FORMAT;
   version: number;
@@ -96,6 +102,7 @@ export interface SoftLabelManifest {
   shards: SoftLabelShardEntry[];
 }
 
+/** A loaded soft-label cache (loadSoftLabels): every row in memory, read by dataset index. */
 export interface SoftLabels {
   readonly length: number;
   readonly classes: number;

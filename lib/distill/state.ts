@@ -10,6 +10,7 @@ import type { RngState } from '../tensor/random';
 import { Tensor } from '../tensor/tensor';
 import type { LossTerm } from './kd-loss';
 
+/** The checkpoint container of a Distiller run (see the module comment). */
 export class DistillState extends Module {
   readonly student: Module;
   private readonly termParams: [string, Parameter][];

@@ -20,6 +20,7 @@ import { formatShape } from '../tensor/shape';
 import { describe, expectInteger } from '../validate';
 import { findLayer } from './layers';
 
+/** Options of `narrowMlp`. */
 export interface NarrowMlpOptions {
   /** Hidden layer widths of the student (each ≥ 1; may be empty). */
   hidden: number[];

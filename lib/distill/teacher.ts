@@ -25,11 +25,13 @@ import { Tensor } from '../tensor/tensor';
 import { describe, expectInteger } from '../validate';
 import type { SoftLabels } from './soft-labels';
 
+/** A top-k teacher output: `k` class indices and their logits per row (lib/ops/softmax-kl.ts). */
 export type { TopKTeacher } from '../ops/softmax-kl';
 
 /** Dense logits `[rows, classes]` row-major, or the top-k entries of each row. */
 export type TeacherOutput = Float32Array | TopKTeacher;
 
+/** What a teacher is asked for: a batch of inputs and their dataset indices. */
 export interface TeacherBatch {
   /** `[rows, ...sampleShape]` */
   x: Tensor;
@@ -37,6 +39,7 @@ export interface TeacherBatch {
   indices: Int32Array;
 }
 
+/** The teacher interface (see the module comment): the adapters below, or any object of this shape. */
 export interface Teacher {
   /** Logits per sample. */
   readonly classes: number;
@@ -44,6 +47,7 @@ export interface Teacher {
   readonly kind: 'model' | 'function' | 'cache' | string;
   /** Optional human-readable name for messages (e.g. "Sequential", "resnet-server"). */
   readonly name?: string;
+  /** Logits for the batch's rows, in order: dense `[rows, classes]` or top-k; directly or as a Promise. */
   predict(batch: TeacherBatch): TeacherOutput | Promise<TeacherOutput>;
 }
 
@@ -53,11 +57,18 @@ export function teacherLabel(teacher: Teacher): string {
   return teacher.name ? `${kind} teacher '${teacher.name}'` : `${kind} teacher`;
 }
 
-/** Throws a typed error unless `teacher` has the Teacher shape (classes ≥ 1, a kind string, a predict function). */
-export function expectTeacher(name: string, teacher: unknown): asserts teacher is Teacher {
+/**
+ * Throws a typed error unless `teacher` has the Teacher shape (classes ≥ 1, a kind string, a predict function).
+ * `what` is how the message calls `name` ("argument" of a function, "option" of an options object). A Module given
+ * where a Teacher belongs gets the hint to wrap it with modelTeacher().
+ */
+export function expectTeacher(name: string, teacher: unknown, what: 'argument' | 'option' = 'argument'): asserts teacher is Teacher {
   const t = teacher as Teacher;
+  if (teacher instanceof Module) {
+    throw new DistiqTypeError(`The "${name}" ${what} must be a Teacher; wrap a model with modelTeacher(model). Received ${describe(teacher)}`);
+  }
   if (t === null || typeof t !== 'object' || typeof t.predict !== 'function') {
-    throw new DistiqTypeError(`The "${name}" argument must be a Teacher (an object with classes, kind and predict()). Received ${describe(teacher)}`);
+    throw new DistiqTypeError(`The "${name}" ${what} must be a Teacher (an object with classes, kind and predict(batch)). Received ${describe(teacher)}`);
   }
   if (typeof t.kind !== 'string') throw new DistiqTypeError(`The "${name}.kind" property must be a string. Received ${describe(t.kind)}`);
   expectInteger(`${name}.classes`, t.classes, 1);
@@ -139,6 +150,7 @@ function modules(m: Module, out: Module[] = []): Module[] {
   return out;
 }
 
+/** Options of `modelTeacher`. */
 export interface ModelTeacherOptions {
   /** Rows per forward pass (default 256): bounds the activation memory of large batches. */
   batchSize?: number;
@@ -223,6 +235,7 @@ export function modelTeacher(model: Module, options?: ModelTeacherOptions): Mode
   return new ModelTeacher(model, options);
 }
 
+/** The function of a `functionTeacher`: the batch input and its dataset indices → logits `[rows, classes]`. */
 export type TeacherFunction = (x: Tensor, indices: Int32Array) => Float32Array | Tensor | Promise<Float32Array | Tensor>;
 
 /** Any function as a teacher. It receives the batch input (and, additionally, the rows' dataset indices). */
@@ -261,7 +274,10 @@ export function functionTeacher(fn: TeacherFunction, options: { classes: number;
   return Object.freeze(teacher);
 }
 
-/** Cached soft labels as a teacher: rows looked up by `batch.indices` (the batch input is not read). */
+/**
+ * Cached soft labels as a teacher: rows looked up by `batch.indices` (the batch input is not read). The rows were
+ * validated when the cache was loaded (loadSoftLabels); an index outside the cache is a DistiqRangeError naming it.
+ */
 export function cachedTeacher(cache: SoftLabels): Teacher {
   if (cache === null || typeof cache !== 'object' || typeof (cache as SoftLabels).gather !== 'function') {
     throw new DistiqTypeError(`The "cache" argument must be SoftLabels (from loadSoftLabels). Received ${describe(cache)}`);
@@ -274,10 +290,20 @@ export function cachedTeacher(cache: SoftLabels): Teacher {
       if (batch === null || typeof batch !== 'object' || !(batch.indices instanceof Int32Array)) {
         throw new DistiqTypeError(`The cache teacher looks rows up by dataset index: the batch needs "indices" (an Int32Array). Received ${describe(batch?.indices)}`);
       }
-      if (batch.x instanceof Tensor && batch.x.shape[0] !== batch.indices.length) {
-        throw new DistiqRangeError(`batch.indices has ${batch.indices.length} entries for ${batch.x.shape[0]} rows of x`, 'ERR_DISTIQ_SHAPE_MISMATCH');
+      const { indices } = batch;
+      if (batch.x instanceof Tensor && batch.x.shape[0] !== indices.length) {
+        throw new DistiqRangeError(`batch.indices has ${indices.length} entries for ${batch.x.shape[0]} rows of x`, 'ERR_DISTIQ_SHAPE_MISMATCH');
       }
-      return cache.gather(batch.indices);
+      for (let i = 0; i < indices.length; i++) {
+        const r = indices[i]!;
+        if (r < 0 || r >= cache.length) {
+          throw new DistiqRangeError(
+            `The ${teacherLabel(teacher)} holds soft labels for dataset indices [0, ${cache.length - 1}]; batch row ${i} asks for index ${r} ` +
+              '(is this the dataset the soft labels were generated for?)',
+          );
+        }
+      }
+      return cache.gather(indices);
     },
   };
   return Object.freeze(teacher);

@@ -12,6 +12,7 @@ import { DistiqRangeError, DistiqTypeError } from '../errors';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { describe, expectTypedArray } from '../validate';
 
+/** Inputs without labels (see the module comment); every Dataset with `gatherX` is one too. */
 export interface SampleSource {
   readonly length: number;
   /** Shape of one sample (e.g. [784]). */

@@ -122,11 +122,11 @@ describe('Distiller', () => {
 
   it('hidden-state distillation reuses the model teacher\'s own forward (one teacher forward per step, same results)', async () => {
     const { model, train } = trainedTeacher();
-    const run = async (teacher: import('../../lib').Teacher): Promise<{ w: Float32Array[]; forwards: number }> => {
+    const run = async (teacher: import('../../lib').Teacher, termTeacher: import('../../lib').Module | import('../../lib').ModelTeacher = model): Promise<{ w: Float32Array[]; forwards: number }> => {
       const student = mlp([64, 16, 10], 6);
       const d = new Distiller({
         student, teacher, temperature: 2, alpha: 0.5, seed: 1, optimizer: (p) => new AdamW(p, { lr: 1e-2 }),
-        losses: [hiddenState({ studentLayer: '1', teacher: model, teacherLayer: '1', weight: 0.5 })],
+        losses: [hiddenState({ studentLayer: '1', teacher: termTeacher, teacherLayer: '1', weight: 0.5 })],
       });
       const spy = vi.spyOn(model, 'forward');
       try {
@@ -142,6 +142,12 @@ describe('Distiller', () => {
     expect(viaModel.w).toEqual(viaFunction.w);
     expect(viaModel.forwards).toBe(30);
     expect(viaFunction.forwards).toBe(60);
+    // The term also takes the Distiller's modelTeacher itself (its model is the one tapped).
+    const mt = modelTeacher(model);
+    const viaTeacher = await run(mt, mt);
+    expect(viaTeacher.w).toEqual(viaModel.w);
+    expect(viaTeacher.forwards).toBe(30);
+    expect(() => hiddenState({ studentLayer: '1', teacher: {} as never, teacherLayer: '1' })).toThrow(/"teacher" setting of hiddenState must be the teacher model \(a Module, or a modelTeacher\(model\)\)/);
   });
 });
 

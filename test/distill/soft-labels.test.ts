@@ -13,7 +13,7 @@ import {
   type SafeTensor, type SoftLabelManifest, type SoftLabelSource, type Teacher, type TopKTeacher,
 } from '../../lib';
 import { expectError, expectRejection } from '../fixtures/soft-labels/expect-error';
-import { Rng as TestRng } from '../helpers/rng';
+import { Rng as TestRng, baseSeed } from '../helpers/rng';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'distiq-sl-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -124,7 +124,7 @@ describe('top-k soft labels', () => {
         const st = decodeSafetensors(fs.readFileSync(path.join(out, m.shards[0]!.file)));
         expect(st.tensors.get('indices')).toMatchObject({ dtype: 'I32', shape: [m.shards[0]!.rows, k] });
         expect(st.tensors.get('logits')).toMatchObject({ dtype: 'F32', shape: [m.shards[0]!.rows, k] });
-      }), { numRuns: 25 });
+      }), { numRuns: 25, seed: baseSeed | 0 }); // DISTIQ_SEED reproduces a failing run
   });
 
   it('a top-k teacher (a top-k cache) can feed a smaller top-k, never a dense cache', async () => {
@@ -389,6 +389,7 @@ describe('bad input', () => {
     const out = newDir();
     await expectRejection(generateSoftLabels(nan, data, { out, shardSize: 3, batchSize: 3 }), DistiqRangeError, 'ERR_DISTIQ_NON_FINITE', /grpc teacher 'edge' returned a non-finite logit NaN at row 1 \(dataset index 7\), class 1/);
     expect(readManifest(out).shards.map((s) => s.firstIndex)).toEqual([0, 3]); // finished shards stay (resumable)
+    await expectRejection(gen({}, new Sequential(new Linear(3, 4))), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"teacher" argument must be a Teacher; wrap a model with modelTeacher\(model\)/);
     await expectRejection(gen({}, { classes: 4 }), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"teacher" argument must be a Teacher/);
     await expectRejection(gen({}, { kind: 'x', classes: 0, predict() {} }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE', /"teacher.classes"/);
     await expectRejection(gen({}, teacher, new Float32Array(4)), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"data" argument must be a SampleSource or Dataset/);

@@ -138,6 +138,9 @@ describe('checkTeacherOutput (top-k) and cachedTeacher', () => {
     expect(ct.kind).toBe('cache');
     expect(ct.classes).toBe(3);
     expect(ct.predict({ x: Tensor.zeros([2, 9]), indices: Int32Array.of(3, 1) })).toEqual(Float32Array.of(9, 10, 11, 3, 4, 5));
+    // An index the cache does not hold names the teacher, the row and the index (wrong dataset for this cache?).
+    expectError(() => ct.predict({ x: Tensor.zeros([2, 9]), indices: Int32Array.of(1, 4) }), DistiqRangeError, 'ERR_DISTIQ_INVALID_ARG_VALUE',
+      /cache teacher 'big' holds soft labels for dataset indices \[0, 3\]; batch row 1 asks for index 4 \(is this the dataset/);
     expectError(() => ct.predict({ x: Tensor.zeros([2, 9]) } as never), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /needs "indices"/);
     expectError(() => cachedTeacher({} as never), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /must be SoftLabels/);
   });
