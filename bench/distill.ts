@@ -38,14 +38,14 @@ import {
   type Dataset, type SampleSource, type SoftLabels, type TensorDataset,
 } from 'distiq';
 
-import { checkLine, type Check } from './lib/acceptance';
-import { parseArgs, usage, UsageError } from './lib/args';
+import { finishRun, type Check } from './lib/acceptance';
+import { parseEntryArgs, type OwnOptionSpec } from './lib/args';
 import { loadAverage, machineInfo } from './lib/machine';
-import { benchDir, makeRow, Reporter, withUnmeasured, writeResults, type Row } from './lib/report';
+import { benchDir, makeRow, Reporter, type Row } from './lib/report';
+import { PY, torchEnv } from './lib/torch';
 import { mlp, torchVersion, trainRecipe } from './train';
 
 const BATCH = 128;
-const PY = '/usr/bin/python3';
 const TORCH_SCRIPT = path.resolve(__dirname, '..', 'distill_torch.py');
 const T = 2;
 const ALPHA = 0.5;
@@ -201,14 +201,6 @@ function torchAccuracies(r: Recipe, seeds: number[], npy: string, quick: boolean
   return res.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { test_accuracy: number }).test_accuracy);
 }
 
-function torchEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  delete env.OMP_NUM_THREADS;
-  return env;
-}
-
 /** Seconds per batch of distiq's KD loop over `batches` batches (a fresh student and Distiller; setup untimed). */
 async function distiqKdBatchSeconds(train: TensorDataset, dense: SoftLabels, batches: number): Promise<number> {
   const model = student(1);
@@ -269,49 +261,24 @@ function distillChecks(rows: Row[]): Check[] {
 
 // ---- main ---------------------------------------------------------------------------------------------------------
 
-const FLAGS = ['--fresh-teacher', '--torch-accuracy'];
-const EXTRA_USAGE = '[--seeds <n>] [--teacher-epochs <n>] [--fresh-teacher] [--torch-accuracy]';
-
-/** This bench's own options (after the shared ones): flags and integer values; a message for bad input. */
-function ownOptions(rest: string[], quick: boolean): { seeds: number; teacherEpochs: number; flags: Set<string> } | string {
-  const out = { seeds: quick ? 1 : 3, teacherEpochs: quick ? 1 : 15, flags: new Set<string>() };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (FLAGS.includes(a)) {
-      out.flags.add(a);
-    } else if (a === '--seeds' || a === '--teacher-epochs') {
-      const v = Number(rest[++i]);
-      const max = a === '--seeds' ? 20 : 100;
-      if (!(Number.isInteger(v) && v >= 1 && v <= max)) return `${a} needs an integer in [1, ${max}]`;
-      if (a === '--seeds') out.seeds = v;
-      else out.teacherEpochs = v;
-    } else {
-      return `unknown argument: ${a}`;
-    }
-  }
-  return out;
-}
+/** This bench's own options (after the shared ones of bench/lib/args.ts). */
+const OWN: OwnOptionSpec = {
+  flags: ['--fresh-teacher', '--torch-accuracy'],
+  ints: { '--seeds': { min: 1, max: 20 }, '--teacher-epochs': { min: 1, max: 100 } },
+};
 
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  let args;
-  try {
-    args = parseArgs(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${usage('bench:distill')}\n  also: ${EXTRA_USAGE}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  const own = ownOptions(args.rest, args.quick);
-  if (typeof own === 'string') {
-    process.stderr.write(`${own}\n${usage('bench:distill')}\n  also: ${EXTRA_USAGE}\n`);
-    return 2;
-  }
-  const nSeeds = own.seeds;
   // The speed row of the issue is 1 thread: that is the default here (parseArgs defaults to 1,2 for the kernels).
-  const threads = argv.some((a) => a === '--threads' || a.startsWith('--threads=')) ? args.threads : [1];
+  const parsed = parseEntryArgs('bench:distill', process.argv.slice(2), OWN, [1]);
+  if ('exit' in parsed) return parsed.exit;
+  const { args } = parsed;
+  const own = {
+    seeds: parsed.own.ints.get('--seeds') ?? (args.quick ? 1 : 3),
+    teacherEpochs: parsed.own.ints.get('--teacher-epochs') ?? (args.quick ? 1 : 15),
+    flags: parsed.own.flags,
+  };
+  const nSeeds = own.seeds;
+  const threads = args.threads;
   const seeds = Array.from({ length: nSeeds }, (_, i) => i + 1);
   const scale = args.quick ? 0.1 : 1;
   const reps = args.quick ? 3 : args.reps;
@@ -397,20 +364,15 @@ async function main(): Promise<number> {
     }));
   }
 
-  const name = args.quick ? 'distill-quick' : 'distill';
-  const rows = args.write ? withUnmeasured(name, rep.rows) : rep.rows;
-  const checks = distillChecks(rows);
-  rep.say(`\nAcceptance (issue 5, items 1–4)${args.quick ? ' — --quick: NOT the acceptance recipe, shown for the wiring only' : ''}:`);
-  for (const c of checks) rep.say(`  ${checkLine(c)}`);
-  rep.say(`total ${((performance.now() - t00) / 1000).toFixed(0)} s`);
-  if (args.write) {
-    const file = writeResults({
-      name, date: new Date().toISOString(), machine: { ...machine, load_avg_end: loadAverage() }, rows, checks,
+  finishRun(rep, {
+    name: args.quick ? 'distill-quick' : 'distill', write: args.write, t00, checks: distillChecks,
+    title: `Acceptance (issue 5, items 1–4)${args.quick ? ' — --quick: NOT the acceptance recipe, shown for the wiring only' : ''}`,
+    result: {
+      machine: { ...machine, load_avg_end: loadAverage() },
       peers: { torch: { lib: `PyTorch ${torchVersion()} (Debian python3-torch, OpenBLAS), bench/distill_torch.py` } },
       settings: { quick: args.quick, seeds: nSeeds, teacher_epochs: own.teacherEpochs, reps, threads: threads.join(',') },
-    });
-    rep.say(`wrote ${file} and bench/RESULTS.md`);
-  }
+    },
+  });
   return 0;
 }
 

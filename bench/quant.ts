@@ -37,10 +37,10 @@ import {
 } from 'distiq';
 
 import { RECIPES, runRecipe, softLabels, studentKdFile, teacherModel } from './distill';
-import { checkLine, type Check } from './lib/acceptance';
-import { parseArgs, usage, UsageError } from './lib/args';
+import { finishRun, type Check } from './lib/acceptance';
+import { parseEntryArgs, type OwnOptionSpec } from './lib/args';
 import { loadAverage, machineInfo } from './lib/machine';
-import { makeRow, Reporter, withUnmeasured, writeResults, type Row } from './lib/report';
+import { makeRow, Reporter, type Row } from './lib/report';
 import { measure, timeSync, type Contender } from './lib/timing';
 import { quantizeSaveLoad } from './quant/ptq';
 import { BRACKETS, SCHEMES, type ModelName, type SchemeDef, type SchemeId } from './quant/schemes';
@@ -203,45 +203,27 @@ export function quantChecks(rows: Row[]): Check[] {
 
 // ---- main ---------------------------------------------------------------------------------------------------------
 
-const EXTRA_USAGE = '[--teacher-epochs <n>] [--calib-batches <n>] [--skip-torch]';
-
-function ownOptions(rest: string[], quick: boolean): { teacherEpochs: number; calibBatches: number; skipTorch: boolean } | string {
-  const out = { teacherEpochs: quick ? 1 : 15, calibBatches: 32, skipTorch: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '--skip-torch') out.skipTorch = true;
-    else if (a === '--teacher-epochs' || a === '--calib-batches') {
-      const v = Number(rest[++i]);
-      if (!(Number.isInteger(v) && v >= 1 && v <= 400)) return `${a} needs an integer in [1, 400]`;
-      if (a === '--teacher-epochs') out.teacherEpochs = v;
-      else out.calibBatches = v;
-    } else return `unknown argument: ${a}`;
-  }
-  return out;
-}
+/** This bench's own options (after the shared ones of bench/lib/args.ts). */
+const OWN: OwnOptionSpec = {
+  flags: ['--skip-torch'],
+  ints: { '--teacher-epochs': { min: 1, max: 400 }, '--calib-batches': { min: 1, max: 400 } },
+};
 
 function fileBytes(file: string): number {
   return fs.statSync(file).size;
 }
 
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  let args;
-  try {
-    args = parseArgs(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${usage('bench:quant')}\n  also: ${EXTRA_USAGE}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  const own = ownOptions(args.rest, args.quick);
-  if (typeof own === 'string') {
-    process.stderr.write(`${own}\n${usage('bench:quant')}\n  also: ${EXTRA_USAGE}\n`);
-    return 2;
-  }
-  const threads = argv.some((a) => a === '--threads' || a.startsWith('--threads=')) ? args.threads : [1];
+  // Latency rows at 1 thread unless --threads says otherwise (parseArgs defaults to 1,2 for the kernels).
+  const parsed = parseEntryArgs('bench:quant', process.argv.slice(2), OWN, [1]);
+  if ('exit' in parsed) return parsed.exit;
+  const { args } = parsed;
+  const own = {
+    teacherEpochs: parsed.own.ints.get('--teacher-epochs') ?? (args.quick ? 1 : 15),
+    calibBatches: parsed.own.ints.get('--calib-batches') ?? 32,
+    skipTorch: parsed.own.flags.has('--skip-torch'),
+  };
+  const threads = args.threads;
   const scale = args.quick ? 0.1 : 1;
   const reps = args.quick ? 3 : args.reps;
   const want = (id: string): boolean => args.only === null || args.only.test(id);
@@ -407,20 +389,15 @@ async function main(): Promise<number> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  const name = args.quick ? 'quant-quick' : 'quant';
-  const rows = args.write ? withUnmeasured(name, rep.rows) : rep.rows;
-  const checks = quantChecks(rows);
-  rep.say(`\nAcceptance (issue 6, items 1–3)${args.quick ? ' — --quick: NOT the acceptance models, shown for the wiring only' : ''}:`);
-  for (const c of checks) rep.say(`  ${checkLine(c)}`);
-  rep.say(`total ${((performance.now() - t00) / 1000).toFixed(0)} s`);
-  if (args.write) {
-    const file = writeResults({
-      name, date: new Date().toISOString(), machine: { ...machine, load_avg_end: loadAverage() }, rows, checks,
+  finishRun(rep, {
+    name: args.quick ? 'quant-quick' : 'quant', write: args.write, t00, checks: quantChecks,
+    title: `Acceptance (issue 6, items 1–3)${args.quick ? ' — --quick: NOT the acceptance models, shown for the wiring only' : ''}`,
+    result: {
+      machine: { ...machine, load_avg_end: loadAverage() },
       peers: { torch: { lib: `PyTorch ${torchVersion()} (Debian python3-torch), quantized engine onednn, bench/quant_torch.py` } },
       settings: { quick: args.quick, teacher_epochs: own.teacherEpochs, calib: `${own.calibBatches}x${CALIB_BATCH}`, reps, threads: threads.join(',') },
-    });
-    rep.say(`wrote ${file} and bench/RESULTS.md`);
-  }
+    },
+  });
   return 0;
 }
 

@@ -3,7 +3,7 @@
  * run and stored in the JSON (`checks`), so a closing note can cite one `npm run bench:kernels` run. A check whose
  * rows are missing (peer skipped, --only) is "n/a", never a pass.
  */
-import type { Row } from './report';
+import { withUnmeasured, writeResults, type BenchResult, type Reporter, type Row } from './report';
 
 export interface Check {
   /** e.g. "1a". */
@@ -83,4 +83,24 @@ export function kernelChecks(rows: Row[]): Check[] {
 export function checkLine(c: Check): string {
   const mark = c.pass === null ? 'n/a ' : c.pass ? 'PASS' : 'FAIL';
   return `${mark} ${c.id.padEnd(3)} ${c.text} — ${c.detail}`;
+}
+
+/**
+ * The end of a bench run with acceptance checks: the rows (plus, when writing, the rows of the last written
+ * `<name>.json` this run did not measure), the checks evaluated on them and printed under `title`, the total time
+ * since `t00`, and when `write` bench/results/<name>.json + bench/RESULTS.md (`result`: machine, peers, settings).
+ */
+export function finishRun(
+  rep: Reporter,
+  o: { name: string; title: string; write: boolean; t00: number; checks: (rows: Row[]) => Check[]; result: Omit<BenchResult, 'name' | 'date' | 'rows' | 'checks'> },
+): void {
+  const rows = o.write ? withUnmeasured(o.name, rep.rows) : rep.rows;
+  const checks = o.checks(rows);
+  rep.say(`\n${o.title}:`);
+  for (const c of checks) rep.say(`  ${checkLine(c)}`);
+  rep.say(`total ${((performance.now() - o.t00) / 1000).toFixed(0)} s`);
+  if (o.write) {
+    const file = writeResults({ name: o.name, date: new Date().toISOString(), rows, checks, ...o.result });
+    rep.say(`wrote ${file} and bench/RESULTS.md`);
+  }
 }

@@ -8,19 +8,10 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 
 import { benchDir } from '../lib/report';
-
-export const PY = '/usr/bin/python3';
+import { PY, torchEnv } from '../lib/torch';
 
 export function torchScript(): string {
   return path.join(benchDir(), 'quant_torch.py');
-}
-
-export function torchEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  delete env.OMP_NUM_THREADS;
-  return env;
 }
 
 export interface TorchSettings {
