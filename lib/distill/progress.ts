@@ -14,9 +14,12 @@ export interface ProgressStream {
 export class ProgressBar {
   private last = 0;
   private readonly stream: ProgressStream;
+  private readonly now: () => number;
 
-  constructor(stream: ProgressStream) {
+  /** `now` (milliseconds) paces the redraws; tests pass their own clock. */
+  constructor(stream: ProgressStream, now: () => number = () => performance.now()) {
     this.stream = stream;
+    this.now = now;
   }
 
   /** A bar on process.stderr when it is a TTY and `enabled` is not false; else null. */
@@ -27,7 +30,7 @@ export class ProgressBar {
 
   /** Redraws the bar after a step (at most every 100 ms, and always at the last step). */
   step(epoch: number, epochs: number, step: number, totalSteps: number, loss: number): void {
-    const now = performance.now();
+    const now = this.now();
     if (now - this.last < 100 && step !== totalSteps) return;
     this.last = now;
     const width = Math.max(10, Math.min(30, (this.stream.columns ?? 80) - 60));

@@ -114,14 +114,21 @@ describe('Distiller checkpoint/resume', () => {
 
   it('draws a progress bar only on a TTY; silent otherwise', async () => {
     const out: string[] = [];
-    const bar = new ProgressBar({ isTTY: true, columns: 100, write: (s: string) => out.push(s) });
+    let clock = 1000; // ms, advanced by hand: no dependence on the machine's speed
+    const bar = new ProgressBar({ isTTY: true, columns: 100, write: (s: string) => out.push(s) }, () => clock);
     bar.step(1, 2, 5, 10, 0.5);
-    bar.step(1, 2, 6, 10, 0.4); // throttled (< 100 ms)
+    clock += 99;
+    bar.step(1, 2, 6, 10, 0.4); // throttled (< 100 ms since the last draw)
+    clock += 1;
+    bar.step(1, 2, 7, 10, 0.35); // 100 ms: drawn
+    clock += 10;
     bar.step(1, 2, 10, 10, 0.3); // the last step always draws
     bar.epoch('epoch 1/2 done');
-    expect(out).toHaveLength(3);
+    expect(out).toHaveLength(4);
     expect(out[0]).toMatch(/^\r\[#+\.+\] epoch 1\/2 step 5\/10 loss 0\.5000/);
-    expect(out[2]).toBe('\repoch 1/2 done\x1b[K\n');
+    expect(out[1]).toMatch(/step 7\/10 loss 0\.3500/);
+    expect(out[2]).toMatch(/step 10\/10 loss 0\.3000/);
+    expect(out[3]).toBe('\repoch 1/2 done\x1b[K\n');
     const isTTY = process.stderr.isTTY;
     try {
       Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true });
