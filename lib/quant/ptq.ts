@@ -8,14 +8,14 @@
  * | linear int8, per-tensor or per-channel 0  | `static`    | int8 GEMM; input scale/zero point from calibration |
  * | linear int8, per-tensor or per-channel 0  | `dynamic`   | int8 GEMM; input parameters from each batch        |
  * | linear int4 / uint4 (any granularity)     | `float`     | int4 GEMM (rows quantized to int8 by the kernel)   |
- * | any other scheme (int8 per-group, nf4,    | `float`     | float32: weights dequantized when the model is     |
+ * | any other scheme (int8 per-group, nf4,    | `float`     | fp32 GEMM on weights dequantized when the model is |
  * |   kmeans, log2, uint8)                    |             |   built or loaded; the file keeps the codes        |
  * | `'fp32'`                                  | —           | the float layer, unchanged                         |
  *
  * Defaults: weights int8 symmetric per-channel; activations `static` when `calibration` is given, else `dynamic`
  * (`float` for weight schemes the int8 GEMM cannot run). Activation schemes are linear 8-bit per-tensor (default
  * uint8 asymmetric). An eval-mode BatchNorm right after a quantized layer is folded into it (`foldBatchNorm: false`
- * keeps it as a float layer), and a ReLU right after an int8/int4 layer runs in its epilogue.
+ * keeps it as a float layer), and a ReLU right after a quantized layer runs in its epilogue (or one pass after).
  *
  * Errors (DistiqRangeError / DistiqTypeError, naming the setting and the layer): an unsupported layer type, an
  * override naming no layer (or a layer without weights), a weight / activation combination the kernels do not run,
@@ -272,7 +272,7 @@ export function quantize(model: Module, config: QuantizeConfig = {}): QuantizedM
     }
     const runtime: LayerRuntime = plan.mode !== 'float' ? 'int8' : scheme.mapping === 'linear' && scheme.bits === 4 ? 'int4' : 'fp32';
     let relu = false;
-    if (runtime !== 'fp32' && list[i + 1] instanceof ReLU) {
+    if (list[i + 1] instanceof ReLU) {
       relu = true;
       fused.push(list[i + 1]!.path);
       i++;

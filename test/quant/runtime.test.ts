@@ -262,6 +262,11 @@ describe('runtime: QLinear int8', () => {
     const a = q.predict(x), b = q.predict(big);
     expect(Array.from(a.data.subarray(7, 14))).not.toEqual(Array.from(b.data.subarray(7, 14)));
     expectSameBits(b, refPredict(q, floats, big));
+    // A batch large enough for the native min/max reduction (> 4096 elements), both activation schemes.
+    const many = randn(rng, [300, 20], 2, -0.3);
+    expectSameBits(q.predict(many), refPredict(q, floats, many));
+    const qs = quantize(model, { activations: { mode: 'dynamic', scheme: { dtype: 'int8', symmetric: true } } });
+    expectSameBits(qs.predict(many), refPredict(qs, floats, many));
   });
 });
 
@@ -400,13 +405,30 @@ describe('runtime: float layers, BatchNorm folding, non-linear weights', () => {
     for (const weights of [{ mapping: 'nf4', groupSize: 8 }, { mapping: 'kmeans', levels: 16, granularity: 'per-channel' },
       { mapping: 'log2', dtype: 'int4', granularity: 'per-channel' }, { dtype: 'int8', symmetric: true, groupSize: 8 }] as const) {
       const q = quantize(model, { weights });
-      expect(q.layers.map((r) => [r.runtime, r.mode])).toEqual([['fp32', 'weight-only'], ['fp32', undefined], ['fp32', 'weight-only']]);
+      expect(q.layers.map((r) => [r.runtime, r.mode, r.relu ?? false])).toEqual([['fp32', 'weight-only', true], ['fp32', 'weight-only', false]]);
       const ref = mlp(7, [20, 12, 5]);
       for (const i of [0, 2]) {
         const l = ref.layers[i] as Linear;
         const s = new QuantScheme(weights);
         l.weight.data.set(s.dequantize(s.quantize(l.weight.value)));
       }
+      expectSameBits(q.predict(x), ref.eval().forward(x));
+    }
+  });
+
+  it('a CNN with nf4 weights: the float CNN with the dequantized weights, bit for bit (im2col keeps the k order)', () => {
+    for (const stride of [1, 2]) {
+      const model = cnn(8, stride);
+      const weights = { mapping: 'nf4', groupSize: 6 } as const;
+      const q = quantize(model, { weights });
+      const ref = cnn(8, stride);
+      for (const i of [0, 4]) {
+        const l = ref.layers[i] as Linear | Conv2d;
+        const n = l.weight.shape[0]!, k = l.weight.size / n;
+        const s = new QuantScheme({ ...weights, groupSize: Math.min(6, k) }); // a group longer than the row: one per row
+        l.weight.data.set(s.dequantize(s.quantize(l.weight.data, { shape: [n, k] })));
+      }
+      const x = randn(rng, [3, 2, 6, 6]);
       expectSameBits(q.predict(x), ref.eval().forward(x));
     }
   });

@@ -10,7 +10,11 @@
  * - `Int4Gemm` (weight-only int4/uint4): W codes and per-group scales (and zero points) packed once
  *   (`packWeightsS4`); `gemmS4` takes float activations and quantizes each row to int8 itself (absmax / 127,
  *   docs/int4.md), so "weight-only" here is the llama.cpp Q4 contract, not a float product; ReLU is one pass after.
+ * - `F32Gemm` (weight-only schemes the integer kernels do not run: int8 per-group, nf4, kmeans, log2): the weights
+ *   dequantized once and packed for the fp32 GEMM (`packWeightsF32`); the bias pre-filled and added by β = 1 — the
+ *   bits of a float Linear with the dequantized weights (and of a float Conv2d: same k order); ReLU one pass after.
  */
+import { gemmF32, gemmF32Async, packWeightsF32, type PackedWeightsF32 } from '../../ops/gemm-f32';
 import { gemmS4, gemmS4Async, packWeightsS4, type Int4Weights, type PackedWeightsS4 } from '../../ops/gemm-s4';
 import { gemmS8, gemmS8Async, type GemmS8Float32Options, type GemmS8Options } from '../../ops/gemm-s8';
 import { packWeights, type PackedWeights } from '../../ops/packed-weights';
@@ -131,6 +135,47 @@ export class Int4Gemm {
       return out;
     }
     return gemmS4Async(x, m, this.packed, opts).then((y) => {
+      if (this.relu) relu(y);
+      return y;
+    });
+  }
+}
+
+export interface F32GemmInit {
+  n: number;
+  k: number;
+  /** [n, k] float32 weights (dequantized). */
+  weight: Float32Array;
+  bias: Float32Array | null;
+  relu: boolean;
+}
+
+export class F32Gemm {
+  readonly n: number;
+  readonly k: number;
+  readonly packed: PackedWeightsF32;
+  private readonly bias: Float32Array | null;
+  private readonly relu: boolean;
+
+  constructor(init: F32GemmInit) {
+    this.n = init.n;
+    this.k = init.k;
+    this.packed = packWeightsF32(init.weight, { k: init.k, n: init.n, transB: true });
+    this.bias = init.bias;
+    this.relu = init.relu;
+  }
+
+  /** m float rows times W (+ bias, then ReLU when fused) into `out`; a Promise when `async`. */
+  run(x: Float32Array, m: number, out: Float32Array, async: boolean): Float32Array | Promise<Float32Array> {
+    const b = this.bias, n = this.n;
+    if (b !== null) for (let r = 0; r < m; r++) out.set(b, r * n);
+    const opts = { beta: b !== null ? 1 : 0, out };
+    if (!async) {
+      gemmF32(x, this.packed, m, n, this.k, opts);
+      if (this.relu) relu(out);
+      return out;
+    }
+    return gemmF32Async(x, this.packed, m, n, this.k, opts).then((y) => {
       if (this.relu) relu(y);
       return y;
     });

@@ -5,7 +5,7 @@
 import { DistiqRangeError } from '../../errors';
 import { formatShape } from '../../tensor/shape';
 import { Tensor } from '../../tensor/tensor';
-import type { Int4Gemm, Int8Gemm } from './gemm-core';
+import type { F32Gemm, Int4Gemm, Int8Gemm } from './gemm-core';
 import { QTensor, type ActParams, type Value } from './qtensor';
 import type { LayerRecord } from './record';
 import { Scratch } from './scratch';
@@ -16,7 +16,7 @@ export interface RuntimeStep {
   forward(v: Value, async: boolean): Value | Promise<Value>;
 }
 
-export type GemmCore = Int8Gemm | Int4Gemm;
+export type GemmCore = Int8Gemm | Int4Gemm | F32Gemm;
 
 export abstract class QLayer implements RuntimeStep {
   /**
@@ -50,7 +50,7 @@ export abstract class QLayer implements RuntimeStep {
     return { a: core.quantizeInput(x, p, this.scratch), p };
   }
 
-  /** The input as floats (int4 core). */
+  /** The input as floats (int4 and fp32 cores). */
   protected floatsOf(v: Value): Float32Array {
     return v instanceof QTensor ? v.dequantize().data : v.data;
   }

@@ -9,7 +9,7 @@
  * DynamicQuantizeLinear formula).
  */
 import { DistiqRangeError } from '../../errors';
-import { MIN_SCALE, quantize, QUANT_RANGE } from '../../ops/quantize';
+import { MIN_SCALE, minMax, quantize, QUANT_RANGE } from '../../ops/quantize';
 import { Tensor } from '../../tensor/tensor';
 import type { QuantScheme } from '../scheme';
 
@@ -59,6 +59,9 @@ export function actParams(scheme: QuantScheme, scale: number, zeroPoint: number)
   return Object.freeze({ dtype: scheme.dtype as ActDtype, scale: Math.fround(scale), zeroPoint, qmin: scheme.symmetric ? lo + 1 : lo, qmax: hi });
 }
 
+/** Up to this many elements the range is found in JS (no native call, no allocation: batch-1 latency). */
+const JS_MINMAX_MAX = 4096;
+
 function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -66,12 +69,17 @@ function roundHalfEven(v: number): number {
 
 /**
  * Per-batch parameters of a dynamic layer: `affineParams` of the batch's min/max (the same float expressions, written
- * out here to keep a per-call path free of allocations). NaN/±Infinity → ERR_DISTIQ_NON_FINITE.
+ * out here: no arrays per call). NaN/±Infinity → ERR_DISTIQ_NON_FINITE.
  */
 export function dynamicParams(x: Float32Array, scheme: QuantScheme): ActParams {
   // The range always includes 0 (asymmetric schemes widen it to 0; symmetric ones use max |x|), so start there.
   let lo = 0, hi = 0;
-  for (let i = 0; i < x.length; i++) {
+  if (x.length > JS_MINMAX_MAX) {
+    // The native reduction (SIMD; ~20x a JS loop on 300K elements); NaN/±Inf throw ERR_DISTIQ_NON_FINITE there.
+    const r = minMax(x, { shape: [x.length] });
+    lo = Math.min(r.min[0]!, 0);
+    hi = Math.max(r.max[0]!, 0);
+  } else for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v < lo) lo = v;
     else if (v > hi) hi = v;

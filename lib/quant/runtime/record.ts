@@ -15,15 +15,13 @@
 import { DistiqRangeError } from '../../errors';
 import { f16ToF32, type SafeTensor } from '../../io/safetensors';
 import { buildModule } from '../../nn/build';
-import { Conv2d } from '../../nn/conv2d';
 import { Dropout } from '../../nn/dropout';
-import { Linear } from '../../nn/linear';
 import type { Module, ModuleConfig } from '../../nn/module';
 import { MaxPool2d } from '../../nn/pool';
 import { Flatten } from '../../nn/sequential';
 import { Tensor } from '../../tensor/tensor';
 import { QuantScheme, toInt4Weights, type QuantizedTensor, type QuantSchemeJSON } from '../scheme';
-import { Int4Gemm, Int8Gemm } from './gemm-core';
+import { F32Gemm, Int4Gemm, Int8Gemm } from './gemm-core';
 import { QConv2d } from './qconv2d';
 import type { RuntimeStep } from './qlayer';
 import { QLinear } from './qlinear';
@@ -144,19 +142,12 @@ export function buildStep(r: LayerRecord, tensors: TensorMap, where: string): Ru
   const bias = biasOf(r, tensors, where);
   const q = storedWeight(r, tensors, where);
   const [n, k] = q.shape as [number, number];
-  if (r.runtime === 'fp32') {
-    // Weight-only with a mapping the integer kernels do not run: dequantize on load, run the float layer.
-    const m = buildModule(cfg) as Linear | Conv2d;
-    m.weight.data.set(q.scheme.dequantize(q));
-    if (m.bias !== null) {
-      if (bias === null) throw new DistiqRangeError(`${where}: missing tensor "${r.path}.bias"`);
-      m.bias.data.set(bias);
-    }
-    return new FloatStep(r, m);
-  }
   const relu = r.relu ?? false;
   let core;
-  if (r.runtime === 'int4') {
+  if (r.runtime === 'fp32') {
+    // Weight-only with a mapping the integer kernels do not run: dequantized on load, packed fp32 GEMM.
+    core = new F32Gemm({ n, k, weight: q.scheme.dequantize(q), bias, relu });
+  } else if (r.runtime === 'int4') {
     const w = toInt4Weights(q);
     core = new Int4Gemm({ n, k, weights: w.weights, groupSize: w.groupSize, bias, relu });
   } else {
