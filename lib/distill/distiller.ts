@@ -569,6 +569,12 @@ export class Distiller {
     expectInteger('evalEvery', evalEvery, 1);
     if (metric === 'trainAccuracy' && !labelled) throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'trainAccuracy' but the training data has no labels`);
     if (metric === 'valAccuracy' && val !== null && !hasLabels(val)) throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'valAccuracy' but the "val" data has no labels`);
+    if (metric === 'valAgreement' && this.evalTeacher === null) {
+      throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'valAgreement' but there is no evaluation teacher (a cache teacher does not evaluate other data: pass "evalTeacher")`);
+    }
+    if (metric === 'valLoss' && val !== null && this.evalTeacher === null && !hasLabels(val)) {
+      throw new DistiqRangeError(`The "earlyStopping.metric" setting is 'valLoss' but the "val" data has no labels and there is no evaluation teacher (pass "evalTeacher", or labelled val data)`);
+    }
 
     // Best weights for early stopping live in the checkpointed state as "best.<name>".
     const keepBest = es !== undefined && restoreBest;

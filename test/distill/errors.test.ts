@@ -9,6 +9,7 @@ import { Distiller, type DistillTeacher } from '../../lib/distill/distiller';
 import { hiddenState } from '../../lib/distill/hidden-state';
 import { linearSchedule } from '../../lib/distill/schedule';
 import { initFromTeacher } from '../../lib/distill/student';
+import { withoutLabels } from '../../lib/distill/unlabeled';
 import { mlp } from './fixtures';
 
 const data = new TensorDataset(Float32Array.from({ length: 8 * 4 }, (_, i) => (i % 7) / 7), Int32Array.of(0, 1, 2, 0, 1, 2, 0, 1), [4], 3);
@@ -128,6 +129,17 @@ describe('distillation errors', () => {
     await expect(d.fit({ train: {} as never, epochs: 1, batchSize: 4 })).rejects.toEqual(err('DistiqTypeError', 'ERR_DISTIQ_INVALID_ARG_TYPE', /"train" option must be a Dataset or a SampleSource/));
     await expect(d.fit({ train: data, batchSize: 4 })).rejects.toThrow(/exactly one of the "epochs" and "steps"/);
     await expect(d.fit({ train: data, epochs: 1, steps: 3, batchSize: 4 })).rejects.toThrow(/exactly one of the "epochs" and "steps"/);
+    // Early stopping on a val metric that cannot be computed is refused before any training step.
+    let steps = 0;
+    const noEval = distiller({ evalTeacher: null });
+    const onProgress = (): void => { steps++; };
+    await expect(noEval.fit({ train: data, val: data, epochs: 1, batchSize: 4, onProgress, earlyStopping: { metric: 'valAgreement', patience: 1 } })).rejects.toEqual(
+      err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /'valAgreement' but there is no evaluation teacher/),
+    );
+    await expect(noEval.fit({ train: data, val: withoutLabels(data), epochs: 1, batchSize: 4, onProgress, earlyStopping: { patience: 1 } })).rejects.toEqual(
+      err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /'valLoss' but the "val" data has no labels and there is no evaluation teacher/),
+    );
+    expect(steps).toBe(0);
     const student = new Sequential(new Linear(4, 5), new ReLU(), new Linear(5, 3));
     const term = hiddenState({ studentLayer: '1', teacher: mlp([4, 6, 3], 2), teacherLayer: '1' });
     expect(() => new Distiller({ student, teacher: goodTeacher, losses: [term], optimizer: new AdamW(student.parameters()) })).toThrow(
