@@ -40,6 +40,14 @@ export interface Int8GemmInit {
 
 type Out8 = Float32Array | Uint8Array | Int8Array;
 
+/** The float output with the fused ReLU pass applied (after the Promise settles for an async call). */
+function reluAfter(r: Float32Array | Promise<Float32Array>, fused: boolean): Float32Array | Promise<Float32Array> {
+  if (!fused) return r;
+  if (r instanceof Promise) return r.then((y) => (relu(y), y));
+  relu(r);
+  return r;
+}
+
 function relu(y: Float32Array): void {
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
@@ -129,15 +137,7 @@ export class Int4Gemm {
   /** m float rows times W into `out` (float32), then ReLU when fused; a Promise when `async`. */
   run(x: Float32Array, m: number, out: Float32Array, async: boolean): Float32Array | Promise<Float32Array> {
     const opts = this.bias !== null ? { out, bias: this.bias } : { out };
-    if (!async) {
-      gemmS4(x, m, this.packed, opts);
-      if (this.relu) relu(out);
-      return out;
-    }
-    return gemmS4Async(x, m, this.packed, opts).then((y) => {
-      if (this.relu) relu(y);
-      return y;
-    });
+    return reluAfter(async ? gemmS4Async(x, m, this.packed, opts) : gemmS4(x, m, this.packed, opts), this.relu);
   }
 }
 
@@ -170,14 +170,6 @@ export class F32Gemm {
     const b = this.bias, n = this.n;
     if (b !== null) for (let r = 0; r < m; r++) out.set(b, r * n);
     const opts = { beta: b !== null ? 1 : 0, out };
-    if (!async) {
-      gemmF32(x, this.packed, m, n, this.k, opts);
-      if (this.relu) relu(out);
-      return out;
-    }
-    return gemmF32Async(x, this.packed, m, n, this.k, opts).then((y) => {
-      if (this.relu) relu(y);
-      return y;
-    });
+    return reluAfter(async ? gemmF32Async(x, this.packed, m, n, this.k, opts) : gemmF32(x, this.packed, m, n, this.k, opts), this.relu);
   }
 }
