@@ -3,7 +3,8 @@
  * digits, 1797 8×8 images, 10 classes), in a few seconds.
  *
  * Setup (printed in the header): a seeded shuffle splits 1200 training and 597 test images. The teacher, an MLP
- * 64-256-256-10 with dropout, learns from all 1200 labelled training images. A small student MLP 64-32-10 then gets
+ * 64-256-256-10 with dropout, learns from all 1200 labelled training images. A small student MLP 64-32-10
+ * (`narrowMlp(teacher, { hidden: [32], seed })`) then gets
  * only the first 100 training images with labels:
  * - "student alone" learns from those 100 labels (cross-entropy, `fit`);
  * - "distilled student" learns from the same 100 images and labels plus the teacher's soft labels for them
@@ -26,6 +27,7 @@ import * as path from 'node:path';
 import { digits } from '../data/builtin';
 import { TensorDataset } from '../data/dataset';
 import { Distiller } from '../distill/distiller';
+import { narrowMlp } from '../distill/student';
 import { modelTeacher, type Teacher } from '../distill/teacher';
 import { withoutLabels } from '../distill/unlabeled';
 import { saveModel } from '../io/model-file';
@@ -231,7 +233,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     t0 = performance.now();
     const models: Module[] = [], accs: number[] = [];
     for (const s of seedList) {
-      const student = mlp([64, HIDDEN, 10], s);
+      // The teacher's input/output widths and activation, one hidden layer of HIDDEN, initialized from seed s.
+      const student = narrowMlp(teacher, { hidden: [HIDDEN], seed: s });
       await train1(s, student);
       models.push(student);
       accs.push(evaluate(student, test).accuracy);
