@@ -12,7 +12,7 @@ import {
   cachedTeacher, decodeSafetensors, encodeSafetensors, functionTeacher, generateSoftLabels, loadSoftLabels, modelTeacher,
   type SafeTensor, type SoftLabelManifest, type SoftLabelSource, type Teacher, type TopKTeacher,
 } from '../../lib';
-import { expectError, expectRejection } from '../fixtures/soft-labels/expect-error';
+import { expectError, expectRejection } from '../helpers/expect-error';
 import { Rng as TestRng, baseSeed } from '../helpers/rng';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'distiq-sl-'));

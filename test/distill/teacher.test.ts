@@ -5,7 +5,7 @@ import {
   cachedTeacher, checkTeacherOutput, functionTeacher, modelTeacher, type SoftLabels, type Teacher, type TopKTeacher,
 } from '../../lib';
 import { Rng as TestRng } from '../helpers/rng';
-import { expectError } from '../fixtures/soft-labels/expect-error';
+import { expectError } from '../helpers/expect-error';
 
 function mlp(seed: number, dims = [6, 12, 4]): Sequential {
   const rng = new Rng(seed);
