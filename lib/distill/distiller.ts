@@ -315,29 +315,33 @@ export class Distiller {
     this.losses = Object.freeze(losses.slice());
     this.clipNorm = options.clipNorm;
     this.seed = seed;
-    for (const t of this.losses) t.bind?.(student);
-    const termParams = this.losses.flatMap((t) => t.parameters());
-    this.trainable = [...student.parameters(), ...termParams];
-
-    const opt = typeof options.optimizer === 'function' && !(options.optimizer instanceof Optimizer)
-      ? (options.optimizer as (p: Parameter[]) => Optimizer)(this.trainable.slice())
-      : options.optimizer;
-    if (!(opt instanceof Optimizer)) throw new DistiqTypeError(`The "optimizer" option must be an Optimizer or a function returning one. Received ${describe(opt)}`);
-    const covered = new Set(opt.params);
-    this.losses.forEach((t, i) => {
-      if (t.parameters().some((p) => !covered.has(p))) {
-        throw new DistiqRangeError(
-          `The "optimizer" option does not update the parameters of losses[${i}] ('${t.name}', its projector); pass a factory ` +
-            '(optimizer: (params) => new AdamW(params, ...)): it receives the student\'s parameters and the projectors\'',
-        );
-      }
-    });
+    let opt: Optimizer, sch: LRScheduler | null;
+    try {
+      for (const t of this.losses) t.bind?.(student);
+      this.trainable = [...student.parameters(), ...this.losses.flatMap((t) => t.parameters())];
+      opt = typeof options.optimizer === 'function' && !(options.optimizer instanceof Optimizer)
+        ? (options.optimizer as (p: Parameter[]) => Optimizer)(this.trainable.slice())
+        : options.optimizer;
+      if (!(opt instanceof Optimizer)) throw new DistiqTypeError(`The "optimizer" option must be an Optimizer or a function returning one. Received ${describe(opt)}`);
+      const covered = new Set(opt.params);
+      this.losses.forEach((t, i) => {
+        if (t.parameters().some((p) => !covered.has(p))) {
+          throw new DistiqRangeError(
+            `The "optimizer" option does not update the parameters of losses[${i}] ('${t.name}', its projector); pass a factory ` +
+              '(optimizer: (params) => new AdamW(params, ...)): it receives the student\'s parameters and the projectors\'',
+          );
+        }
+      });
+      sch = typeof options.scheduler === 'function' && !(options.scheduler instanceof LRScheduler)
+        ? (options.scheduler as (o: Optimizer) => LRScheduler)(opt)
+        : options.scheduler ?? null;
+      if (sch !== null && !(sch instanceof LRScheduler)) throw new DistiqTypeError(`The "scheduler" option must be an LRScheduler or a function returning one. Received ${describe(sch)}`);
+      if (sch !== null && sch.optimizer !== opt) throw new DistiqRangeError('The "scheduler" option drives a different optimizer than the "optimizer" option');
+    } catch (err) {
+      for (const t of this.losses) t.unbind?.(); // a refused Distiller leaves no layer tap behind
+      throw err;
+    }
     this.optimizer = opt;
-    const sch = typeof options.scheduler === 'function' && !(options.scheduler instanceof LRScheduler)
-      ? (options.scheduler as (o: Optimizer) => LRScheduler)(opt)
-      : options.scheduler ?? null;
-    if (sch !== null && !(sch instanceof LRScheduler)) throw new DistiqTypeError(`The "scheduler" option must be an LRScheduler or a function returning one. Received ${describe(sch)}`);
-    if (sch !== null && sch.optimizer !== opt) throw new DistiqRangeError('The "scheduler" option drives a different optimizer than the "optimizer" option');
     this.scheduler = sch;
     this.state = new DistillState(student, this.losses);
   }

@@ -2,7 +2,7 @@
  * Issue 5 item 7: bad distillation settings give typed errors naming the setting — teacher output of the wrong
  * width, NaN logits, T ≤ 0, α outside [0, 1], label/logit count mismatch, a layer mapping naming a missing layer.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { AdamW, Linear, Module, ReLU, Sequential, Tensor, TensorDataset, type ModuleConfig } from '../../lib';
 import { Distiller, type DistillTeacher } from '../../lib/distill/distiller';
@@ -142,8 +142,12 @@ describe('distillation errors', () => {
     expect(steps).toBe(0);
     const student = new Sequential(new Linear(4, 5), new ReLU(), new Linear(5, 3));
     const term = hiddenState({ studentLayer: '1', teacher: mlp([4, 6, 3], 2), teacherLayer: '1' });
+    const taps = vi.spyOn(student, 'setTap');
     expect(() => new Distiller({ student, teacher: goodTeacher, losses: [term], optimizer: new AdamW(student.parameters()) })).toThrow(
       err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /"optimizer" option does not update the parameters of losses\[0\] \('hidden:1->1', its projector\)/),
     );
+    // The refused Distiller removed the tap its term had installed on the student.
+    expect(taps.mock.calls.map(([i, tap]) => [i, tap === null])).toEqual([[1, false], [1, true]]);
+    taps.mockRestore();
   });
 });
