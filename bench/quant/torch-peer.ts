@@ -54,7 +54,7 @@ interface Reply {
 /** quant_torch.py serve: setup(model, scheme, batch) → handle; run(handle, iters) → ns per forward. */
 export class TorchPeer {
   info: Record<string, string> = {};
-  private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   private stderr = '';
   private exited: string | null = null;
 
@@ -63,6 +63,7 @@ export class TorchPeer {
     rl.on('line', (line) => {
       const p = this.pending.shift();
       if (!p) return;
+      clearTimeout(p.timer);
       try {
         p.resolve(JSON.parse(line) as Reply);
       } catch {
@@ -74,7 +75,10 @@ export class TorchPeer {
     });
     proc.on('exit', (code, signal) => {
       this.exited = `quant_torch.py exited (${code ?? signal}): ${this.stderr.trim().split('\n').pop() ?? ''}`;
-      for (const p of this.pending.splice(0)) p.reject(new Error(this.exited));
+      for (const p of this.pending.splice(0)) {
+        clearTimeout(p.timer);
+        p.reject(new Error(this.exited));
+      }
     });
   }
 
@@ -91,10 +95,15 @@ export class TorchPeer {
     }
   }
 
-  private request(req: Record<string, unknown>): Promise<Reply> {
+  /** One request; a peer that does not answer within `timeoutMs` (default 10 min) is killed and the request fails. */
+  private request(req: Record<string, unknown>, timeoutMs = 600_000): Promise<Reply> {
     if (this.exited !== null) return Promise.reject(new Error(this.exited));
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      const timer = setTimeout(() => {
+        this.proc.kill('SIGKILL'); // 'exit' rejects every pending request, this one included
+        reject(new Error(`quant_torch.py did not answer ${JSON.stringify(req)} within ${timeoutMs / 1000} s; killed`));
+      }, timeoutMs);
+      this.pending.push({ resolve, reject, timer });
       this.proc.stdin.write(`${JSON.stringify(req)}\n`);
     }).then((r) => {
       if (!r.ok) throw new Error(`quant_torch.py ${String(req.op)}: ${r.error ?? 'failed'}`);
