@@ -58,7 +58,7 @@ export class UnlabeledDataset implements SampleSource {
     const s = this.stride, src = this.x, n = this.length;
     for (let b = 0; b < indices.length; b++) {
       const i = indices[b]!;
-      if (!(i >= 0 && i < n)) throw new DistiqRangeError(`Sample index ${i} is out of range [0, ${n - 1}]`);
+      if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new DistiqRangeError(`indices[${b}] must be an integer in [0, ${n - 1}] (the dataset has ${n} samples). Received ${describe(i)}`);
       x.set(src.subarray(i * s, (i + 1) * s), b * s);
     }
   }

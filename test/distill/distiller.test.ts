@@ -78,6 +78,11 @@ describe('Distiller', () => {
     expect((await d.evaluate(val)).accuracy).toBeGreaterThan(0.85);
     // An UnlabeledDataset works the same way (same inputs, same order: the same run), and α < 1 is refused.
     const u = new UnlabeledDataset(train.x, [64]);
+    for (const bad of [1.5, 1400, -1]) {
+      expect(() => u.gatherX([0, bad], new Float32Array(128))).toThrow(expect.objectContaining({
+        code: 'ERR_DISTIQ_INVALID_ARG_VALUE', message: expect.stringMatching(new RegExp(`^indices\\[1\\] must be an integer in \\[0, 1399\\].*Received number ${bad}`)),
+      }));
+    }
     const su = mlp([64, 16, 10], 2);
     const du = new Distiller({ student: su, teacher: localTeacher(model), temperature: 2, alpha: 1, optimizer: (p) => new AdamW(p, { lr: 1e-2 }) });
     const hu = await du.fit({ train: u, epochs: 6, batchSize: 32 });
