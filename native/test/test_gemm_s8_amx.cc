@@ -117,18 +117,37 @@ std::vector<const GemmS8Kernel*> simd_kernels() {
   return out;
 }
 
-// Every SIMD level vs the reference, one output kind; names the first differing element.
+// Selects the amx kernel's path for the checks below (x86 only; elsewhere there is no amx kernel).
+void set_amx_path(int path) {
+#if defined(__x86_64__) || defined(_M_X64)
+  distiq::gemm_s8_amx_set_test_path(static_cast<distiq::AmxTestPath>(path));
+#else
+  (void)path;
+#endif
+}
+
+// The amx kernel's paths check() runs (AmxTestPath values): its own choice (small tiles on vpdpbusd) and tiles
+// only, unless a test asks for one path.
+std::vector<int> g_amx_paths = {0, 1};
+
+// Every SIMD level vs the reference, one output kind; names the first differing element. The amx kernel runs once
+// per entry of g_amx_paths.
 void check(const Inputs& in, GemmOut out, const char* what) {
   const auto expected = run(distiq::gemm_s8_ref(), in, out, what);
   for (const GemmS8Kernel* k : simd_kernels()) {
-    const auto got = run(*k, in, out, what);
-    if (got == expected) continue;
-    size_t at = 0;
-    while (at < got.size() && got[at] == expected[at]) ++at;
-    const int64_t e = static_cast<int64_t>((at - kGuardBytes) / elem_bytes(out));
-    DQ_CHECK(false, what << " " << (in.s.a_signed ? k->name_s8s8 : k->name_u8s8) << " out " << static_cast<int>(out)
-                         << " m=" << in.s.m << " n=" << in.s.n << " k=" << in.s.k << " differs at (" << e / in.ldc
-                         << "," << e % in.ldc << ") seed " << dqtest::base_seed());
+    for (int path : k->isa == Isa::kAmx ? g_amx_paths : std::vector<int>{0}) {
+      set_amx_path(path);
+      const auto got = run(*k, in, out, what);
+      set_amx_path(0);
+      if (got == expected) continue;
+      size_t at = 0;
+      while (at < got.size() && got[at] == expected[at]) ++at;
+      const int64_t e = static_cast<int64_t>((at - kGuardBytes) / elem_bytes(out));
+      DQ_CHECK(false, what << " " << (in.s.a_signed ? k->name_s8s8 : k->name_u8s8) << " out "
+                           << static_cast<int>(out) << " m=" << in.s.m << " n=" << in.s.n << " k=" << in.s.k
+                           << " differs at (" << e / in.ldc << "," << e % in.ldc << ") path " << path << " seed "
+                           << dqtest::base_seed());
+    }
   }
 }
 
@@ -230,12 +249,12 @@ DQ_TEST("gemm_s8 amx: 1, 2 and 3 threads give the reference's bits (cuts at mult
 DQ_TEST("gemm_s8 amx: the path without staging scratch (stack slices of 256 k) equals ref") {
 #if defined(__x86_64__) || defined(_M_X64)
   dqtest::Rng rng(dqtest::base_seed() ^ 0xA306);
-  distiq::gemm_s8_amx_force_sliced_for_test(true);
+  g_amx_paths = {static_cast<int>(distiq::AmxTestPath::kSliced)};
   for (const Shape s : {Shape{1, 17, 1, false}, Shape{17, 33, 255, true}, Shape{33, 40, 257, false},
                         Shape{70, 50, 700, true}, Shape{5, 20, 64, false}}) {
     check_all_outputs(rng, s, "sliced");
   }
-  distiq::gemm_s8_amx_force_sliced_for_test(false);
+  g_amx_paths = {0, 1};
 #endif
 }
 

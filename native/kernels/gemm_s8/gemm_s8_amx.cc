@@ -42,8 +42,8 @@
 namespace distiq {
 namespace {
 
-bool g_force_sliced = false;  // gemm_s8_amx_force_sliced_for_test (read with __atomic builtins: no std::atomic
-                              // instantiation compiled with these flags)
+int g_test_path = 0;  // AmxTestPath (gemm_s8_amx.h), read with __atomic builtins: no std::atomic instantiation
+                     // compiled with these flags
 
 constexpr int64_t kNr = 16;                  // columns per panel = one B tile's columns = one zmm of int32
 constexpr int64_t kTileK = 64;               // k bytes per A tile row (16 groups of 4)
@@ -220,6 +220,65 @@ void finish(const GemmS8Args& p, const int32_t* c, int64_t row, int64_t mr, cons
   }
 }
 
+// Small tiles (≤ kSmallRows rows, (n1 − n0)·K ≤ kSmallWork) skip the tiles: configuring them and the latency of
+// one tile product chain cost ≈ 0.3 µs, several times a 1×64×64 product. They run vpdpbusd on the same panels (a
+// panel body row is the VNNI operand: 4 k of one column per int32 lane), up to 4 panels (4 accumulator chains) at
+// a time. s8 rows are flipped to u8 per group (a XOR 0x80 = a + 128, corrected through z_a + 128 and the column
+// sums, as in gemm_s8_avx512vnni.cc); the last partial group of 4 k is read from a zeroed copy (no overread).
+constexpr int64_t kSmallRows = 4;
+constexpr int64_t kSmallWork = 16384;
+
+template <int NP>
+void small_panels(const GemmS8Args& p, const uint8_t* row, int64_t i, uint32_t row_off, const uint8_t* panel,
+                  size_t stride, int64_t j, int64_t n1, uint32_t za_eff) {
+  const int64_t k = p.w->k, full = k / 4, rest = k - full * 4;
+  const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(p.a_signed ? 0x80 : 0));
+  __m512i acc_i32x16[NP];
+  for (int q = 0; q < NP; ++q) acc_i32x16[q] = _mm512_setzero_si512();
+  const uint8_t* body = panel + kNr * 4;
+  for (int64_t g = 0; g <= full; ++g) {
+    int32_t quad = 0;
+    if (g < full) {
+      std::memcpy(&quad, row + g * 4, 4);
+    } else if (rest > 0) {
+      std::memcpy(&quad, row + g * 4, static_cast<size_t>(rest));  // the bytes past K stay 0 (zero weights there)
+    } else {
+      break;
+    }
+    const __m512i a_u8x64 = _mm512_xor_si512(_mm512_set1_epi32(quad), flip_u8x64);
+    for (int q = 0; q < NP; ++q) {
+      acc_i32x16[q] = _mm512_dpbusd_epi32(acc_i32x16[q], a_u8x64, _mm512_loadu_si512(body + q * stride + g * 64));
+    }
+  }
+  const __m512i off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(row_off));
+  for (int q = 0; q < NP; ++q) {
+    const Columns cols = load_columns(p, panel + q * stride, j + q * kNr, n1, za_eff);
+    store(p, i, cols, _mm512_add_epi32(acc_i32x16[q], off_i32x16));
+  }
+}
+
+void small_tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const PackedS8& w = *p.w;
+  const int64_t k = w.k;
+  const size_t stride = panel_stride(k);
+  const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
+  const uint32_t za_eff = za + (p.a_signed ? 128u : 0u);
+  const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
+  for (int64_t i = m0; i < m1; ++i) {
+    const uint8_t* row = static_cast<const uint8_t*>(p.a) + i * p.lda;
+    const uint32_t row_off = k_za_zw - (zw != 0 ? zw * row_sum(row, k, p.a_signed) : 0u);
+    for (int64_t j = n0; j < n1; j += 4 * kNr) {
+      const uint8_t* panel = w.panels + (j / kNr) * stride;
+      switch (std::min<int64_t>(4, (n1 - j + kNr - 1) / kNr)) {
+        case 1: small_panels<1>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
+        case 2: small_panels<2>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
+        case 3: small_panels<3>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
+        default: small_panels<4>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
+      }
+    }
+  }
+}
+
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS8& w = *p.w;
   const int64_t k = w.k, kp = padded_k(k);
@@ -229,7 +288,12 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
   const int64_t chunk = chunk_rows(kp);
   const int64_t rows_max = std::min(chunk, (m1 - m0 + kMb - 1) / kMb * kMb);
-  const bool sliced = __atomic_load_n(&g_force_sliced, __ATOMIC_RELAXED);
+  const int path = __atomic_load_n(&g_test_path, __ATOMIC_RELAXED);
+  if (path == 0 && m1 - m0 <= kSmallRows && (n1 - n0) * k <= kSmallWork) {
+    small_tile(p, m0, m1, n0, n1);
+    return;
+  }
+  const bool sliced = path == static_cast<int>(AmxTestPath::kSliced);
   uint8_t* staged = k > 0 && !sliced ? a_scratch(static_cast<size_t>(rows_max * kp)) : nullptr;  // null: sliced
   alignas(64) int32_t c[kMb * kNb];
   uint32_t row_off[kRowChunk];
@@ -284,7 +348,9 @@ void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
 
 }  // namespace
 
-void gemm_s8_amx_force_sliced_for_test(bool on) noexcept { __atomic_store_n(&g_force_sliced, on, __ATOMIC_RELAXED); }
+void gemm_s8_amx_set_test_path(AmxTestPath path) noexcept {
+  __atomic_store_n(&g_test_path, static_cast<int>(path), __ATOMIC_RELAXED);
+}
 
 const GemmS8Kernel& gemm_s8_amx() noexcept {
   static const GemmS8Kernel kernel{Isa::kAmx, "gemm_u8s8s32_amx", "gemm_s8s8s32_amx", kMb, kNb, packed_bytes, pack,

@@ -4,9 +4,13 @@
 
 namespace distiq {
 
-// Makes every later gemm_s8_amx() call take the path it uses when its per-thread staging scratch cannot be
-// allocated (A copied in zero-padded stack slices of 256 k per micro-tile, C tiles carried between slices), so
-// the C++ tests can check that path against the reference. Process-wide; tests switch it back off.
-void gemm_s8_amx_force_sliced_for_test(bool on) noexcept;
+// Which path later gemm_s8_amx() calls take, so the C++ tests can check each against the reference
+// (process-wide; tests switch back to kAuto):
+//   kAuto       the kernel's own choice;
+//   kTilesOnly  never the vpdpbusd path for small tiles (so small shapes exercise the tiles);
+//   kSliced     the path used when the staging scratch cannot be allocated (A copied in zero-padded stack slices
+//               of 256 k per micro-tile, C tiles carried between slices); implies kTilesOnly.
+enum class AmxTestPath : int { kAuto = 0, kTilesOnly = 1, kSliced = 2 };
+void gemm_s8_amx_set_test_path(AmxTestPath path) noexcept;
 
 }  // namespace distiq
