@@ -13,7 +13,7 @@ import { DistiqRangeError, DistiqTypeError } from '../errors';
 import { Linear } from '../nn/linear';
 import { CosineLoss, MSELoss } from '../nn/loss';
 import { Module, type Parameter } from '../nn/module';
-import type { Sequential } from '../nn/sequential';
+import type { Sequential, SequentialTap } from '../nn/sequential';
 import { Rng } from '../tensor/random';
 import { formatShape } from '../tensor/shape';
 import { scratch, Tensor } from '../tensor/tensor';
@@ -50,6 +50,42 @@ export interface HiddenStateOptions {
 
 const METRICS = ['mse', 'cosine'] as const;
 
+/**
+ * The hidden-state terms listening at each tapped layer. A Sequential holds one tap per child, so every tapped child
+ * gets one fan-out tap calling its listeners in order: several terms may read the same student or teacher layer
+ * (e.g. an mse and a cosine term, or terms of two Distillers sharing a teacher), and their gradients add up.
+ */
+const LISTENERS = new WeakMap<Sequential, Map<number, Set<SequentialTap>>>();
+
+function listen(parent: Sequential, index: number, tap: SequentialTap): void {
+  let byIndex = LISTENERS.get(parent);
+  if (byIndex === undefined) LISTENERS.set(parent, (byIndex = new Map()));
+  let set = byIndex.get(index);
+  if (set === undefined) {
+    const all = new Set<SequentialTap>();
+    set = all;
+    byIndex.set(index, all);
+    parent.setTap(index, {
+      output: (y) => {
+        for (const t of all) t.output(y);
+      },
+      grad: (dy) => {
+        let g = dy;
+        for (const t of all) g = t.grad(g);
+        return g;
+      },
+    });
+  }
+  set.add(tap);
+}
+
+function unlisten(parent: Sequential, index: number, tap: SequentialTap): void {
+  const byIndex = LISTENERS.get(parent), set = byIndex?.get(index);
+  if (set === undefined || !set.delete(tap) || set.size > 0) return;
+  byIndex!.delete(index);
+  parent.setTap(index, null);
+}
+
 class HiddenState implements LossTerm {
   readonly name: string;
   readonly weight: number | Schedule;
@@ -60,6 +96,14 @@ class HiddenState implements LossTerm {
   private readonly loss: MSELoss | CosineLoss;
   private projector: Linear | null = null;
   private bound: { student: Module; parent: Sequential; index: number; width: number } | null = null;
+  private readonly studentListener: SequentialTap = {
+    output: (y) => {
+      this.hs = y;
+      this.staged = null;
+    },
+    grad: (dy) => this.inject(dy),
+  };
+  private readonly teacherListener: SequentialTap = { output: (y) => { this.ht = y; }, grad: (dy) => dy };
   private hs: Tensor | null = null;
   private ht: Tensor | null = null;
   private staged: Tensor | null = null;
@@ -119,20 +163,14 @@ class HiddenState implements LossTerm {
     }
     if (mode === true || sw !== tw) this.projector = new Linear(sw, tw, { rng: new Rng(this.opts.seed ?? 0) });
     this.bound = { student, parent: s.parent, index: s.index, width: sw };
-    s.parent.setTap(s.index, {
-      output: (y) => {
-        this.hs = y;
-        this.staged = null;
-      },
-      grad: (dy) => this.inject(dy),
-    });
-    this.teacherTap.parent.setTap(this.teacherTap.index, { output: (y) => { this.ht = y; }, grad: (dy) => dy });
+    listen(s.parent, s.index, this.studentListener);
+    listen(this.teacherTap.parent, this.teacherTap.index, this.teacherListener);
   }
 
   unbind(): void {
     if (this.bound === null) return;
-    this.bound.parent.setTap(this.bound.index, null);
-    this.teacherTap.parent.setTap(this.teacherTap.index, null);
+    unlisten(this.bound.parent, this.bound.index, this.studentListener);
+    unlisten(this.teacherTap.parent, this.teacherTap.index, this.teacherListener);
     this.bound = null;
   }
 

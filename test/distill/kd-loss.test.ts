@@ -144,4 +144,55 @@ describe('distillation losses', () => {
       term.unbind!();
     });
   }
+
+  it('two hidden-state terms on the same layers (mse + cosine) both add their gradients; unbinding one keeps the other', () => {
+    const rng = new Rng(55);
+    const rows = 4, inF = 3, sw = 4, tw = 5, C = 3;
+    const student = new Sequential(new Linear(inF, sw, { rng: new DRng(1) }), new Tanh(), new Linear(sw, C, { rng: new DRng(2) }));
+    const teacher = new Sequential(new Linear(inF, tw, { rng: new DRng(3) }), new Tanh(), new Linear(tw, C, { rng: new DRng(4) }));
+    const a = hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric: 'mse', seed: 9 });
+    const b = hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric: 'cosine', seed: 10 });
+    a.bind!(student);
+    b.bind!(student);
+    const x = new Tensor(rng.float32Array(rows * inF), [rows, inF]);
+    const tl = rng.float32Array(rows * C, -2, 2);
+    const wa = 0.7, wb = 0.4, T = 2;
+    const step = (terms: [typeof a, number][]): number => {
+      const params = [...student.parameters(), ...terms.flatMap(([t]) => t.parameters())];
+      for (const p of params) p.zeroGrad();
+      const out = student.forward(x);
+      const grad = new Float32Array(rows * C);
+      let loss = new HintonKD().compute(out.data, rows, C, tl, null, T, 1, grad);
+      for (const [t, w] of terms) loss += w * t.compute({ ...batchOf(out.data, tl, rows, C, T), x }, w, grad);
+      student.backward(new Tensor(grad, [rows, C]), false);
+      return loss;
+    };
+    const loss = step([[a, wa], [b, wb]]);
+    const params = [...student.parameters(), ...a.parameters(), ...b.parameters()];
+    const p64 = params.map((p) => f64(p.data));
+    const th64 = teacher.parameters().map((p) => f64(p.data));
+    const x64 = f64(x.data), tl64 = f64(tl), labels = new Int32Array(rows);
+    const f = (): Float64Array => {
+      const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
+      const logits = refLinear(h, p64[2]!, p64[3]!, sw, C);
+      const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
+      const mse = refMse(refLinear(h, p64[4]!, p64[5]!, sw, tw), ht);
+      const cos = refCosine(refLinear(h, p64[6]!, p64[7]!, sw, tw), ht, tw);
+      return Float64Array.of(refObjective(logits, tl64, labels, rows, C, T, 1, 0, 1, 0) + wa * mse + wb * cos);
+    };
+    expect(Math.abs(loss - f()[0]!)).toBeLessThan(1e-5);
+    params.forEach((p, i) => expectClose(`mse+cosine param ${i}`, p.grad, numericGrad(p64[i]!, f, [1]), 5e-4, 1e-6));
+    // Without term a, term b alone still reads the layers and injects its gradient.
+    a.unbind!();
+    const lb = step([[b, wb]]);
+    const g = student.parameters()[0]!.grad.slice();
+    const fb = (): Float64Array => {
+      const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
+      const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
+      return Float64Array.of(refObjective(refLinear(h, p64[2]!, p64[3]!, sw, C), tl64, labels, rows, C, T, 1, 0, 1, 0) + wb * refCosine(refLinear(h, p64[6]!, p64[7]!, sw, tw), ht, tw));
+    };
+    expect(Math.abs(lb - fb()[0]!)).toBeLessThan(1e-5);
+    expectClose('cosine alone param 0', g, numericGrad(p64[0]!, fb, [1]), 5e-4, 1e-6);
+    b.unbind!();
+  });
 });
