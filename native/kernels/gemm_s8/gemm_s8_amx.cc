@@ -26,6 +26,8 @@
 // block's weights pass. The C tiles are stored to a 32 × 32 int32 stack buffer, and the zmm epilogue
 // (gemm_s8_zmm_epilogue.h: zero-point correction, float / requantized outputs) writes C with masked stores; for
 // int32 output with both zero points 0 the C tiles of whole tiles are stored straight into C (no epilogue).
+// Tiles of ≤ 32 rows prefetch W's panel streams into L2 (W is used once). Tiny tiles (≤ 4 rows, N·K ≤ 16384)
+// skip the tiles and run vpdpbusd on the same panels (small_tile).
 //
 // Threads: the driver cuts M and N at multiples of 32; every element is one full-K tile sum and the same
 // epilogue, so any split gives the same bits. Each tile call loads the tile configuration and releases the tiles
