@@ -48,6 +48,51 @@ function batchOf(student: Float32Array, teacher: Float32Array, rows: number, cla
   return { rows, classes, x: new Tensor(new Float32Array(rows), [rows, 1]), student, teacher, temperature: T, step: 0 };
 }
 
+/**
+ * Student 3-4(tanh)-3 and teacher 3-5(tanh)-3 with hidden-state terms bound on their layer "1" (projector 4 → 5).
+ * `step(use)` is the Distiller's step by hand with the terms of `use` (forward, KD objective at α = 1 + weighted
+ * terms, backward); `check(use, loss)` compares the loss and the gradients of the student and of those terms'
+ * projectors with float64 central differences of the same objective.
+ */
+function hiddenCase(seed: number, specs: { metric: 'mse' | 'cosine'; weight: number; seed: number }[]) {
+  const rng = new Rng(seed);
+  const rows = 4, inF = 3, sw = 4, tw = 5, C = 3, T = 2;
+  const student = new Sequential(new Linear(inF, sw, { rng: new DRng(1) }), new Tanh(), new Linear(sw, C, { rng: new DRng(2) }));
+  const teacher = new Sequential(new Linear(inF, tw, { rng: new DRng(3) }), new Tanh(), new Linear(tw, C, { rng: new DRng(4) }));
+  const terms = specs.map((sp) => hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric: sp.metric, seed: sp.seed }));
+  for (const t of terms) t.bind!(student);
+  const x = new Tensor(rng.float32Array(rows * inF), [rows, inF]);
+  const tl = rng.float32Array(rows * C, -2, 2);
+  const params = (use: number[]) => [...student.parameters(), ...use.flatMap((i) => terms[i]!.parameters())];
+  const step = (use: number[]): number => {
+    for (const p of params(use)) p.zeroGrad();
+    const out = student.forward(x);
+    const grad = new Float32Array(rows * C);
+    let loss = new HintonKD().compute(out.data, rows, C, tl, null, T, 1, grad);
+    for (const i of use) loss += specs[i]!.weight * terms[i]!.compute({ ...batchOf(out.data, tl, rows, C, T), x }, specs[i]!.weight, grad);
+    student.backward(new Tensor(grad, [rows, C]), false);
+    return loss;
+  };
+  const check = (use: number[], loss: number, what: string): void => {
+    const ps = params(use), p64 = ps.map((p) => f64(p.data));
+    const th64 = teacher.parameters().map((p) => f64(p.data));
+    const x64 = f64(x.data), tl64 = f64(tl), labels = new Int32Array(rows);
+    const f = (): Float64Array => {
+      const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
+      const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
+      let v = refObjective(refLinear(h, p64[2]!, p64[3]!, sw, C), tl64, labels, rows, C, T, 1, 0, 1, 0);
+      use.forEach((i, j) => {
+        const ph = refLinear(h, p64[4 + 2 * j]!, p64[5 + 2 * j]!, sw, tw);
+        v += specs[i]!.weight * (specs[i]!.metric === 'mse' ? refMse(ph, ht) : refCosine(ph, ht, tw));
+      });
+      return Float64Array.of(v);
+    };
+    expect(Math.abs(loss - f()[0]!), what).toBeLessThan(1e-5);
+    ps.forEach((p, i) => expectClose(`${what} param ${i}`, p.grad, numericGrad(p64[i]!, f, [1]), 5e-4, 1e-6));
+  };
+  return { terms, step, check };
+}
+
 describe('distillation losses', () => {
   it('KD + CE (fused native), reverse KL and logit MSE: composed value and gradient vs float64 finite differences', () => {
     const rng = new Rng(51);
@@ -107,92 +152,19 @@ describe('distillation losses', () => {
 
   for (const metric of ['mse', 'cosine'] as const) {
     it(`hidden-state ${metric} through a projector: student and projector gradients vs float64 finite differences`, () => {
-      const rng = new Rng(metric === 'mse' ? 53 : 54);
-      const rows = 4, inF = 3, sw = 4, tw = 5, C = 3;
-      const student = new Sequential(new Linear(inF, sw, { rng: new DRng(1) }), new Tanh(), new Linear(sw, C, { rng: new DRng(2) }));
-      const teacher = new Sequential(new Linear(inF, tw, { rng: new DRng(3) }), new Tanh(), new Linear(tw, C, { rng: new DRng(4) }));
-      const term = hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric, seed: 9 });
-      term.bind!(student);
-      const proj = term.parameters();
-      expect(proj.map((p) => p.shape)).toEqual([[tw, sw], [tw]]);
-      const x = new Tensor(rng.float32Array(rows * inF), [rows, inF]);
-      const tl = rng.float32Array(rows * C, -2, 2);
-      const T = 2, alpha = 1, w = 0.7;
-      // The Distiller's step, by hand: forward, objective + term, backward.
-      const params = [...student.parameters(), ...proj];
-      for (const p of params) p.zeroGrad();
-      const out = student.forward(x);
-      const grad = new Float32Array(rows * C);
-      const kd = new HintonKD();
-      let loss = kd.compute(out.data, rows, C, tl, null, T, alpha, grad);
-      loss += w * term.compute({ ...batchOf(out.data, tl, rows, C, T), x }, w, grad);
-      student.backward(new Tensor(grad, [rows, C]), false);
-      // Float64 reference of the same objective as a function of every parameter.
-      const p64 = params.map((p) => f64(p.data));
-      const th64 = teacher.parameters().map((p) => f64(p.data));
-      const x64 = f64(x.data), tl64 = f64(tl), labels = new Int32Array(rows);
-      const f = (): Float64Array => {
-        const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
-        const logits = refLinear(h, p64[2]!, p64[3]!, sw, C);
-        const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
-        const ph = refLinear(h, p64[4]!, p64[5]!, sw, tw);
-        const hid = metric === 'mse' ? refMse(ph, ht) : refCosine(ph, ht, tw);
-        return Float64Array.of(refObjective(logits, tl64, labels, rows, C, T, alpha, 0, 1, 0) + w * hid);
-      };
-      expect(Math.abs(loss - f()[0]!)).toBeLessThan(1e-5);
-      params.forEach((p, i) => expectClose(`${metric} param ${i}`, p.grad, numericGrad(p64[i]!, f, [1]), 5e-4, 1e-6));
-      term.unbind!();
+      const c = hiddenCase(metric === 'mse' ? 53 : 54, [{ metric, weight: 0.7, seed: 9 }]);
+      expect(c.terms[0]!.parameters().map((p) => p.shape)).toEqual([[5, 4], [5]]);
+      c.check([0], c.step([0]), metric);
+      c.terms[0]!.unbind!();
     });
   }
 
   it('two hidden-state terms on the same layers (mse + cosine) both add their gradients; unbinding one keeps the other', () => {
-    const rng = new Rng(55);
-    const rows = 4, inF = 3, sw = 4, tw = 5, C = 3;
-    const student = new Sequential(new Linear(inF, sw, { rng: new DRng(1) }), new Tanh(), new Linear(sw, C, { rng: new DRng(2) }));
-    const teacher = new Sequential(new Linear(inF, tw, { rng: new DRng(3) }), new Tanh(), new Linear(tw, C, { rng: new DRng(4) }));
-    const a = hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric: 'mse', seed: 9 });
-    const b = hiddenState({ studentLayer: '1', teacher, teacherLayer: '1', metric: 'cosine', seed: 10 });
-    a.bind!(student);
-    b.bind!(student);
-    const x = new Tensor(rng.float32Array(rows * inF), [rows, inF]);
-    const tl = rng.float32Array(rows * C, -2, 2);
-    const wa = 0.7, wb = 0.4, T = 2;
-    const step = (terms: [typeof a, number][]): number => {
-      const params = [...student.parameters(), ...terms.flatMap(([t]) => t.parameters())];
-      for (const p of params) p.zeroGrad();
-      const out = student.forward(x);
-      const grad = new Float32Array(rows * C);
-      let loss = new HintonKD().compute(out.data, rows, C, tl, null, T, 1, grad);
-      for (const [t, w] of terms) loss += w * t.compute({ ...batchOf(out.data, tl, rows, C, T), x }, w, grad);
-      student.backward(new Tensor(grad, [rows, C]), false);
-      return loss;
-    };
-    const loss = step([[a, wa], [b, wb]]);
-    const params = [...student.parameters(), ...a.parameters(), ...b.parameters()];
-    const p64 = params.map((p) => f64(p.data));
-    const th64 = teacher.parameters().map((p) => f64(p.data));
-    const x64 = f64(x.data), tl64 = f64(tl), labels = new Int32Array(rows);
-    const f = (): Float64Array => {
-      const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
-      const logits = refLinear(h, p64[2]!, p64[3]!, sw, C);
-      const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
-      const mse = refMse(refLinear(h, p64[4]!, p64[5]!, sw, tw), ht);
-      const cos = refCosine(refLinear(h, p64[6]!, p64[7]!, sw, tw), ht, tw);
-      return Float64Array.of(refObjective(logits, tl64, labels, rows, C, T, 1, 0, 1, 0) + wa * mse + wb * cos);
-    };
-    expect(Math.abs(loss - f()[0]!)).toBeLessThan(1e-5);
-    params.forEach((p, i) => expectClose(`mse+cosine param ${i}`, p.grad, numericGrad(p64[i]!, f, [1]), 5e-4, 1e-6));
-    // Without term a, term b alone still reads the layers and injects its gradient.
-    a.unbind!();
-    const lb = step([[b, wb]]);
-    const g = student.parameters()[0]!.grad.slice();
-    const fb = (): Float64Array => {
-      const h = refLinear(x64, p64[0]!, p64[1]!, inF, sw).map(Math.tanh);
-      const ht = refLinear(x64, th64[0]!, th64[1]!, inF, tw).map(Math.tanh);
-      return Float64Array.of(refObjective(refLinear(h, p64[2]!, p64[3]!, sw, C), tl64, labels, rows, C, T, 1, 0, 1, 0) + wb * refCosine(refLinear(h, p64[6]!, p64[7]!, sw, tw), ht, tw));
-    };
-    expect(Math.abs(lb - fb()[0]!)).toBeLessThan(1e-5);
-    expectClose('cosine alone param 0', g, numericGrad(p64[0]!, fb, [1]), 5e-4, 1e-6);
-    b.unbind!();
+    const c = hiddenCase(55, [{ metric: 'mse', weight: 0.7, seed: 9 }, { metric: 'cosine', weight: 0.4, seed: 10 }]);
+    c.check([0, 1], c.step([0, 1]), 'mse+cosine');
+    // Without the mse term, the cosine term alone still reads the layers and injects its gradient.
+    c.terms[0]!.unbind!();
+    c.check([1], c.step([1]), 'cosine alone');
+    c.terms[1]!.unbind!();
   });
 });
