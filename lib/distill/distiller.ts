@@ -58,7 +58,9 @@ export interface DistillerOptions {
   optimizer: Optimizer | ((params: Parameter[]) => Optimizer);
   /** Stepped after every optimizer step; or a factory given the optimizer. */
   scheduler?: LRScheduler | ((optimizer: Optimizer) => LRScheduler);
-  /** Clip the global gradient norm (student + projectors) to this value before each step. */
+  /** Clip the global gradient norm (student + projectors) to this value before each step (the name `fit` uses). */
+  clipGradNorm?: number;
+  /** Same as `clipGradNorm` (the Distiller's first name for it; giving both with different values is an error). */
   clipNorm?: number;
   /** Seed of the batch order (default 0). */
   seed?: number;
@@ -275,6 +277,7 @@ export class Distiller {
   readonly losses: readonly LossTerm[];
   readonly optimizer: Optimizer;
   readonly scheduler: LRScheduler | null;
+  /** The gradient-norm clip (clipGradNorm / clipNorm option), or undefined. */
   readonly clipNorm: number | undefined;
   readonly seed: number;
   private readonly kd = new HintonKD();
@@ -297,7 +300,11 @@ export class Distiller {
     expectSetting('alpha', alpha, (a) => a >= 0 && a <= 1, 'in [0, 1]');
     const losses = options.losses ?? [];
     expectLossTerms(losses);
+    if (options.clipGradNorm !== undefined) expectFinite('clipGradNorm', options.clipGradNorm, { min: 0, exclusiveMin: true });
     if (options.clipNorm !== undefined) expectFinite('clipNorm', options.clipNorm, { min: 0, exclusiveMin: true });
+    if (options.clipGradNorm !== undefined && options.clipNorm !== undefined && options.clipGradNorm !== options.clipNorm) {
+      throw new DistiqRangeError(`The "clipGradNorm" (${options.clipGradNorm}) and "clipNorm" (${options.clipNorm}) options name the same setting; give one`);
+    }
     const seed = options.seed ?? 0;
     expectInteger('seed', seed, 0, 0xffffffff);
     let evalTeacher: DistillTeacher | null;
@@ -313,7 +320,7 @@ export class Distiller {
     this.temperature = temperature;
     this.alpha = alpha;
     this.losses = Object.freeze(losses.slice());
-    this.clipNorm = options.clipNorm;
+    this.clipNorm = options.clipGradNorm ?? options.clipNorm;
     this.seed = seed;
     let opt: Optimizer, sch: LRScheduler | null;
     try {

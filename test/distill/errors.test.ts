@@ -122,7 +122,11 @@ describe('distillation errors', () => {
     expect(student.parameters()[0]!.data).toEqual(before);
   });
 
-  it('other settings: teacher type, data type, epochs/steps, optimizer coverage, SampleSource with alpha < 1', async () => {
+  it('other settings: teacher type, data type, epochs/steps, clipGradNorm, optimizer coverage, SampleSource with alpha < 1', async () => {
+    expect(() => distiller({ clipGradNorm: 0 })).toThrow(err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /"clipGradNorm"/));
+    expect(() => distiller({ clipGradNorm: 1, clipNorm: 2 })).toThrow(err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /"clipGradNorm" \(1\) and "clipNorm" \(2\) options name the same setting/));
+    expect(distiller({ clipNorm: 3 }).clipNorm).toBe(3);
+    expect(distiller({ clipGradNorm: 3 }).clipNorm).toBe(3);
     expect(() => distiller({ teacher: mlp([4, 3], 1) as never })).toThrow(err('DistiqTypeError', 'ERR_DISTIQ_INVALID_ARG_TYPE', /wrap a model with modelTeacher/));
     expect(() => distiller({ teacher: { classes: 0, kind: 'x', predict: () => new Float32Array(0) } })).toThrow(/"teacher.classes"/);
     const d = distiller();

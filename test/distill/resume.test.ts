@@ -28,7 +28,7 @@ function setup(initSeed: number): { d: Distiller; student: Sequential } {
   const rng = new Rng(initSeed);
   const student = new Sequential(new Linear(64, 32, { rng }), new ReLU(), new Dropout(0.2, { seed: initSeed }), new Linear(32, 10, { rng }));
   const d = new Distiller({
-    student, teacher: localTeacher(model), seed: 4, alpha: 0.5, clipNorm: 5,
+    student, teacher: localTeacher(model), seed: 4, alpha: 0.5, clipGradNorm: 5,
     temperature: linearSchedule(4, 1, EPOCHS * PER_EPOCH),
     losses: [hiddenState({ studentLayer: '1', teacher: model, teacherLayer: '1', weight: 0.1, seed: initSeed })],
     optimizer: (p) => new AdamW(p, { lr: 5e-3 }),
