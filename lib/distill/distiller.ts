@@ -27,10 +27,11 @@ import { LRScheduler } from '../nn/optim/schedule';
 import type { RngState } from '../tensor/random';
 import { formatShape } from '../tensor/shape';
 import { scratch, Tensor } from '../tensor/tensor';
-import { describe, expectBoolean, expectFinite, expectInteger } from '../validate';
+import { describe, expectBoolean, expectFinite, expectInteger, expectOneOf } from '../validate';
 import { expectLossTerms, HintonKD, type DistillBatch, type LossTerm } from './kd-loss';
 import { ProgressBar } from './progress';
 import { describeSetting, expectSetting, valueAt, type Schedule } from './schedule';
+import { expectOptions } from './options';
 import { DistillState } from './state';
 import { checkTeacherOutput, expectTeacher, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput } from './teacher';
 import { hasLabels, isSampleSource, type SampleSource } from './unlabeled';
@@ -248,6 +249,19 @@ function teacherArgmax(t: TeacherOutput, r: number, classes: number): number {
 }
 
 const LOSS_METRICS = new Set(['valLoss', 'trainLoss']);
+const METRICS: readonly EarlyStoppingMetric[] = ['valLoss', 'valAccuracy', 'valAgreement', 'trainLoss', 'trainAccuracy', 'trainAgreement'];
+
+// The settings of each option bag (the `satisfies` keeps them equal to the interfaces' keys).
+const DISTILLER_KEYS = Object.keys({
+  student: 1, teacher: 1, temperature: 1, alpha: 1, losses: 1, optimizer: 1, scheduler: 1, clipGradNorm: 1, clipNorm: 1, seed: 1, evalTeacher: 1,
+} satisfies Record<keyof DistillerOptions, 1>);
+const FIT_KEYS = Object.keys({
+  train: 1, val: 1, epochs: 1, steps: 1, batchSize: 1, shuffle: 1, dropLast: 1, evalBatchSize: 1, evalEvery: 1, earlyStopping: 1,
+  checkpoint: 1, resume: 1, onProgress: 1, progress: 1, prefetch: 1,
+} satisfies Record<keyof DistillFitOptions, 1>);
+const EARLY_KEYS = Object.keys({ metric: 1, patience: 1, minDelta: 1, mode: 1, restoreBest: 1 } satisfies Record<keyof EarlyStoppingOptions, 1>);
+const CHECKPOINT_KEYS = Object.keys({ path: 1, everyEpochs: 1, everySteps: 1, resume: 1 } satisfies Record<keyof CheckpointOptions, 1>);
+const EVALUATE_KEYS = ['teacher', 'batchSize'];
 
 interface LoopState {
   /** Completed epochs. */
@@ -291,6 +305,7 @@ export class Distiller {
 
   constructor(options: DistillerOptions) {
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    expectOptions('new Distiller() options', options, DISTILLER_KEYS);
     const { student, teacher } = options;
     if (!(student instanceof Module)) throw new DistiqTypeError(`The "student" option must be a Module. Received ${describe(student)}`);
     expectTeacher('teacher', teacher, 'option');
@@ -479,6 +494,8 @@ export class Distiller {
    */
   async evaluate(data: Dataset | SampleSource, options: { teacher?: DistillTeacher | null; batchSize?: number } = {}): Promise<DistillEvalResult> {
     const { data: ds, labelled } = expectData('data', data);
+    if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    expectOptions('Distiller.evaluate() options', options, EVALUATE_KEYS);
     const teacher = options.teacher === undefined ? this.evalTeacher : options.teacher;
     if (teacher !== null) expectTeacher('teacher', teacher, 'option');
     const batchSize = options.batchSize ?? 1000;
@@ -529,6 +546,7 @@ export class Distiller {
   /** Trains the student; see the module comment and docs/distillation.md. */
   async fit(options: DistillFitOptions): Promise<DistillHistory> {
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    expectOptions('Distiller.fit() options', options, FIT_KEYS);
     const { data: train, labelled } = expectData('train', options.train);
     const val = options.val === undefined ? null : options.val;
     if (val !== null) expectData('val', val);
@@ -557,16 +575,23 @@ export class Distiller {
     const es = options.earlyStopping;
     let metric: EarlyStoppingMetric | null = null, mode: 'min' | 'max' = 'min', minDelta = 0, restoreBest = true;
     if (es !== undefined) {
+      if (es === null || typeof es !== 'object') throw new DistiqTypeError(`The "earlyStopping" option must be an object { patience, metric?, minDelta?, mode?, restoreBest? }. Received ${describe(es)}`);
+      expectOptions('The "earlyStopping" settings', es, EARLY_KEYS);
       metric = es.metric ?? (val !== null ? 'valLoss' : 'trainLoss');
+      expectOneOf('earlyStopping.metric', metric, METRICS);
       if (metric.startsWith('val') && val === null) throw new DistiqRangeError(`The "earlyStopping.metric" setting is '${metric}' but no "val" data is given`);
       expectInteger('earlyStopping.patience', es.patience, 1);
       minDelta = es.minDelta ?? 0;
       expectFinite('earlyStopping.minDelta', minDelta, { min: 0 });
       mode = es.mode ?? (LOSS_METRICS.has(metric) ? 'min' : 'max');
+      expectOneOf('earlyStopping.mode', mode, ['min', 'max'] as const);
       restoreBest = es.restoreBest ?? true;
+      expectBoolean('earlyStopping.restoreBest', restoreBest);
     }
     const ck = options.checkpoint;
     if (ck !== undefined) {
+      if (ck === null || typeof ck !== 'object') throw new DistiqTypeError(`The "checkpoint" option must be an object { path, everyEpochs?, everySteps?, resume? }. Received ${describe(ck)}`);
+      expectOptions('The "checkpoint" settings', ck, CHECKPOINT_KEYS);
       if (typeof ck.path !== 'string' || ck.path === '') throw new DistiqTypeError(`The "checkpoint.path" option must be a file path. Received ${describe(ck.path)}`);
       if (ck.everyEpochs !== undefined) expectInteger('checkpoint.everyEpochs', ck.everyEpochs, 1);
       if (ck.everySteps !== undefined) expectInteger('checkpoint.everySteps', ck.everySteps, 1);

@@ -20,6 +20,7 @@ import { scratch, Tensor } from '../tensor/tensor';
 import { describe, expectInteger, expectOneOf } from '../validate';
 import type { DistillBatch, LossTerm } from './kd-loss';
 import { findTappable, outputWidth } from './layers';
+import { expectOptions } from './options';
 import { expectSetting, type Schedule } from './schedule';
 import { ModelTeacher } from './teacher';
 
@@ -49,6 +50,9 @@ export interface HiddenStateOptions {
 }
 
 const METRICS = ['mse', 'cosine'] as const;
+const HIDDEN_KEYS = Object.keys({
+  studentLayer: 1, teacher: 1, teacherLayer: 1, metric: 1, weight: 1, projector: 1, studentWidth: 1, teacherWidth: 1, seed: 1,
+} satisfies Record<keyof HiddenStateOptions, 1>);
 
 /**
  * The hidden-state terms listening at each tapped layer. A Sequential holds one tap per child, so every tapped child
@@ -111,6 +115,7 @@ class HiddenState implements LossTerm {
 
   constructor(options: HiddenStateOptions) {
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    expectOptions('hiddenState() options', options, HIDDEN_KEYS);
     const teacher = options.teacher instanceof ModelTeacher ? options.teacher.model : options.teacher;
     if (!(teacher instanceof Module)) {
       throw new DistiqTypeError(`The "teacher" setting of hiddenState must be the teacher model (a Module, or a modelTeacher(model)). Received ${describe(options.teacher)}`);

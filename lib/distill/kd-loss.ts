@@ -18,6 +18,7 @@ import type { Module, Parameter } from '../nn/module';
 import { distillationLoss, logSoftmax, type DistillationLossOptions } from '../ops/softmax-kl';
 import type { Tensor } from '../tensor/tensor';
 import { describe } from '../validate';
+import { expectOptions } from './options';
 import { expectSetting, type Schedule } from './schedule';
 import type { TeacherOutput } from './teacher';
 
@@ -162,6 +163,8 @@ class ReverseKL extends LogitTerm {
 
 /** Reverse KL term (dense teachers). */
 export function reverseKL(options: ReverseKLOptions = {}): LossTerm {
+  if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+  expectOptions('reverseKL() options', options, ['weight', 'temperature']);
   return new ReverseKL(options);
 }
 
@@ -193,6 +196,8 @@ class LogitMSE extends LogitTerm {
 
 /** MSE-on-logits term (dense teachers). */
 export function logitMSE(options: { weight?: number | Schedule } = {}): LossTerm {
+  if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+  expectOptions('logitMSE() options', options, ['weight']);
   return new LogitMSE(options.weight ?? 1);
 }
 

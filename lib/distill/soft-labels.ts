@@ -28,6 +28,7 @@ import { buildModule } from '../nn/build';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { describe, expectFinite, expectInteger } from '../validate';
 import { computeShard, encodeShard, SHARD_FORMAT, sha256Hex, shardFileName, type ShardRows } from './soft-label-shard';
+import { expectOptions } from './options';
 import type { SampleSource } from './unlabeled';
 import { expectTeacher, ModelTeacher, teacherLabel, type Teacher, type TeacherOutput, type TopKTeacher } from './teacher';
 
@@ -36,6 +37,9 @@ export const SOFT_LABELS_FORMAT = SHARD_FORMAT;
 /** The manifest `version` this distiq writes and reads. */
 export const SOFT_LABELS_VERSION = 1;
 const MANIFEST = 'manifest.json';
+const GENERATE_KEYS = Object.keys({
+  out: 1, shardSize: 1, topK: 1, temperature: 1, batchSize: 1, workers: 1, concurrency: 1, onProgress: 1,
+} satisfies Record<keyof GenerateSoftLabelsOptions, 1>);
 
 /** The inputs: a SampleSource (no labels), or a Dataset (`gatherX` when it has one, else `gather` into a scratch label buffer). */
 export type SoftLabelSource = SampleSource | Dataset;
@@ -209,6 +213,7 @@ export async function generateSoftLabels(teacher: Teacher, data: SoftLabelSource
   expectTeacher('teacher', teacher);
   expectSource(data);
   if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object with "out". Received ${describe(options)}`);
+  expectOptions('generateSoftLabels() options', options, GENERATE_KEYS);
   const shardSize = options.shardSize ?? 10000;
   expectInteger('shardSize', shardSize, 1);
   const topK = options.topK ?? null;

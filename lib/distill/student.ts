@@ -19,6 +19,7 @@ import { Rng } from '../tensor/random';
 import { formatShape } from '../tensor/shape';
 import { describe, expectInteger } from '../validate';
 import { findLayer } from './layers';
+import { expectOptions } from './options';
 
 /** Options of `narrowMlp`. */
 export interface NarrowMlpOptions {
@@ -34,6 +35,7 @@ export function narrowMlp(teacher: Sequential, options: NarrowMlpOptions): Seque
   if (options === null || typeof options !== 'object' || !Array.isArray(options.hidden)) {
     throw new DistiqTypeError(`The "options.hidden" setting must be an array of layer widths. Received ${describe(options?.hidden)}`);
   }
+  expectOptions('narrowMlp() options', options, ['hidden', 'seed']);
   options.hidden.forEach((h, i) => expectInteger(`hidden[${i}]`, h, 1));
   const seed = options.seed ?? 0;
   expectInteger('seed', seed, 0, 0xffffffff);

@@ -23,6 +23,7 @@ import type { TopKTeacher } from '../ops/softmax-kl';
 import { formatShape } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 import { describe, expectInteger } from '../validate';
+import { expectOptions } from './options';
 import type { SoftLabels } from './soft-labels';
 
 /** A top-k teacher output: `k` class indices and their logits per row (lib/ops/softmax-kl.ts). */
@@ -171,6 +172,7 @@ export class ModelTeacher implements Teacher {
   constructor(model: Module, options: ModelTeacherOptions = {}) {
     if (!(model instanceof Module)) throw new DistiqTypeError(`The "model" argument must be a Module. Received ${describe(model)}`);
     if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object. Received ${describe(options)}`);
+    expectOptions('modelTeacher() options', options, ['batchSize', 'classes', 'name']);
     const batchSize = options.batchSize ?? 256;
     expectInteger('batchSize', batchSize, 1);
     let classes = options.classes;
@@ -242,6 +244,7 @@ export type TeacherFunction = (x: Tensor, indices: Int32Array) => Float32Array |
 export function functionTeacher(fn: TeacherFunction, options: { classes: number; name?: string }): Teacher {
   if (typeof fn !== 'function') throw new DistiqTypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
   if (options === null || typeof options !== 'object') throw new DistiqTypeError(`The "options" argument must be an object with "classes". Received ${describe(options)}`);
+  expectOptions('functionTeacher() options', options, ['classes', 'name']);
   expectInteger('classes', options.classes, 1);
   if (options.name !== undefined && typeof options.name !== 'string') throw new DistiqTypeError(`The "name" option must be a string. Received ${describe(options.name)}`);
   const teacher: Teacher = {

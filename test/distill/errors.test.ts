@@ -4,7 +4,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 
-import { AdamW, Linear, Module, ReLU, Sequential, Tensor, TensorDataset, type ModuleConfig } from '../../lib';
+import * as fs from 'node:fs';
+
+import {
+  AdamW, Linear, Module, ReLU, Sequential, Tensor, TensorDataset, functionTeacher, generateSoftLabels, modelTeacher, narrowMlp, reverseKL,
+  type ModuleConfig,
+} from '../../lib';
 import { Distiller, type DistillTeacher } from '../../lib/distill/distiller';
 import { hiddenState } from '../../lib/distill/hidden-state';
 import { linearSchedule } from '../../lib/distill/schedule';
@@ -120,6 +125,29 @@ describe('distillation errors', () => {
       err('DistiqRangeError', 'ERR_DISTIQ_SHAPE_MISMATCH', /mapping\["0"\] = "0": student Linear "0" weight \[5, 4\] does not match teacher Linear "0" weight \[6, 4\]/),
     );
     expect(student.parameters()[0]!.data).toEqual(before);
+  });
+
+  it('unknown settings in an option bag are refused, naming the closest known one (a typo must not fall back to a default)', async () => {
+    const unknown = (where: string, key: string, near: string): unknown => err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', new RegExp(`^${where} have no setting "${key}" \\(did you mean "${near}"\\?\\)`));
+    expect(() => distiller({ temprature: 2 } as never)).toThrow(unknown('new Distiller\\(\\) options', 'temprature', 'temperature'));
+    expect(() => distiller({ clip: 1 } as never)).toThrow(unknown('new Distiller\\(\\) options', 'clip', 'clipGradNorm'));
+    const d = distiller();
+    await expect(d.fit({ train: data, epochs: 1, batchSize: 4, batch_size: 4 } as never)).rejects.toEqual(unknown('Distiller.fit\\(\\) options', 'batch_size', 'batchSize'));
+    // The training engine's fit() spells the checkpoint interval "every"; here it is everyEpochs / everySteps.
+    await expect(d.fit({ train: data, epochs: 1, batchSize: 4, checkpoint: { path: '/tmp/x', every: 2 } as never })).rejects.toEqual(unknown('The "checkpoint" settings', 'every', 'everyEpochs'));
+    await expect(d.fit({ train: data, epochs: 1, batchSize: 4, earlyStopping: { patience: 1, metrics: 'valLoss' } as never })).rejects.toEqual(unknown('The "earlyStopping" settings', 'metrics', 'metric'));
+    await expect(d.fit({ train: data, epochs: 1, batchSize: 4, earlyStopping: { patience: 1, metric: 'loss' as never } })).rejects.toEqual(
+      err('DistiqRangeError', 'ERR_DISTIQ_INVALID_ARG_VALUE', /"earlyStopping.metric"/),
+    );
+    await expect(d.evaluate(data, { batch: 4 } as never)).rejects.toEqual(unknown('Distiller.evaluate\\(\\) options', 'batch', 'batchSize'));
+    const model = mlp([4, 3], 1);
+    expect(() => modelTeacher(model, { batchsize: 8 } as never)).toThrow(unknown('modelTeacher\\(\\) options', 'batchsize', 'batchSize'));
+    expect(() => functionTeacher(() => new Float32Array(0), { classes: 3, nam: 'x' } as never)).toThrow(unknown('functionTeacher\\(\\) options', 'nam', 'name'));
+    await expect(generateSoftLabels(goodTeacher, data, { out: '/tmp/never-created', topk: 2 } as never)).rejects.toEqual(unknown('generateSoftLabels\\(\\) options', 'topk', 'topK'));
+    expect(() => hiddenState({ studentLayer: '1', teacher: model, teacherLayer: '0', metrc: 'mse' } as never)).toThrow(unknown('hiddenState\\(\\) options', 'metrc', 'metric'));
+    expect(() => reverseKL({ T: 2 } as never)).toThrow(unknown('reverseKL\\(\\) options', 'T', 'temperature'));
+    expect(() => narrowMlp(mlp([4, 5, 3], 1), { hidden: [2], sed: 1 } as never)).toThrow(unknown('narrowMlp\\(\\) options', 'sed', 'seed'));
+    expect(fs.existsSync('/tmp/never-created')).toBe(false);
   });
 
   it('other settings: teacher type, data type, epochs/steps, clipGradNorm, optimizer coverage, SampleSource with alpha < 1', async () => {
