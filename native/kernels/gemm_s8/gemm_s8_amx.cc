@@ -222,62 +222,97 @@ void finish(const GemmS8Args& p, const int32_t* c, int64_t row, int64_t mr, cons
   }
 }
 
-// Small tiles (≤ kSmallRows rows, (n1 − n0)·K ≤ kSmallWork) skip the tiles: configuring them and the latency of
-// one tile product chain cost ≈ 0.3 µs, several times a 1×64×64 product. They run vpdpbusd on the same panels (a
-// panel body row is the VNNI operand: 4 k of one column per int32 lane), up to 4 panels (4 accumulator chains) at
-// a time. s8 rows are flipped to u8 per group (a XOR 0x80 = a + 128, corrected through z_a + 128 and the column
-// sums, as in gemm_s8_avx512vnni.cc); the last partial group of 4 k is read from a zeroed copy (no overread).
+// Small tiles (≤ kSmallRows rows, (n1 − n0)·K ≤ kSmallWork) skip the tiles. A tile product computes 16 rows
+// whatever the tile holds, so for ≤ 4 rows the tiles do ≥ 4× the needed work, plus ≈ 0.3 µs of configuration:
+// with W in L2 (≤ 2 MiB) vpdpbusd on the same panels is 2–3× faster (1×1200×1200: 48 → 15 µs). Larger W comes
+// from memory, where the tiles' longer streams win. A panel body row is the VNNI operand (4 k of one column per
+// int32 lane); each loaded W vector serves every row (R rows × NP panels accumulator chains). s8 rows are
+// flipped to u8 per group (a XOR 0x80 = a + 128, corrected through z_a + 128 and the column sums, as in
+// gemm_s8_avx512vnni.cc); the last partial group of 4 k is read from a zeroed copy (no overread).
 constexpr int64_t kSmallRows = 4;
-constexpr int64_t kSmallWork = 16384;
+constexpr int64_t kSmallWork = int64_t{1} << 21;
 
-template <int NP>
-void small_panels(const GemmS8Args& p, const uint8_t* row, int64_t i, uint32_t row_off, const uint8_t* panel,
-                  size_t stride, int64_t j, int64_t n1, uint32_t za_eff) {
-  const int64_t k = p.w->k, full = k / 4, rest = k - full * 4;
+template <int R, int NP>
+void small_panels(const GemmS8Args& p, const uint8_t* const* rows, int64_t i, const uint32_t* row_off,
+                  const uint8_t* panel, size_t stride, int64_t j, int64_t n1, uint32_t za_eff) {
+  const int64_t k = p.w->k, full = k / 4;
+  const size_t rest = static_cast<size_t>(k - full * 4);
   const __m512i flip_u8x64 = _mm512_set1_epi8(static_cast<char>(p.a_signed ? 0x80 : 0));
-  __m512i acc_i32x16[NP];
-  for (int q = 0; q < NP; ++q) acc_i32x16[q] = _mm512_setzero_si512();
+  __m512i acc_i32x16[R][NP];
+  for (int r = 0; r < R; ++r) {
+    for (int q = 0; q < NP; ++q) acc_i32x16[r][q] = _mm512_setzero_si512();
+  }
   const uint8_t* body = panel + kNr * 4;
-  for (int64_t g = 0; g <= full; ++g) {
-    int32_t quad = 0;
-    if (g < full) {
-      std::memcpy(&quad, row + g * 4, 4);
-    } else if (rest > 0) {
-      std::memcpy(&quad, row + g * 4, static_cast<size_t>(rest));  // the bytes past K stay 0 (zero weights there)
-    } else {
-      break;
+  const int64_t groups = full + (rest > 0 ? 1 : 0);
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i a_u8x64[R];
+    for (int r = 0; r < R; ++r) {
+      int32_t quad = 0;
+      if (g < full) {
+        std::memcpy(&quad, rows[r] + g * 4, 4);
+      } else {
+        std::memcpy(&quad, rows[r] + g * 4, rest);  // the bytes past K stay 0 (zero weights there)
+      }
+      a_u8x64[r] = _mm512_xor_si512(_mm512_set1_epi32(quad), flip_u8x64);
     }
-    const __m512i a_u8x64 = _mm512_xor_si512(_mm512_set1_epi32(quad), flip_u8x64);
+    // Each W vector is loaded once and used by every row.
     for (int q = 0; q < NP; ++q) {
-      acc_i32x16[q] = _mm512_dpbusd_epi32(acc_i32x16[q], a_u8x64, _mm512_loadu_si512(body + q * stride + g * 64));
+      const __m512i w_s8x64 = _mm512_loadu_si512(body + q * stride + g * 64);
+      for (int r = 0; r < R; ++r) acc_i32x16[r][q] = _mm512_dpbusd_epi32(acc_i32x16[r][q], a_u8x64[r], w_s8x64);
     }
   }
-  const __m512i off_i32x16 = _mm512_set1_epi32(static_cast<int32_t>(row_off));
   for (int q = 0; q < NP; ++q) {
     const Columns cols = load_columns(p, panel + q * stride, j + q * kNr, n1, za_eff);
-    store(p, i, cols, _mm512_add_epi32(acc_i32x16[q], off_i32x16));
+    for (int r = 0; r < R; ++r) {
+      store(p, i + r, cols, _mm512_add_epi32(acc_i32x16[r][q], _mm512_set1_epi32(static_cast<int32_t>(row_off[r]))));
+    }
+  }
+}
+
+// Runs panels [j, j + NP·16) for NP = 1 .. kMax, picking NP from the columns left.
+template <int R, int NP, int kMax>
+void small_step(const GemmS8Args& p, const uint8_t* const* rows, int64_t i, const uint32_t* row_off,
+                const uint8_t* panel, size_t stride, int64_t j, int64_t n1, uint32_t za_eff, int64_t panels_left) {
+  if constexpr (NP < kMax) {
+    if (panels_left <= NP) {
+      small_panels<R, NP>(p, rows, i, row_off, panel, stride, j, n1, za_eff);
+      return;
+    }
+    small_step<R, NP + 1, kMax>(p, rows, i, row_off, panel, stride, j, n1, za_eff, panels_left);
+  } else {
+    small_panels<R, NP>(p, rows, i, row_off, panel, stride, j, n1, za_eff);
+  }
+}
+
+template <int R>
+void small_rows(const GemmS8Args& p, const uint8_t* const* rows, int64_t i, const uint32_t* row_off, int64_t n0,
+                int64_t n1, uint32_t za_eff) {
+  // ≥ 8 independent accumulator chains hide vpdpbusd's latency (one row: 8 panels; more rows: 4 panels).
+  constexpr int kMax = R == 1 ? 8 : 4;
+  const size_t stride = panel_stride(p.w->k);
+  for (int64_t j = n0; j < n1; j += kMax * kNr) {
+    const uint8_t* panel = p.w->panels + (j / kNr) * stride;
+    small_step<R, 1, kMax>(p, rows, i, row_off, panel, stride, j, n1, za_eff, (n1 - j + kNr - 1) / kNr);
   }
 }
 
 void small_tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const PackedS8& w = *p.w;
-  const int64_t k = w.k;
-  const size_t stride = panel_stride(k);
+  const int64_t k = p.w->k;
   const uint32_t za = static_cast<uint32_t>(p.za), zw = static_cast<uint32_t>(p.zw);
   const uint32_t za_eff = za + (p.a_signed ? 128u : 0u);
   const uint32_t k_za_zw = static_cast<uint32_t>(k) * za * zw;
-  for (int64_t i = m0; i < m1; ++i) {
-    const uint8_t* row = static_cast<const uint8_t*>(p.a) + i * p.lda;
-    const uint32_t row_off = k_za_zw - (zw != 0 ? zw * row_sum(row, k, p.a_signed) : 0u);
-    for (int64_t j = n0; j < n1; j += 4 * kNr) {
-      const uint8_t* panel = w.panels + (j / kNr) * stride;
-      switch (std::min<int64_t>(4, (n1 - j + kNr - 1) / kNr)) {
-        case 1: small_panels<1>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
-        case 2: small_panels<2>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
-        case 3: small_panels<3>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
-        default: small_panels<4>(p, row, i, row_off, panel, stride, j, n1, za_eff); break;
-      }
-    }
+  const uint8_t* rows[kSmallRows];
+  uint32_t row_off[kSmallRows];
+  const int64_t r_count = m1 - m0;
+  for (int64_t r = 0; r < r_count; ++r) {
+    rows[r] = static_cast<const uint8_t*>(p.a) + (m0 + r) * p.lda;
+    row_off[r] = k_za_zw - (zw != 0 ? zw * row_sum(rows[r], k, p.a_signed) : 0u);
+  }
+  switch (r_count) {
+    case 1: small_rows<1>(p, rows, m0, row_off, n0, n1, za_eff); break;
+    case 2: small_rows<2>(p, rows, m0, row_off, n0, n1, za_eff); break;
+    case 3: small_rows<3>(p, rows, m0, row_off, n0, n1, za_eff); break;
+    default: small_rows<4>(p, rows, m0, row_off, n0, n1, za_eff); break;
   }
 }
 
