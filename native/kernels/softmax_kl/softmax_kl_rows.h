@@ -51,17 +51,19 @@ inline typename V::F pow2k(typename V::F e, int k) {
 }
 
 // This thread's scratch of at least n floats for the parked exps (kept between calls: at most 2 × 128 Ki floats,
-// 1 MiB, per thread), or null when it cannot be allocated.
+// 1 MiB, per thread), 64-byte aligned (a large malloc block starts 16 bytes past a page: every vector access to it
+// would split a cache line), or null when it cannot be allocated.
 inline float* park_scratch(int64_t n) {
   thread_local std::vector<float> buf;
-  if (static_cast<int64_t>(buf.size()) < n) {
+  if (static_cast<int64_t>(buf.size()) < n + 16) {
     try {
-      buf.resize(static_cast<size_t>(n));
+      buf.resize(static_cast<size_t>(n + 16));
     } catch (...) {
       return nullptr;
     }
   }
-  return buf.data();
+  const uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + ((64 - p % 64) % 64) / sizeof(float);
 }
 
 template <class V>
