@@ -334,4 +334,34 @@ float finite_f32_arg(const Args& info, size_t i, const char* name) {
   return f;
 }
 
+void* unwrap_tagged(napi_env env, napi_value v, const napi_type_tag& tag) {
+  bool tagged = false;
+  void* raw = nullptr;
+  if (napi_unwrap(env, v, &raw) == napi_ok && raw != nullptr &&
+      napi_check_object_type_tag(env, v, &tag, &tagged) == napi_ok && tagged) {
+    return raw;
+  }
+  return nullptr;
+}
+
+std::string describe_handle(const Napi::Value& v, const char* cls) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsTypedArray()) return "a TypedArray";
+  if (v.IsArray()) return "an Array";
+  if (v.IsFunction()) return "a function";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  if (!v.IsObject()) return "a non-object";
+  return std::string("an object that is not a ") + cls;
+}
+
+void* unwrap_handle(const Args& info, size_t i, const char* name, const napi_type_tag& tag, const char* cls,
+                    const char* factory) {
+  if (void* raw = unwrap_tagged(info.Env(), info.raw(i), tag)) return raw;
+  throw_type_error(info.Env(), std::string("The \"") + name + "\" argument must be a " + cls + " (from " + factory +
+                                   "()). Received " + describe_handle(info[i], cls));
+}
+
 }  // namespace distiq::addon

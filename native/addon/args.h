@@ -131,6 +131,19 @@ AnyArray any_typed_array(const Args& info, size_t i, const char* name);
 // "Int8Array", "Float32Array", … for messages.
 const char* typed_array_name(napi_typedarray_type t);
 
+// Opaque handle arguments (PackedWeights*): the native object wrapped in `v` when it carries the N-API type tag
+// `tag` (each handle class tags an instance only in create(), after packing, so a tagged, wrapped object is a
+// complete instance), else nullptr. Never throws: napi_unwrap fails quietly on a non-object, and the tag is read
+// only from a wrapped object (napi_check_object_type_tag would throw for null/undefined).
+void* unwrap_tagged(napi_env env, napi_value v, const napi_type_tag& tag);
+// The "Received ..." part of a handle argument's TypeError: "undefined", "null", "a TypedArray", "an Array",
+// "a function", "a number", "a string", "a boolean", "an object that is not a <cls>", "a non-object".
+std::string describe_handle(const Napi::Value& v, const char* cls);
+// unwrap_tagged, or a TypeError (ERR_DISTIQ_INVALID_ARG_TYPE) 'The "<name>" argument must be a <cls> (from
+// <factory>()). Received <describe_handle>'.
+void* unwrap_handle(const Args& info, size_t i, const char* name, const napi_type_tag& tag, const char* cls,
+                    const char* factory);
+
 // a·b with overflow → RangeError naming `what`.
 int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what);
 // Throws a RangeError "Expected <name>.length to be at least/equal <expected> (<formula>), received <actual>".

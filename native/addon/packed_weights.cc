@@ -106,13 +106,9 @@ Napi::Value PackedWeightsS8::get_byte_length(const Napi::CallbackInfo& info) {
 
 PackedWeightsS8* unwrap_packed_s8(Napi::Env env, napi_value raw_value, const char* name,
                                   const Napi::FunctionReference& ctor) {
-  // Fast path: a wrapped object (napi_unwrap accepts any value and fails without throwing) that carries this
-  // class's type tag (only create() tags; tags are own properties, never inherited). The tag is checked only on an
-  // object, since napi_check_object_type_tag would throw for null/undefined.
-  bool tagged = false;
-  void* raw = nullptr;
-  if (napi_unwrap(env, raw_value, &raw) == napi_ok && raw != nullptr &&
-      napi_check_object_type_tag(env, raw_value, &kTypeTag, &tagged) == napi_ok && tagged) {
+  // Fast path: a wrapped object that carries this class's type tag (only create() tags; tags are own properties,
+  // never inherited).
+  if (void* raw = unwrap_tagged(env, raw_value, kTypeTag)) {
     PackedWeightsS8* self = static_cast<PackedWeightsS8*>(raw);
     if (self->tag_ == kTag) return self;
   }
@@ -121,15 +117,12 @@ PackedWeightsS8* unwrap_packed_s8(Napi::Env env, napi_value raw_value, const cha
   const std::string expected = std::string("The \"") + name + "\" argument must be a PackedWeights object " +
                                "(from packWeights()). Received ";
   if (!v.IsObject() || v.IsTypedArray() || v.IsArray() || v.IsFunction()) {
-    std::string got = v.IsUndefined() ? "undefined" : v.IsNull() ? "null" : v.IsTypedArray() ? "a TypedArray"
-                      : v.IsArray() ? "an Array" : v.IsFunction() ? "a function" : v.IsNumber() ? "a number"
-                      : v.IsString() ? "a string" : v.IsBoolean() ? "a boolean" : "a non-object";
-    throw_type_error(env, expected + got);
+    throw_type_error(env, expected + describe_handle(v, "PackedWeights"));
   }
   Napi::Object obj = v.As<Napi::Object>();
   // instanceof first (napi_unwrap would also accept another class's wrapped object), then a checked unwrap
   // (an object created with Object.create(prototype) passes instanceof but wraps nothing).
-  raw = nullptr;
+  void* raw = nullptr;
   if (!obj.InstanceOf(ctor.Value()) || napi_unwrap(env, obj, &raw) != napi_ok || raw == nullptr) {
     throw_type_error(env, expected + "an object that is not a PackedWeights");
   }

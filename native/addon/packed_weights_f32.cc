@@ -14,13 +14,6 @@ constexpr size_t kAlign = 64;
 // A private marker: only create() passes it, so `new PackedWeightsF32()` from JS is refused.
 int g_construct_token = 0;
 
-const char* describe_value(const Napi::Value& v) {
-  return v.IsUndefined() ? "undefined" : v.IsNull() ? "null" : v.IsTypedArray() ? "a TypedArray"
-         : v.IsArray() ? "an Array" : v.IsFunction() ? "a function" : v.IsNumber() ? "a number"
-         : v.IsString() ? "a string" : v.IsBoolean() ? "a boolean"
-         : v.IsObject() ? "an object that is not a PackedWeightsF32" : "a non-object";
-}
-
 }  // namespace
 
 Napi::Function PackedWeightsF32::define(Napi::Env env) {
@@ -88,18 +81,7 @@ Napi::Value PackedWeightsF32::get_byte_length(const Napi::CallbackInfo& info) {
 }
 
 PackedWeightsF32* unwrap_packed_f32(const Args& info, size_t i, const char* name) {
-  Napi::Env env = info.Env();
-  const napi_value raw_value = info.raw(i);
-  // Only create() tags, and only after the buffer is packed: a tagged, wrapped object is a complete instance.
-  bool tagged = false;
-  void* raw = nullptr;
-  if (napi_unwrap(env, raw_value, &raw) == napi_ok && raw != nullptr &&
-      napi_check_object_type_tag(env, raw_value, &kTypeTag, &tagged) == napi_ok && tagged) {
-    return static_cast<PackedWeightsF32*>(raw);
-  }
-  throw_type_error(env, std::string("The \"") + name +
-                            "\" argument must be a PackedWeightsF32 (from packWeightsF32()). Received " +
-                            describe_value(info[i]));
+  return static_cast<PackedWeightsF32*>(unwrap_handle(info, i, name, kTypeTag, "PackedWeightsF32", "packWeightsF32"));
 }
 
 }  // namespace distiq::addon

@@ -14,14 +14,6 @@ constexpr size_t kAlign = 64;
 // A private marker: only create() passes it, so `new PackedWeightsS4()` from JS is refused.
 int g_construct_token = 0;
 
-const char* describe_value(const Napi::Value& v) {
-  return v.IsUndefined() ? "undefined" : v.IsNull() ? "null" : v.IsTypedArray() ? "a TypedArray"
-         : v.IsArray() ? "an Array" : v.IsFunction() ? "a function" : v.IsNumber() ? "a number"
-         : v.IsString() ? "a string" : v.IsBoolean() ? "a boolean" : v.IsObject() ? "an object that is not a "
-                                                                                    "PackedWeightsS4"
-                                                                                  : "a non-object";
-}
-
 }  // namespace
 
 Napi::Function PackedWeightsS4::define(Napi::Env env) {
@@ -97,18 +89,7 @@ Napi::Value PackedWeightsS4::get_byte_length(const Napi::CallbackInfo& info) {
 }
 
 PackedWeightsS4* unwrap_packed_s4(const Args& info, size_t i, const char* name) {
-  Napi::Env env = info.Env();
-  const napi_value raw_value = info.raw(i);
-  // Only create() tags, and only after the buffer is packed: a tagged, wrapped object is a complete instance.
-  bool tagged = false;
-  void* raw = nullptr;
-  if (napi_unwrap(env, raw_value, &raw) == napi_ok && raw != nullptr &&
-      napi_check_object_type_tag(env, raw_value, &kTypeTag, &tagged) == napi_ok && tagged) {
-    return static_cast<PackedWeightsS4*>(raw);
-  }
-  throw_type_error(env, std::string("The \"") + name +
-                            "\" argument must be a PackedWeightsS4 (from packWeightsS4()). Received " +
-                            describe_value(info[i]));
+  return static_cast<PackedWeightsS4*>(unwrap_handle(info, i, name, kTypeTag, "PackedWeightsS4", "packWeightsS4"));
 }
 
 }  // namespace distiq::addon

@@ -23,6 +23,9 @@ import {
   logSoftmax,
   minMax,
   packWeights,
+  packWeightsF32,
+  packWeightsS4,
+  gemmS4,
   quantize,
   quantizeAsync,
   setNumThreads,
@@ -30,6 +33,7 @@ import {
   softmax,
 } from '../../lib';
 import { fromNative, withCallerStack } from '../../lib/errors';
+import type { NativeBinding } from '../../lib/native';
 import { levels, withIsa, withIsaAsync } from '../helpers/isa';
 import { caught, replaceArg, withCorruptedArgs } from '../helpers/native-bypass';
 
@@ -98,6 +102,31 @@ describe('fp32 GEMM', () => {
       await withCorruptedArgs('gemmF32Async', replaceArg(0, 1), () => caught(() => gemmF32Async(f32(6), f32(12), 2, 4, 3))),
       DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"transA"/, /boolean/,
     );
+  });
+});
+
+describe('packed-weights handles (args.cc unwrap_tagged / unwrap_handle, shared by the S8, F32 and S4 classes)', () => {
+  const s8 = () => packWeights(new Int8Array(12).fill(1), 4, 3);
+  const f32h = () => packWeightsF32(f32(12), { k: 3, n: 4 });
+  const s4 = () => packWeightsS4(f32(12), 4, 3, { groupSize: 3 });
+  // Per op: the native, the handle's argument index, a valid call, the expected text, the class named in the message
+  // and a handle of another class.
+  const ops = [
+    ['gemmF32Packed', 5, () => gemmF32(f32(6), f32h(), 2, 4, 3), 'a PackedWeightsF32 (from packWeightsF32())', 'PackedWeightsF32', s4],
+    ['gemmS4', 3, () => gemmS4(f32(3), 1, s4()), 'a PackedWeightsS4 (from packWeightsS4())', 'PackedWeightsS4', f32h],
+    ['gemmS8', 4, () => gemmS8(new Uint8Array(6).fill(1), 2, s8()), 'a PackedWeights object (from packWeights())', 'PackedWeights', f32h],
+  ] as const;
+  const escape = (t: string): string => t.replace(/[()]/g, '\\$&');
+
+  it.each(ops)('%s: another class\'s handle, a plain object, null', async (name, index, call, expected, cls, other) => {
+    const foreign: [unknown, string][] = [[other(), `an object that is not a ${cls}`], [{}, `an object that is not a ${cls}`], [null, 'null']];
+    for (const [value, received] of foreign) {
+      expectMapped(
+        await withCorruptedArgs(name as keyof NativeBinding, replaceArg(index, value), () => caught(call)),
+        DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE',
+        new RegExp(`^The "packed" argument must be ${escape(expected)}\\. Received ${received}$`),
+      );
+    }
   });
 });
 
