@@ -39,6 +39,7 @@
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
+#include "distiq/scratch.h"
 #include "gemm_s8_amx.h"
 
 namespace distiq {
@@ -182,22 +183,8 @@ void product_sliced(const GemmS8Args& p, const uint8_t* a, int64_t mr, int rt, c
   }
 }
 
-// Per-thread staging scratch, kept between calls and freed at thread exit (a plain struct of this file).
-struct AScratch {
-  uint8_t* data = nullptr;
-  size_t capacity = 0;
-  ~AScratch() { std::free(data); }
-};
-
-uint8_t* a_scratch(size_t bytes) {
-  thread_local AScratch scratch;
-  if (scratch.capacity < bytes) {
-    std::free(scratch.data);
-    scratch.data = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-    scratch.capacity = scratch.data != nullptr ? bytes : 0;
-  }
-  return scratch.data;
-}
+// Per-thread staging scratch, kept between calls (distiq/scratch.h); null if it cannot be allocated.
+uint8_t* a_scratch(size_t bytes) { return thread_scratch(ScratchSlot::kGemmS8AmxStage, bytes); }
 
 // `rows` rows of A (stride lda) to dst at stride kp. The bytes past k and the rows up to the next whole tile are
 // left as they are: the padding k meet zero weights (packed K is zero-padded), and the C rows of padding rows are

@@ -48,6 +48,7 @@
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
+#include "distiq/scratch.h"
 
 namespace distiq {
 namespace {

@@ -35,6 +35,7 @@
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
+#include "distiq/scratch.h"
 
 namespace distiq {
 namespace {

@@ -40,6 +40,7 @@
 #include <cstring>
 
 #include "distiq/gemm_s8.h"
+#include "distiq/scratch.h"
 
 namespace distiq {
 namespace {

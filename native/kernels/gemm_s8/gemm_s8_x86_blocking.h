@@ -114,24 +114,9 @@ uint32_t a_zero_point(const GemmS8Args& p) {
   return static_cast<uint32_t>(p.za) + (!kWidenA && p.a_signed ? 128u : 0u);
 }
 
-// Per-thread staging scratch, kept between calls and freed at thread exit. A plain struct of this file (no
-// std::unique_ptr instantiation that other translation units could share with ISA flags).
-struct AScratch {
-  uint8_t* data = nullptr;
-  size_t capacity = 0;
-  ~AScratch() { std::free(data); }
-};
-
-// Null if the scratch cannot be allocated (a_view then picks a mode that reads the caller's A).
-uint8_t* a_scratch(size_t bytes) {
-  thread_local AScratch scratch;
-  if (scratch.capacity < bytes) {
-    std::free(scratch.data);
-    scratch.data = static_cast<uint8_t*>(std::malloc(bytes));
-    scratch.capacity = scratch.data != nullptr ? bytes : 0;
-  }
-  return scratch.data;
-}
+// Null if the scratch cannot be allocated (a_view then picks a mode that reads the caller's A). The buffer is this
+// thread's, kept between calls (distiq/scratch.h, compiled at the baseline: the ISA file includes it).
+uint8_t* a_scratch(size_t bytes) { return thread_scratch(ScratchSlot::kGemmS8Stage, bytes); }
 
 void tile(const GemmS8Args& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const PackedS8& w = *p.w;
