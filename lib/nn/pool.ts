@@ -60,26 +60,7 @@ export class MaxPool2d extends Pool2d {
       this.y = y;
       return y;
     }
-    let o = 0;
-    for (let plane = 0; plane < N * C; plane++) {
-      const p0 = plane * H * W;
-      for (let oh = 0; oh < Ho; oh++) {
-        const i0 = Math.max(0, oh * s - pad), i1 = Math.min(H, oh * s - pad + k);
-        for (let ow = 0; ow < Wo; ow++, o++) {
-          // The window clipped to the image; never empty, since padding <= kernelSize / 2.
-          const j0 = Math.max(0, ow * s - pad), j1 = Math.min(W, ow * s - pad + k);
-          let at = p0 + i0 * W + j0, best = xd[at]!;
-          for (let ih = i0; ih < i1; ih++) {
-            for (let iw = j0, idx = p0 + ih * W + j0; iw < j1; iw++, idx++) {
-              const v = xd[idx]!;
-              if (v > best) { best = v; at = idx; }
-            }
-          }
-          yd[o] = best;
-          am[o] = at;
-        }
-      }
-    }
+    maxPoolWindows(xd, yd, am, N * C, H, W, Ho, Wo, k, s, pad);
     this.x = x;
     this.y = y;
     return y;
@@ -106,6 +87,37 @@ export class MaxPool2d extends Pool2d {
       d[at] = d[at]! + g[o]!;
     }
     return dx;
+  }
+}
+
+/**
+ * The general max-pooling window walk over `planes` row-major H×W planes (MaxPool2d's forward, and the int8 runtime's
+ * pooling of codes, lib/quant/runtime/qmaxpool.ts): output o of a plane takes the first maximum (row-major) of its
+ * window clipped to the image — never empty, since padding <= kernelSize / 2 — and `am[o]`, when given, its flat
+ * index in `xd`.
+ */
+export function maxPoolWindows(
+  xd: Float32Array | Int8Array | Uint8Array, yd: Float32Array | Int8Array | Uint8Array, am: Int32Array | null,
+  planes: number, H: number, W: number, Ho: number, Wo: number, k: number, s: number, pad: number,
+): void {
+  let o = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const p0 = plane * H * W;
+    for (let oh = 0; oh < Ho; oh++) {
+      const i0 = Math.max(0, oh * s - pad), i1 = Math.min(H, oh * s - pad + k);
+      for (let ow = 0; ow < Wo; ow++, o++) {
+        const j0 = Math.max(0, ow * s - pad), j1 = Math.min(W, ow * s - pad + k);
+        let at = p0 + i0 * W + j0, best = xd[at]!;
+        for (let ih = i0; ih < i1; ih++) {
+          for (let iw = j0, idx = p0 + ih * W + j0; iw < j1; iw++, idx++) {
+            const v = xd[idx]!;
+            if (v > best) { best = v; at = idx; }
+          }
+        }
+        yd[o] = best;
+        if (am !== null) am[o] = at;
+      }
+    }
   }
 }
 
