@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { gemmS4, gemmS4Async, packWeights, packWeightsS4, quantizeWeightsS4, type Int4Weights } from '../../lib/index';
 import { native } from '../../lib/native';
+import { expectError } from '../helpers/expect-error';
 
 const n = 4, k = 10, g = 4, groups = 3;
 const codes = (): Int4Weights => ({
@@ -17,16 +18,9 @@ const codes = (): Int4Weights => ({
 });
 const packed = packWeightsS4(new Float32Array(n * k).fill(0.25), n, k, { groupSize: g });
 
+/** Any Error subclass with `code` (and a message matching `message`, when given). */
 function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a throw').toBeInstanceOf(Error);
-  expect((err as { code?: string }).code).toBe(code);
-  if (message) expect((err as Error).message).toMatch(message);
+  expectError(fn, Error, code, ...(message ? [message] : []));
 }
 
 describe('packWeightsS4 / quantizeWeightsS4 bad input', () => {

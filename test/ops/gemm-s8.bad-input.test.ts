@@ -7,27 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { DistiqRangeError, DistiqTypeError, gemmS8, gemmS8Async, packWeights } from '../../lib';
 import { native } from '../../lib/native';
+import { expectError, expectRejection } from '../helpers/expect-error';
 import { levels, withIsa } from '../helpers/isa';
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-function check(caught: unknown, cls: ErrorClass, code: string, patterns: RegExp[]): void {
-  expect(caught).toBeInstanceOf(cls);
-  const err = caught as Error & { code?: string };
-  expect(err.code).toBe(code);
-  for (const p of patterns) expect(err.message).toMatch(p);
-}
-
-/** Asserts `fn` throws an instance of `cls` with `code`, and a message matching every pattern. */
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, ...patterns: RegExp[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  check(caught, cls, code, patterns);
-}
 
 const W = new Int8Array(4 * 3).fill(1); // n = 4, k = 3
 const packed = () => packWeights(W, 4, 3);
@@ -158,16 +139,8 @@ describe('gemmS8 / packWeights: bad input through the TS API', () => {
   });
 
   it('the async form rejects with the same errors', async () => {
-    let caught: unknown;
-    await gemmS8Async(u8(5), 2, packed()).catch((e: unknown) => {
-      caught = e;
-    });
-    check(caught, DistiqRangeError, 'ERR_DISTIQ_SHAPE_MISMATCH', [/a\.length/, /at least 6/, /received 5/]);
-    caught = undefined;
-    await gemmS8Async(u8(6), 2, {} as never).catch((e: unknown) => {
-      caught = e;
-    });
-    check(caught, DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', [/"packed"/]);
+    await expectRejection(gemmS8Async(u8(5), 2, packed()), DistiqRangeError, 'ERR_DISTIQ_SHAPE_MISMATCH', /a\.length/, /at least 6/, /received 5/);
+    await expectRejection(gemmS8Async(u8(6), 2, {} as never), DistiqTypeError, 'ERR_DISTIQ_INVALID_ARG_TYPE', /"packed"/);
   });
 });
 

@@ -19,22 +19,8 @@ import {
   unpackInt4,
 } from '../../lib/index';
 import { native, QTypeCode } from '../../lib/native';
+import { expectError } from '../helpers/expect-error';
 import { guarded } from '../helpers/guard';
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, ...patterns: RegExp[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a throw').toBeInstanceOf(cls);
-  const err = caught as Error & { code?: string };
-  expect(err.code).toBe(code);
-  for (const p of patterns) expect(err.message).toMatch(p);
-}
 
 const x12 = (): Float32Array => new Float32Array(12).fill(0.5);
 

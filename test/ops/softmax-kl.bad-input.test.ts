@@ -7,21 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { crossEntropy, DistiqRangeError, DistiqTypeError, distillationLoss, distillationLossAsync, logSoftmax, softmax } from '../../lib';
 import { native } from '../../lib/native';
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, ...patterns: RegExp[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  const err = caught as Error & { code?: string };
-  expect(err.code).toBe(code);
-  for (const p of patterns) expect(err.message).toMatch(p);
-}
+import { expectError } from '../helpers/expect-error';
 
 const f32 = (n: number, v = 0.5): Float32Array => new Float32Array(n).fill(v);
 const rows = 2;
