@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { DistiqRangeError } from '../../lib/errors';
 import { Conv2d } from '../../lib/nn/conv2d';
 import { ReLU } from '../../lib/nn/activations';
 import { Dropout } from '../../lib/nn/dropout';
@@ -17,6 +18,7 @@ import { MinMaxObserver, PercentileObserver } from '../../lib/quant/observers/in
 import { QuantScheme } from '../../lib/quant/scheme';
 import { Rng as TensorRng } from '../../lib/tensor/random';
 import { Tensor } from '../../lib/tensor/tensor';
+import { expectError } from '../helpers/expect-error';
 import { Rng } from '../helpers/rng';
 
 function batches(seed: number, n: number, shape: number[]): Tensor[] {
@@ -112,22 +114,12 @@ describe('calibrate', () => {
     const model = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
     expect(() => calibrate(model, [])).toThrow(/"data" argument gave no calibration batches/);
     const wrong = [Tensor.zeros([2, 4]), Tensor.zeros([2, 5])];
-    expect(() => calibrate(model, wrong)).toThrow(/calibrate: batch 1: Linear '0' expects input of shape \[\*, 4\], received \[2, 5\]/);
-    try {
-      calibrate(model, wrong);
-    } catch (e) {
-      expect((e as { code: string }).code).toBe('ERR_DISTIQ_SHAPE_MISMATCH');
-    }
+    expectError(() => calibrate(model, wrong), DistiqRangeError, 'ERR_DISTIQ_SHAPE_MISMATCH',
+      /calibrate: batch 1: Linear '0' expects input of shape \[\*, 4\], received \[2, 5\]/);
     const nan = batches(4, 3, [2, 4]);
     nan[2]!.data[5] = Number.NaN;
-    let err: unknown;
-    try {
-      calibrate(model, nan);
-    } catch (e) {
-      err = e;
-    }
-    expect((err as { code: string }).code).toBe('ERR_DISTIQ_NON_FINITE');
-    expect((err as Error).message).toMatch(/Linear '0' input: calibration batch 2 has a non-finite value \(x\[5\] = NaN\)/);
+    expectError(() => calibrate(model, nan), DistiqRangeError, 'ERR_DISTIQ_NON_FINITE',
+      /Linear '0' input: calibration batch 2 has a non-finite value \(x\[5\] = NaN\)/);
     expect(() => calibrate(model, batches(5, 1, [2, 4]), { layers: ['0', '7'] })).toThrow(/"layers" option names "7", but the model has no such layer \(layers: 0, 1, 2\)/);
     expect(() => calibrate(model, [new Float32Array(4)] as unknown as Tensor[])).toThrow(/batch 0 must be a Tensor/);
     expect(() => calibrate(model, batches(5, 1, [2, 4]), { maxBatches: 0 })).toThrow(/"maxBatches"/);

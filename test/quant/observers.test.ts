@@ -14,10 +14,12 @@ import {
   MseObserver,
   PercentileObserver,
 } from '../../lib/quant/observers/index';
+import { DistiqRangeError } from '../../lib/errors';
 import { entropyBins } from '../../lib/quant/observers/entropy';
 import { Histogram } from '../../lib/quant/observers/histogram';
 import { QuantScheme } from '../../lib/quant/scheme';
 import { Tensor } from '../../lib/tensor/tensor';
+import { expectError } from '../helpers/expect-error';
 import { Rng, seedNote } from '../helpers/rng';
 
 function normalBatch(rng: Rng, n: number, sigma = 1, mean = 0): Float32Array {
@@ -270,14 +272,8 @@ describe('bad input', () => {
         createObserver(kind, { name: `obs-${kind}`, granularity, scheme: { dtype: 'int8', symmetric: true, granularity: granularity === 'per-channel' ? 'per-channel' : 'per-tensor', ...(granularity === 'per-channel' ? { axis: 1 } : {}) } });
       const o = mk();
       o.observe(Float32Array.of(1, 2)).observe(Float32Array.of(3));
-      let err: unknown;
-      try {
-        o.observe(Float32Array.of(0, 1, Number.NaN));
-      } catch (e) {
-        err = e;
-      }
-      expect((err as { code: string }).code).toBe('ERR_DISTIQ_NON_FINITE');
-      expect((err as Error).message).toMatch(new RegExp(`obs-${kind}: calibration batch 2 has a non-finite value \\(x\\[2\\] = NaN\\)`));
+      expectError(() => o.observe(Float32Array.of(0, 1, Number.NaN)), DistiqRangeError, 'ERR_DISTIQ_NON_FINITE',
+        new RegExp(`obs-${kind}: calibration batch 2 has a non-finite value \\(x\\[2\\] = NaN\\)`));
       expect(() => mk().observe(Float32Array.of(Infinity))).toThrow(/non-finite/);
       expect(() => mk().range()).toThrow(new RegExp(`obs-${kind}: no calibration batches were observed`));
       const pc = mk('per-channel').observe(new Float32Array(6), [2, 3]);
