@@ -7,7 +7,8 @@
  * (teacher ≈ 15 training epochs, then its soft labels and 30 KD epochs of the student).
  *
  * For every model and every scheme of bench/quant/schemes.ts (the issue's table, plus int4 per-tensor which has a
- * bracket): distiq's PTQ (quantizeModel; configs in bench/quant/ptq.ts), static schemes calibrated on the first 32 training batches of 128
+ * bracket, and `_rtn` int4 rows: round-to-nearest, next to the table's int4 rows that use the library's default MSE
+ * clipping; accuracy and size only, compared with PyTorch's RTN row): distiq's PTQ (quantizeModel; configs in bench/quant/ptq.ts), static schemes calibrated on the first 32 training batches of 128
  * images in order; the quantized model is saved, loaded back without the float model, and that loaded model is
  * measured. Rows `ptq.<model>.<scheme>.`
  *   accuracy  test accuracy (10000 images); peer torch = bench/quant_torch.py's same scheme on the same float weights
@@ -258,7 +259,7 @@ async function main(): Promise<number> {
   let torchSkipped: string | null = own.skipTorch ? '--skip-torch' : null;
   if (!own.skipTorch && models.length > 0) {
     const t0 = performance.now();
-    const r = torchAccuracies(torchSettings, SCHEMES.filter((s) => s.torch).map((s) => s.id));
+    const r = torchAccuracies(torchSettings, [...new Set(SCHEMES.filter((s) => s.torch).map((s) => s.torchAs ?? s.id))]);
     if (typeof r === 'string') torchSkipped = r;
     else for (const a of r) torchAcc.set(`${a.model}.${a.scheme}`, a);
     rep.say(`PyTorch accuracies: ${typeof r === 'string' ? r : `${r.length} in ${((performance.now() - t0) / 1000).toFixed(1)} s`}`);
@@ -292,7 +293,7 @@ async function main(): Promise<number> {
           rep.say(`  ${mut.name} ${def.id}: quantized, saved, reloaded and evaluated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         }
         list.push(m);
-        const ta = def.torch ? torchAcc.get(`${mut.name}.${def.id}`)?.accuracy ?? null : null;
+        const ta = def.torch ? torchAcc.get(`${mut.name}.${def.torchAs ?? def.id}`)?.accuracy ?? null : null;
         const bracket = BRACKETS[mut.name][def.id];
         const extra: Record<string, unknown> = { drop: Number((100 * (fp32Acc - m.accuracy)).toFixed(2)) };
         if (ta !== null && torchFp32 !== null) extra.torch_drop = Number((100 * (torchFp32 - ta)).toFixed(2));
@@ -302,7 +303,7 @@ async function main(): Promise<number> {
           `; drop ${extra.drop} pts${extra.torch_drop !== undefined ? ` (PyTorch ${extra.torch_drop})` : ''}${bracket !== undefined ? ` [${(100 * bracket).toFixed(2)}]` : ''}`;
         if (want(`${prefix}.accuracy`)) rep.add(makeRow(`${prefix}.accuracy`, 'accuracy', m.accuracy, def.torch ? 'torch' : 'none', ta, { ...extra, note }));
         if (want(`${prefix}.bytes`)) {
-          const tb = def.torch && def.kind !== 'weight-only' ? torchAcc.get(`${mut.name}.${def.id}`)?.state_bytes : undefined;
+          const tb = def.torch && def.kind !== 'weight-only' ? torchAcc.get(`${mut.name}.${def.torchAs ?? def.id}`)?.state_bytes : undefined;
           rep.add({ ...makeRow(`${prefix}.bytes`, 'bytes', m.bytes, 'none', null, {
             ratio_vs_fp32: Number((m.bytes / fp32Bytes).toFixed(4)),
             // PyTorch's state_dict (torch.save) of its model: real int8 storage for fp32 / int8 (int4 is simulated in fp32)
@@ -324,7 +325,8 @@ async function main(): Promise<number> {
         if (peer !== null && !('skipped' in peer)) await peer.setThreads(t);
         for (const mut of models) {
           for (const b of BATCHES) {
-            const list = (measured.get(mut.name) ?? []).filter((m) => want(`ptq.${mut.name}.${m.def.id}.ms_b${b}`) || m.def.id === 'fp32' || m.def.id === 'int8_static_pc_minmax');
+            // The _rtn rows run the same int4 kernel as their clipped twins: accuracy and size only.
+            const list = (measured.get(mut.name) ?? []).filter((m) => (want(`ptq.${mut.name}.${m.def.id}.ms_b${b}`) && !m.def.id.endsWith('_rtn')) || m.def.id === 'fp32' || m.def.id === 'int8_static_pc_minmax');
             const torchRow = mut.name === 'teacher' && want(`ptq.teacher.torch.ms_b${b}.t${t}`);
             const schemeRows = t === threads[0];
             if (!schemeRows && !torchRow) continue;

@@ -178,6 +178,7 @@ export type {
   RangeParams,
   SchemeQuantizeOptions,
   SchemeSettings,
+  WeightClip,
 } from './quant/scheme';
 export { NF4_TABLE } from './quant/mapping/nf4';
 export {

@@ -8,6 +8,9 @@
  * - `kmeans`: a fitted codebook of `levels` float32 values per slot, indices stored (uint4 packed or uint8).
  * - `nf4`: QLoRA's NormalFloat table with per-slot absmax scaling (uint4; default per-group of 64).
  *
+ * A linear scheme's `clip` decides the range of a tensor quantized from its own data: `none` (min/max) or `mse`
+ * (per slot, the clipping ratio in 1.00 … 0.50 with the least squared error; the default for int4/uint4 weights).
+ *
  * Schemes validate themselves at construction (typed errors naming the setting, e.g. "scheme.groupSize"), are
  * immutable, serialise to/from JSON (`toJSON` / `QuantScheme.fromJSON`) for model metadata, and quantize a tensor
  * into a `QuantizedTensor` (codes + scale / zero point / codebook per slot). Each mapping documents an error bound
@@ -40,15 +43,17 @@ import {
   type QuantMapping,
   type RangeParams,
   type SchemeSettings,
+  type WeightClip,
 } from './mapping/types';
 
-export type { KMeansInit, QuantMapping, RangeParams, SchemeSettings } from './mapping/types';
+export type { KMeansInit, QuantMapping, RangeParams, SchemeSettings, WeightClip } from './mapping/types';
 
 const MAPPINGS: readonly QuantMapping[] = ['linear', 'log2', 'kmeans', 'nf4'];
 const DTYPES: readonly QuantDtype[] = ['int8', 'uint8', 'int4', 'uint4'];
 const GRANULARITIES: readonly QuantGranularity[] = ['per-tensor', 'per-channel', 'per-group'];
 const INITS: readonly KMeansInit[] = ['quantile', 'kmeans++'];
-const KEYS = ['mapping', 'dtype', 'symmetric', 'granularity', 'axis', 'groupSize', 'levels', 'iterations', 'init', 'seed'] as const;
+const CLIPS: readonly WeightClip[] = ['none', 'mse'];
+const KEYS = ['mapping', 'dtype', 'symmetric', 'granularity', 'axis', 'groupSize', 'levels', 'iterations', 'init', 'seed', 'clip'] as const;
 
 /**
  * What a user writes: any subset of the settings, the rest defaulted (see SchemeSettings for each default); a
@@ -162,6 +167,15 @@ function validate(spec: unknown): SchemeSettings {
       if (o[k] !== undefined) throw settingError(k, `absent for the ${mapping} mapping (kmeans only)`, o[k]);
     }
   }
+
+  // clip (linear only): default mse for 4-bit, none for 8-bit; the JSON form (with a version) defaults to none
+  if (mapping === 'linear') {
+    const clip = o.clip ?? (bits === 4 && o.version === undefined ? 'mse' : 'none');
+    expectOneOf('scheme.clip', clip, CLIPS);
+    out.clip = clip;
+  } else if (o.clip !== undefined) {
+    throw settingError('clip', `absent for the ${mapping} mapping (linear only)`, o.clip);
+  }
   return out;
 }
 
@@ -194,6 +208,7 @@ export class QuantScheme implements SchemeSettings {
   readonly iterations?: number;
   readonly init?: KMeansInit;
   readonly seed?: number;
+  readonly clip?: WeightClip;
 
   /** Validates `spec` (a QuantSchemeSpec, or a QuantSchemeJSON) and fills in the defaults. */
   constructor(spec: QuantSchemeSpec) {
@@ -222,6 +237,8 @@ export class QuantScheme implements SchemeSettings {
     for (const k of ['axis', 'groupSize', 'levels', 'iterations', 'init', 'seed'] as const) {
       if (this[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = this[k];
     }
+    // Written for 4-bit linear schemes and whenever it is not `none`; absent reads back as `none` (older files).
+    if (this.clip !== undefined && (this.clip !== 'none' || this.bits === 4)) out.clip = this.clip;
     return out;
   }
 

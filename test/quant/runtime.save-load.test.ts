@@ -119,7 +119,7 @@ describe('quantized model files', () => {
       },
       {
         path: '2', module: { type: 'Linear', inFeatures: 32, outFeatures: 10, bias: true }, runtime: 'int4', mode: 'weight-only',
-        weights: { version: 1, mapping: 'linear', dtype: 'uint4', symmetric: false, granularity: 'per-group', groupSize: 12 }, weightShape: [10, 32],
+        weights: { version: 1, mapping: 'linear', dtype: 'uint4', symmetric: false, granularity: 'per-group', groupSize: 12, clip: 'mse' }, weightShape: [10, 32],
       },
     ]);
     const desc = (n: string) => ({ dtype: tensors.get(n)!.dtype, shape: tensors.get(n)!.shape });

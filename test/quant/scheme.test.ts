@@ -25,6 +25,9 @@ function allSpecs(gran: 'per-tensor' | 'per-channel' | 'per-group', groupSize: n
   const out: QuantSchemeSpec[] = [];
   for (const dtype of ['int8', 'uint8', 'int4', 'uint4'] as const) {
     out.push({ ...g, dtype, mapping: 'linear', symmetric: false });
+    // 4-bit linear defaults to clip 'mse'; the min/max range (clip 'none') is checked too
+    if (dtype === 'int4' || dtype === 'uint4') out.push({ ...g, dtype, mapping: 'linear', symmetric: false, clip: 'none' });
+    if (dtype === 'int4') out.push({ ...g, dtype, mapping: 'linear', symmetric: true, clip: 'none' });
     if (dtype === 'int8' || dtype === 'int4') {
       out.push({ ...g, dtype, mapping: 'linear', symmetric: true });
       out.push({ ...g, dtype, mapping: 'log2' });
@@ -58,7 +61,8 @@ function closedFormBound(s: QuantScheme, v: number, lo: number, hi: number): num
     case 'linear': {
       const [qmin, qmax] = s.codeRange;
       const step = Math.max(s.symmetric ? absmax / qmax : (Math.max(hi, 0) - Math.min(lo, 0)) / (qmax - qmin), 2 ** -23);
-      return step / 2 + slack + 2 ** -21 * step;
+      // clip 'mse' (ratio r ≥ 0.5, lib/quant/mapping/clip.ts): a smaller step, and saturation at most (1 − r)·absmax
+      return step / 2 + slack + 2 ** -21 * step + (s.clip === 'mse' ? absmax / 2 : 0);
     }
     case 'log2': // s = absmax, at least MIN_SCALE
       return Math.max(Math.abs(v) / 3, Math.max(absmax, 2 ** -23) * 2 ** -(s.dtype === 'int8' ? 127 : 7)) + slack + 2 ** -21 * 2 ** -23;
@@ -368,8 +372,8 @@ describe('bridge to the int4 GEMM', () => {
         }
       }
     }
-    // symmetric int4 per-group: the same codes as the kernel family's own RTN quantizer
-    const q = new QuantScheme({ dtype: 'int4', symmetric: true, groupSize: 32 }).quantize(w, { shape: [n, k] });
+    // symmetric int4 per-group without clipping: the same codes as the kernel family's own RTN quantizer
+    const q = new QuantScheme({ dtype: 'int4', symmetric: true, groupSize: 32, clip: 'none' }).quantize(w, { shape: [n, k] });
     const rtn = quantizeWeightsS4(w, n, k, { groupSize: 32 });
     expect(Array.from(q.data)).toEqual(Array.from(rtn.codes));
     expect(Array.from(q.scale!)).toEqual(Array.from(rtn.scales));

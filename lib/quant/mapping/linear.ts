@@ -7,9 +7,11 @@
  * slot's representable range [(qmin − z)·s, (qmax − z)·s] (0 inside it): half a step from rounding, or saturation at
  * the range's end, plus one float32 rounding of x/s and one of (q − z)·s. For a range taken from the tensor itself
  * d ≤ s/2 (the rounded zero point shifts the grid by at most half a step), so every element is within s/2 + slack;
- * elements beyond an observed range saturate (d is their distance to it).
+ * elements beyond an observed range saturate (d is their distance to it). With `clip: 'mse'` the range is the
+ * clipped one, so elements beyond it saturate the same way (d ≤ (1 − r)·absmax + s/2 for the chosen ratio r ≥ 0.5).
  */
 import { affineParams, dequantize, minMax, quantize, QUANT_RANGE } from '../../ops/quantize';
+import { mseClipParams } from './clip';
 import type { SlotIndex } from './slots';
 import { layoutOf, roundingSlack, type QuantizedParts, type RangeParams, type SchemeSettings } from './types';
 
@@ -24,12 +26,19 @@ export function linearParamsFromRange(s: SchemeSettings, min: Float32Array, max:
   return { scale: p.scale, zeroPoint: s.symmetric ? null : p.zeroPoint };
 }
 
-/** Per-slot min/max of x (native reduction; NaN/±Inf → ERR_DISTIQ_NON_FINITE). */
+/**
+ * Per-slot min/max of x (native reduction; NaN/±Inf → ERR_DISTIQ_NON_FINITE); with `clip: 'mse'` the range of each
+ * slot is then shrunk by the MSE-optimal ratio (./clip.ts).
+ */
 export function linearParamsFromData(s: SchemeSettings, x: Float32Array, shape: readonly number[]): RangeParams {
   const { min, max } = minMax(x, layoutOf(s, shape));
   // Empty slots (zero-sized tensors) stay ±Infinity: give them the neutral range [0, 0].
   for (let i = 0; i < min.length; i++) {
     if (!(min[i]! <= max[i]!)) min[i] = max[i] = 0;
+  }
+  if (s.clip === 'mse') {
+    const { scale, zeroPoint } = mseClipParams(s, x, shape, min, max);
+    return { scale, zeroPoint };
   }
   return linearParamsFromRange(s, min, max);
 }

@@ -27,7 +27,16 @@ export interface SchemeSettings {
   init?: KMeansInit;
   /** kmeans only, for `init: 'kmeans++'`: uint32 seed [0]. */
   seed?: number;
+  /**
+   * linear only: how the range of a tensor quantized from its own data is chosen: `none` (min/max, round to
+   * nearest) or `mse` (per slot, the clipping ratio of mapping/clip.ts with the least squared error). [`mse` for
+   * int4/uint4, `none` for 8-bit; in the JSON form (with `version`) an absent clip is `none`, as files written before
+   * the setting existed]. An observed `range` or given `params` are used as they are.
+   */
+  clip?: WeightClip;
 }
+
+export type WeightClip = 'none' | 'mse';
 
 /** Scale (and zero point for asymmetric linear) per parameter slot. */
 export interface RangeParams {
