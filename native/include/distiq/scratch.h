@@ -12,6 +12,7 @@ namespace distiq {
 enum class ScratchSlot : int {
   kGemmS8Stage = 0,  // the x86 int8 GEMM blocking loop's staged A rows (gemm_s8_x86_blocking.h)
   kGemmS8AmxStage,   // the AMX int8 GEMM's staged A rows (gemm_s8_amx.cc)
+  kSoftmaxKlPark,    // the vector softmax-KL kernels' parked exps (softmax_kl_rows.h)
   kCount
 };
 

@@ -20,8 +20,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
+#include "distiq/scratch.h"
 #include "distiq/softmax_kl.h"
 
 namespace distiq {

@@ -17,7 +17,8 @@
 // Lanes whose max is still −Inf (masked classes, or the −Inf fill of a tail) accumulate against 0 instead of −Inf,
 // so exp(−Inf − (−Inf)) = NaN never happens. Tails use masked loads filled with −Inf (a masked class: probability
 // 0) and masked stores: nothing outside the row is read or written.
-// The including file provides <cmath>, <cstdint>, <limits> and distiq/softmax_kl.h (outside the namespace).
+// The including file provides <cmath>, <cstdint>, <limits>, distiq/softmax_kl.h and distiq/scratch.h (outside the
+// namespace).
 #pragma once
 
 constexpr int64_t kBlock = 512;  // floats per block: 2 KiB per stream, so a block's re-read hits L1
@@ -52,18 +53,11 @@ inline typename V::F pow2k(typename V::F e, int k) {
 
 // This thread's scratch of at least n floats for the parked exps (kept between calls: at most 2 × 128 Ki floats,
 // 1 MiB, per thread), 64-byte aligned (a large malloc block starts 16 bytes past a page: every vector access to it
-// would split a cache line), or null when it cannot be allocated.
+// would split a cache line), or null when it cannot be allocated. distiq/scratch.h is compiled at the baseline, so
+// no std:: container code is instantiated here under this file's ISA flags (a weak symbol the linker could pick
+// for every caller).
 inline float* park_scratch(int64_t n) {
-  thread_local std::vector<float> buf;
-  if (static_cast<int64_t>(buf.size()) < n + 16) {
-    try {
-      buf.resize(static_cast<size_t>(n + 16));
-    } catch (...) {
-      return nullptr;
-    }
-  }
-  const uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
-  return buf.data() + ((64 - p % 64) % 64) / sizeof(float);
+  return reinterpret_cast<float*>(thread_scratch(ScratchSlot::kSoftmaxKlPark, static_cast<size_t>(n) * sizeof(float)));
 }
 
 template <class V>
