@@ -13,6 +13,7 @@ enum class ScratchSlot : int {
   kGemmS8Stage = 0,  // the x86 int8 GEMM blocking loop's staged A rows (gemm_s8_x86_blocking.h)
   kGemmS8AmxStage,   // the AMX int8 GEMM's staged A rows (gemm_s8_amx.cc)
   kSoftmaxKlPark,    // the vector softmax-KL kernels' parked exps (softmax_kl_rows.h)
+  kGemmF32Pack,      // the fp32 GEMM's packed A/B blocks and saved C (gemm_f32_blocked.h, gemm_f32_neon.cc)
   kCount
 };
 

@@ -33,6 +33,7 @@
 #include <immintrin.h>
 
 #include "distiq/gemm_f32.h"
+#include "distiq/scratch.h"
 
 namespace distiq {
 namespace {
@@ -70,27 +71,12 @@ constexpr int64_t packed_a_stride() {
 
 using MicroFn = void (*)(const MicroTask&);
 
-// Per-thread scratch, 64-byte aligned, grown only when a larger problem arrives (never in hot loops). Its size is
-// bounded by the block sizes, not the problem (at most MC·KC + KC·NC + MC_saveC·NC floats, a few MiB).
-class Scratch {
- public:
-  ~Scratch() { std::free(ptr_); }
-  // nullptr only when the allocation fails (the caller then falls back to the plain loops).
-  float* get(size_t floats) {
-    if (floats == 0) floats = 16;
-    if (floats > cap_) {
-      std::free(ptr_);
-      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-      ptr_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      cap_ = ptr_ != nullptr ? bytes / sizeof(float) : 0;
-    }
-    return ptr_;
-  }
-
- private:
-  float* ptr_ = nullptr;
-  size_t cap_ = 0;
-};
+// Per-thread scratch (distiq/scratch.h: 64-byte aligned, grown only when a larger problem arrives, never in hot
+// loops). Its size is bounded by the block sizes, not the problem (at most MC·KC + KC·NC + MC_saveC·NC floats, a few
+// MiB). nullptr only when the allocation fails (the caller then falls back to the plain loops); never for 0 floats.
+float* scratch_floats(size_t floats) {
+  return reinterpret_cast<float*>(thread_scratch(ScratchSlot::kGemmF32Pack, (floats == 0 ? 16 : floats) * sizeof(float)));
+}
 
 // The contract expression as plain loops: used only when scratch cannot be allocated (same bits as every path).
 void gemm_f32_plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -317,8 +303,7 @@ void gemm_f32_blocked_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t
   const size_t a_floats = direct_a ? 0 : static_cast<size_t>(MR * AS);
   const size_t b_floats = direct_b || packed_b ? 0 : static_cast<size_t>(kc_max * nc_max);
   const size_t c_floats = save_c ? static_cast<size_t>(mc_max * nc_max) : 0;
-  static thread_local Scratch scratch;
-  float* const a_pack = scratch.get(a_floats + b_floats + c_floats);
+  float* const a_pack = scratch_floats(a_floats + b_floats + c_floats);
   if (a_pack == nullptr) {
     gemm_f32_plain_tile(g, m0, m1, n0, n1);
     return;

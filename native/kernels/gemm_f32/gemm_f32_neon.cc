@@ -21,6 +21,7 @@
 #include <cstdlib>
 
 #include "distiq/gemm_f32.h"
+#include "distiq/scratch.h"
 
 namespace distiq {
 namespace {
@@ -171,24 +172,11 @@ void pack_b(const GemmF32Args& g, int64_t p0, int64_t kc, int64_t j0, int64_t co
   }
 }
 
-// Per-thread scratch, grown only when a larger problem arrives (never in the hot loops).
-class Scratch {
- public:
-  ~Scratch() { std::free(ptr_); }
-  float* get(size_t floats) {
-    if (floats > cap_) {
-      std::free(ptr_);
-      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-      ptr_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      cap_ = ptr_ != nullptr ? bytes / sizeof(float) : 0;
-    }
-    return ptr_;
-  }
-
- private:
-  float* ptr_ = nullptr;
-  size_t cap_ = 0;
-};
+// Per-thread scratch (distiq/scratch.h: 64-byte aligned, grown only when a larger problem arrives, never in the hot
+// loops); nullptr when the allocation fails.
+float* scratch_floats(size_t floats) {
+  return reinterpret_cast<float*>(thread_scratch(ScratchSlot::kGemmF32Pack, floats * sizeof(float)));
+}
 
 // The contract expression as plain loops, for when scratch cannot be allocated (same bits).
 void plain_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -217,8 +205,7 @@ void gemm_f32_neon_tile(const GemmF32Args& g, int64_t m0, int64_t m1, int64_t n0
   const size_t a_floats = static_cast<size_t>(mc_max * kc_max);
   const size_t b_floats = static_cast<size_t>(kc_max * nc_max);
   const size_t park_floats = multi_k ? static_cast<size_t>(mc_max * nc_max) : 0;
-  static thread_local Scratch scratch;
-  float* const a_pack = scratch.get(a_floats + b_floats + park_floats);
+  float* const a_pack = scratch_floats(a_floats + b_floats + park_floats);
   if (a_pack == nullptr) {
     plain_tile(g, m0, m1, n0, n1);
     return;
