@@ -65,6 +65,9 @@ struct GemmS8Kernel {
   // Packs W [n, k] (row stride ldw) into dst (packed_bytes(n, k) bytes, any alignment).
   void (*pack)(const int8_t* w, int64_t ldw, int64_t n, int64_t k, uint8_t* dst);
   void (*tile)(const GemmS8Args& args, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  // Split rows before columns across threads when there are enough rows (each tile() call re-stages its A rows,
+  // so a column split would stage all of A once per task).
+  bool split_rows_first = false;
 };
 
 // Per-ISA kernels (defined in native/ref and native/kernels/gemm_s8/gemm_s8_<isa>.cc).

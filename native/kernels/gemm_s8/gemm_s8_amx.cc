@@ -378,7 +378,7 @@ void gemm_s8_amx_set_test_path(AmxTestPath path) noexcept {
 
 const GemmS8Kernel& gemm_s8_amx() noexcept {
   static const GemmS8Kernel kernel{Isa::kAmx, "gemm_u8s8s32_amx", "gemm_s8s8s32_amx", kMb, kNb, packed_bytes, pack,
-                                   tile};
+                                   tile, /*split_rows_first=*/true};
   return kernel;
 }
 

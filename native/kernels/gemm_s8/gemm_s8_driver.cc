@@ -50,7 +50,13 @@ Status gemm_s8(const GemmS8Kernel& kernel, const GemmS8Args& args) noexcept {
     kernel.tile(args, 0, m, 0, n);
     return Status::kOk;
   }
-  parallel_for_2d(m, n, kernel.m_step, kernel.n_step,
+  // Rows first (all of N per task) when every thread gets ≥ 2 row blocks and re-reading W per task is cheap: W fits
+  // in L2 or there are more rows than columns (1 → 2 threads, amx: 1024³ 1.19× → 1.97×, 512³ 0.97× → 1.49×; a
+  // 128×768×3072 row split, W 2.4 MB, measured 1.49× vs 1.60× for columns).
+  const int64_t row_blocks = (m + kernel.m_step - 1) / kernel.m_step;
+  const bool rows_first = kernel.split_rows_first && row_blocks >= 2 * static_cast<int64_t>(get_num_threads()) &&
+                          (n * k <= (int64_t{2} << 20) || m >= n);
+  parallel_for_2d(m, n, kernel.m_step, rows_first ? n : kernel.n_step,
                   [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) { kernel.tile(args, m0, m1, n0, n1); });
   return Status::kOk;
 }
