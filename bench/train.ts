@@ -28,10 +28,10 @@ import {
 import { parseArgs, usage, UsageError } from './lib/args';
 import { machineInfo } from './lib/machine';
 import { makeRow, readResults, Reporter, writeResults, type Row } from './lib/report';
+import { PY, torchEnv } from './lib/torch';
 
 const BATCH = 128;
 const EXTRA_USAGE = '[--skip-accuracy] [--batches <n>] [--epochs <n>]';
-const PY = '/usr/bin/python3';
 const TORCH_SCRIPT = path.resolve(__dirname, '..', 'train_torch.py');
 
 /** The issue 4 reference MLP (also the teacher of bench/distill.ts). */
@@ -77,11 +77,8 @@ function distiqBatchSeconds(train: TensorDataset, batches: number, warm: number)
 
 /** Seconds per batch of PyTorch over `batches` batches (its second epoch of `batches`: the first warms up). */
 function torchBatchSeconds(threads: number, batches: number): number | string {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync(PY, [TORCH_SCRIPT, '--model', 'mlp', '--epochs', '2', '--threads', String(threads), '--max-batches', String(batches)], {
-    env, encoding: 'utf8', maxBuffer: 1 << 20,
+    env: torchEnv(), encoding: 'utf8', maxBuffer: 1 << 20,
   });
   if (r.status !== 0) return `python3 bench/train_torch.py failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train_seconds: number });

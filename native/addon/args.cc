@@ -364,4 +364,12 @@ void* unwrap_handle(const Args& info, size_t i, const char* name, const napi_typ
                                    "()). Received " + describe_handle(info[i], cls));
 }
 
+void expect_packed_for(Napi::Env env, Isa packed, Isa active, const char* family, const char* remedy) {
+  if (packed == active) return;
+  throw_range_error(env,
+                    std::string("The \"packed\" argument holds weights packed for the \"") + isa_name(packed) +
+                        "\" kernel, but the active " + family + " kernel is \"" + isa_name(active) + "\"; " + remedy,
+                    kErrPacked);
+}
+
 }  // namespace distiq::addon

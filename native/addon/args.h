@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "distiq/isa.h"
 #include "distiq/types.h"
 
 namespace distiq::addon {
@@ -159,5 +160,9 @@ void expect_stride(Napi::Env env, const char* name, int64_t ld, int64_t row, con
 // Throws a RangeError when the byte ranges of `out` and `in` overlap.
 void expect_no_overlap(Napi::Env env, const char* out_name, const void* out, size_t out_bytes, const char* in_name,
                        const void* in, size_t in_bytes);
+// Throws a RangeError (ERR_DISTIQ_PACKED_MISMATCH) when weights packed for the `packed` level meet the `active`
+// <family> kernel: "The "packed" argument holds weights packed for the "<packed>" kernel, but the active <family>
+// kernel is "<active>"; <remedy>".
+void expect_packed_for(Napi::Env env, Isa packed, Isa active, const char* family, const char* remedy);
 
 }  // namespace distiq::addon

@@ -62,6 +62,16 @@ void check_a_c(Napi::Env env, GemmF32Call& call, const Array<float>& a, const Ar
   call.c = c.value;
 }
 
+// Checks a stored B ([n, ldb] when transposed, else [k, ldb]): the stride, and the length when it is read. Returns
+// the floats B spans.
+int64_t check_b(Napi::Env env, const Array<float>& b, int64_t k, int64_t n, int64_t ldb, bool trans_b, bool read) {
+  const int64_t rows = trans_b ? n : k, cols = trans_b ? k : n;
+  expect_stride(env, "ldb", ldb, cols, trans_b ? "k, since transB" : "n");
+  const int64_t need = matrix_extent(env, rows, cols, ldb, "b");
+  expect_length(env, "b", b.length, read ? need : 0, trans_b ? "(n-1)*ldb+k" : "(k-1)*ldb+n");
+  return need;
+}
+
 GemmF32Call parse(const Args& info, const char* fn) {
   Napi::Env env = info.Env();
   expect_count(info, 13, fn);
@@ -81,12 +91,8 @@ GemmF32Call parse(const Args& info, const char* fn) {
   const Array<float> c = f32_array(info, 11, "c");
   g.ldc = int_arg(info, 12, "ldc", 0, kMaxDim);
 
-  // Stored shapes: A is [k, lda] when transposed, else [m, lda]; B is [n, ldb] when transposed, else [k, ldb].
-  const int64_t b_rows = g.trans_b ? g.n : g.k, b_cols = g.trans_b ? g.k : g.n;
-  expect_stride(env, "ldb", g.ldb, b_cols, g.trans_b ? "k, since transB" : "n");
-  const int64_t b_need = matrix_extent(env, b_rows, b_cols, g.ldb, "b");
-  const bool reads_ab = g.m > 0 && g.n > 0 && g.k > 0;
-  expect_length(env, "b", b.length, reads_ab ? b_need : 0, g.trans_b ? "(n-1)*ldb+k" : "(k-1)*ldb+n");
+  // Stored shapes: A is [k, lda] when transposed, else [m, lda]; B as in check_b.
+  const int64_t b_need = check_b(env, b, g.k, g.n, g.ldb, g.trans_b, g.m > 0 && g.n > 0 && g.k > 0);
   check_a_c(env, call, a, c, b.data, b_need);
   g.b = b.data;
   call.b = b.value;
@@ -109,13 +115,7 @@ GemmF32Call parse_packed(const Args& info, const char* fn) {
   const Array<float> c = f32_array(info, 7, "c");
   g.ldc = int_arg(info, 8, "ldc", 0, kMaxDim);
   const GemmF32Kernel* active = active_kernels().gemm_f32;
-  if (packed.kernel != active) {
-    throw_range_error(env,
-                      std::string("The \"packed\" argument holds weights packed for the \"") +
-                          isa_name(packed.kernel->isa) + "\" kernel, but the active fp32 GEMM kernel is \"" +
-                          isa_name(active->isa) + "\"; pack them again",
-                      kErrPacked);
-  }
+  expect_packed_for(env, packed.kernel->isa, active->isa, "fp32 GEMM", "pack them again");
   g.n = packed.n;
   g.k = packed.k;
   check_a_c(env, call, a, c, packed.data, static_cast<int64_t>(gemm_f32_packed_floats(*active, g.k, g.n)));
@@ -149,10 +149,7 @@ Napi::Value PackWeightsF32(const Args& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxDim);
   const int64_t ldb = int_arg(info, 3, "ldb", 0, kMaxDim);
   const bool trans_b = bool_arg(info, 4, "transB");
-  const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
-  expect_stride(env, "ldb", ldb, b_cols, trans_b ? "k, since transB" : "n");
-  const int64_t need = matrix_extent(env, b_rows, b_cols, ldb, "b");
-  expect_length(env, "b", b.length, k > 0 && n > 0 ? need : 0, trans_b ? "(n-1)*ldb+k" : "(k-1)*ldb+n");
+  check_b(env, b, k, n, ldb, trans_b, k > 0 && n > 0);
   checked_mul(env, k, n + 64, "the packed weights");  // throws if the padded k·n is beyond any buffer
   const FamilyData& data = *static_cast<const FamilyData*>(info.Data());
   return PackedWeightsF32::create(env, data.packed_ctor, *active_kernels().gemm_f32, trans_b, k, n, b.data, ldb);

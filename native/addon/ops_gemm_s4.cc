@@ -150,13 +150,8 @@ void parse(const Args& info, const char* fn, GemmS4Call& call) {
   call.packed = packed->view();
   call.packed_obj = info[3];
   call.kernel = active_kernels().gemm_s4;
-  if (call.packed.layout != call.kernel->isa) {
-    throw_range_error(env,
-                      std::string("The \"packed\" argument holds weights packed for the \"") +
-                          isa_name(call.packed.layout) + "\" kernel, but the active int4 GEMM kernel is \"" +
-                          isa_name(call.kernel->isa) + "\"; pack the weights again with packWeightsS4()",
-                      kErrPacked);
-  }
+  expect_packed_for(env, call.packed.layout, call.kernel->isa, "int4 GEMM",
+                    "pack the weights again with packWeightsS4()");
   const Array<float> bias = optional_f32_array(info, 4, "bias");
   const Array<float> y = f32_array(info, 5, "out");
   call.ldy = int_arg(info, 6, "ldc", 0, kMaxDim);

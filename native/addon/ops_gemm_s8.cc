@@ -123,13 +123,7 @@ void parse(const Args& info, const char* fn, GemmS8Call& call) {
   call.packed_obj = info[4];
   const int64_t n = call.packed.n, k = call.packed.k;
   call.kernel = active_kernels().gemm_s8;
-  if (call.packed.layout != call.kernel->isa) {
-    throw_range_error(env,
-                      std::string("The \"packed\" argument holds weights packed for the \"") +
-                          isa_name(call.packed.layout) + "\" kernel, but the active int8 GEMM kernel is \"" +
-                          isa_name(call.kernel->isa) + "\"; pack the weights again with packWeights()",
-                      kErrPacked);
-  }
+  expect_packed_for(env, call.packed.layout, call.kernel->isa, "int8 GEMM", "pack the weights again with packWeights()");
   g.zw = static_cast<int32_t>(int_arg(info, 5, "zw", -128, 127));
   g.out = static_cast<GemmOut>(int_arg(info, 6, "outKind", 0, 3));
 
