@@ -594,18 +594,22 @@ export function affineParams(
       throw new DistiqRangeError(`Expected min[${i}] and max[${i}] to be finite; received ${a} and ${b}`, 'ERR_DISTIQ_NON_FINITE');
     }
     if (a > b) throw new DistiqRangeError(`Expected min[${i}] <= max[${i}]; received ${a} > ${b}`);
-    if (symmetric) {
-      scale[i] = Math.max(Math.fround(Math.max(Math.abs(a), Math.abs(b)) / qmax), MIN_SCALE);
-      zeroPoint[i] = 0;
-    } else {
-      const lo0 = Math.min(a, 0), hi0 = Math.max(b, 0);
-      const s = Math.max(Math.fround((hi0 - lo0) / (qmax - qmin)), MIN_SCALE);
-      scale[i] = s;
-      const z = qmin - roundHalfEven(lo0 / s);
-      zeroPoint[i] = Math.min(Math.max(z, qmin), qmax);
-    }
+    const p = rangeParams(a, b, qmin, qmax, symmetric);
+    scale[i] = p.scale;
+    zeroPoint[i] = p.zeroPoint;
   }
   return { dtype, scale, zeroPoint, qmin, qmax };
+}
+
+/**
+ * The scale and zero point of one checked range (finite, min <= max) for codes [qmin, qmax]: what `affineParams`
+ * computes per entry, for callers that have a single range (e.g. dynamic activation quantization).
+ */
+export function rangeParams(min: number, max: number, qmin: number, qmax: number, symmetric: boolean): { scale: number; zeroPoint: number } {
+  if (symmetric) return { scale: Math.max(Math.fround(Math.max(Math.abs(min), Math.abs(max)) / qmax), MIN_SCALE), zeroPoint: 0 };
+  const lo0 = Math.min(min, 0), hi0 = Math.max(max, 0);
+  const s = Math.max(Math.fround((hi0 - lo0) / (qmax - qmin)), MIN_SCALE);
+  return { scale: s, zeroPoint: Math.min(Math.max(qmin - roundHalfEven(lo0 / s), qmin), qmax) };
 }
 
 function toArray(name: string, v: unknown): ArrayLike<number> {

@@ -9,7 +9,7 @@
  * DynamicQuantizeLinear formula).
  */
 import { DistiqRangeError } from '../../errors';
-import { MIN_SCALE, minMax, quantize, QUANT_RANGE } from '../../ops/quantize';
+import { minMax, quantize, QUANT_RANGE, rangeParams } from '../../ops/quantize';
 import { Tensor } from '../../tensor/tensor';
 import type { QuantScheme } from '../scheme';
 
@@ -62,14 +62,9 @@ export function actParams(scheme: QuantScheme, scale: number, zeroPoint: number)
 /** Up to this many elements the range is found in JS (no native call, no allocation: batch-1 latency). */
 const JS_MINMAX_MAX = 4096;
 
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /**
- * Per-batch parameters of a dynamic layer: `affineParams` of the batch's min/max (the same float expressions, written
- * out here: no arrays per call). NaN/±Infinity → ERR_DISTIQ_NON_FINITE.
+ * Per-batch parameters of a dynamic layer: the `affineParams` expressions (`rangeParams`) on the batch's min/max,
+ * without arrays per call. NaN/±Infinity → ERR_DISTIQ_NON_FINITE.
  */
 export function dynamicParams(x: Float32Array, scheme: QuantScheme): ActParams {
   // The range always includes 0 (asymmetric schemes widen it to 0; symmetric ones use max |x|), so start there.
@@ -93,14 +88,9 @@ export function dynamicParams(x: Float32Array, scheme: QuantScheme): ActParams {
     while (x[i]! - x[i]! === 0) i++;
     throw new DistiqRangeError(`Expected every element of the input to be finite (dynamic quantization); x[${i}] is ${x[i]}`, 'ERR_DISTIQ_NON_FINITE');
   }
-  const [qmin0, qmax] = QUANT_RANGE[scheme.dtype];
-  if (scheme.symmetric) {
-    const qm = qmax;
-    return actParams(scheme, Math.max(Math.fround(Math.max(-lo, hi) / qm), MIN_SCALE), 0);
-  }
-  const s = Math.max(Math.fround((hi - lo) / (qmax - qmin0)), MIN_SCALE);
-  const z = qmin0 - roundHalfEven(lo / s);
-  return actParams(scheme, s, Math.min(Math.max(z, qmin0), qmax));
+  const [qmin, qmax] = QUANT_RANGE[scheme.dtype];
+  const p = rangeParams(lo, hi, qmin, qmax, scheme.symmetric);
+  return actParams(scheme, p.scale, p.zeroPoint);
 }
 
 /** Codes of `x` with `p` (native quantize; NaN → ERR_DISTIQ_NON_FINITE), written into `out` when it fits. */
